@@ -1,0 +1,31 @@
+"""credit-service: 山东省医保医（药）师和参保人员医保信用管理服务."""
+from __future__ import annotations
+
+from flask import Flask
+
+from .clock import Clock
+from .container import Container, build_container
+from .settings import Settings
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Flask:
+    """The WSGI application (`gunicorn 'credit_service:create_app()'`)."""
+    from .api import register_api
+    from .logging_setup import configure_logging
+
+    settings = settings or Settings.from_env()
+    configure_logging()
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = settings.secret_key
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
+    app.json.ensure_ascii = False
+    container = build_container(settings, clock)
+    app.extensions["credit_service"] = container
+    register_api(app)
+    if settings.scheduler == "embedded":
+        from jobs.runner import start_embedded_scheduler
+        start_embedded_scheduler(container)
+    return app
+
+
+__all__ = ["create_app", "Container", "Settings"]

@@ -1,0 +1,119 @@
+"""SQLAlchemy 2 typed models. Money is stored as integer fen (分): exact on every database."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+                        TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Yuan(TypeDecorator):
+    """Decimal yuan in Python, BIGINT fen in the database."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect):
+        return None if value is None else int(value * 100)
+
+    def process_result_value(self, value: int | None, dialect):
+        return None if value is None else Decimal(value).scaleb(-2)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ViolationRow(Base):
+    __tablename__ = "violations"
+    __table_args__ = (
+        UniqueConstraint("source", "source_ref", name="uq_violations_source_ref"),
+        Index("ix_violations_subject_year", "subject_type", "id_number", "record_year"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    source_ref: Mapped[str] = mapped_column(String(128))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str] = mapped_column(String(16))
+    id_number: Mapped[str] = mapped_column(String(18))
+    name: Mapped[str | None] = mapped_column(String(64))
+    region: Mapped[str] = mapped_column(String(6))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    determined_on: Mapped[date] = mapped_column(Date)
+    record_year: Mapped[int] = mapped_column(Integer)
+    fund_loss: Mapped[Decimal] = mapped_column("fund_loss_fen", Yuan)
+    handling: Mapped[str] = mapped_column(String(16))
+    fraud: Mapped[bool] = mapped_column(Boolean)
+    points: Mapped[int | None] = mapped_column(Integer)
+    months_override: Mapped[int | None] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text, default="")
+    rule_set: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MeasureRow(Base):
+    __tablename__ = "measures"
+    __table_args__ = (Index("ix_measures_subject", "subject_type", "id_number"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    violation_id: Mapped[str] = mapped_column(ForeignKey("violations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject_type: Mapped[str] = mapped_column(String(16))
+    id_number: Mapped[str] = mapped_column(String(18))
+    region: Mapped[str] = mapped_column(String(6))
+    record_year: Mapped[int] = mapped_column(Integer)
+    starts_on: Mapped[date] = mapped_column(Date)
+    restores_on: Mapped[date | None] = mapped_column(Date)
+    months: Mapped[int | None] = mapped_column(Integer)
+    rule_set: Mapped[str] = mapped_column(String(64))
+    article: Mapped[str] = mapped_column(String(32))
+    explanation: Mapped[str] = mapped_column(Text)
+    past_expiry: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SubjectChangeRow(Base):
+    """Append-only feed that tells every process which subjects (or clients) to reload."""
+
+    __tablename__ = "subject_changes"
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    id_number: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiClientRow(Base):
+    __tablename__ = "api_clients"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    region: Mapped[str | None] = mapped_column(String(6))
+    subject_type: Mapped[str | None] = mapped_column(String(16))
+    subject_id_number: Mapped[str | None] = mapped_column(String(18))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class JobRunRow(Base):
+    """What each scheduled sweep last did, for operators and the catch-up logic."""
+
+    __tablename__ = "job_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    job: Mapped[str] = mapped_column(String(64), index=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="")

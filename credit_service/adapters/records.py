@@ -1,0 +1,179 @@
+"""Queries behind intake and the status index, in SQLAlchemy Core for bulk speed."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Iterable, Sequence
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..domain.decisions import JOINT_PUNISHMENT_LISTING, SETTLEMENT_SUSPENSION, YearPosition
+from ..domain.status import MeasureFact, SubjectFacts
+from .orm import MeasureRow, SubjectChangeRow, ViolationRow
+
+CHUNK = 900  # stays under SQLite's bound-parameter limit
+SubjectKey = tuple[str, str]
+
+
+@dataclass
+class SubjectLedger:
+    """A subject's record as intake needs it; updated in memory as a batch is decided."""
+
+    year_loss: dict[int, Decimal] = field(default_factory=lambda: defaultdict(lambda: Decimal("0.00")))
+    year_months: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    suspended_until: date | None = None
+    listed: bool = False
+
+    def position(self, year: int) -> YearPosition:
+        return YearPosition(total_loss=self.year_loss[year], months_imposed=self.year_months[year],
+                            suspended_until=self.suspended_until, listed=self.listed)
+
+    def add(self, year: int, fund_loss: Decimal, measures: Iterable) -> None:
+        self.year_loss[year] += fund_loss
+        for m in measures:
+            self.note_measure(year, m.kind, m.months, m.restores_on)
+
+    def note_measure(self, year: int, kind: str, months: int | None, restores_on: date | None) -> None:
+        if kind == SETTLEMENT_SUSPENSION:
+            self.year_months[year] += months or 0
+            if self.suspended_until is None or (restores_on and restores_on > self.suspended_until):
+                self.suspended_until = restores_on
+        elif kind == JOINT_PUNISHMENT_LISTING:
+            self.listed = True
+
+
+def _chunks(seq: Sequence, size: int = CHUNK):
+    for i in range(0, len(seq), size):
+        yield seq[i:i + size]
+
+
+def find_by_refs(session: Session, refs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], ViolationRow]:
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for source, ref in set(refs):
+        by_source[source].append(ref)
+    found: dict[tuple[str, str], ViolationRow] = {}
+    for source, source_refs in by_source.items():
+        for chunk in _chunks(source_refs):
+            rows = session.scalars(select(ViolationRow).where(
+                ViolationRow.source == source, ViolationRow.source_ref.in_(chunk)))
+            found.update({(r.source, r.source_ref): r for r in rows})
+    return found
+
+
+def measures_of_violations(session: Session, violation_ids: Sequence[str]) -> dict[str, list[MeasureRow]]:
+    result: dict[str, list[MeasureRow]] = defaultdict(list)
+    for chunk in _chunks(list(violation_ids)):
+        for m in session.scalars(select(MeasureRow).where(MeasureRow.violation_id.in_(chunk))
+                                 .order_by(MeasureRow.starts_on, MeasureRow.created_at)):
+            result[m.violation_id].append(m)
+    return result
+
+
+def load_ledgers(session: Session, keys: Iterable[SubjectKey]) -> dict[SubjectKey, SubjectLedger]:
+    keys = set(keys)
+    ledgers: dict[SubjectKey, SubjectLedger] = {k: SubjectLedger() for k in keys}
+    numbers = sorted({n for _, n in keys})
+    for chunk in _chunks(numbers):
+        totals = session.execute(
+            select(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year,
+                   func.sum(ViolationRow.__table__.c.fund_loss_fen))
+            .where(ViolationRow.id_number.in_(chunk))
+            .group_by(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year))
+        for subject_type, id_number, year, total in totals:  # SUM keeps the Yuan type: already yuan
+            if (subject_type, id_number) in ledgers:
+                ledgers[(subject_type, id_number)].year_loss[year] += total
+        measures = session.execute(
+            select(MeasureRow.subject_type, MeasureRow.id_number, MeasureRow.record_year, MeasureRow.kind,
+                   MeasureRow.months, MeasureRow.restores_on)
+            .where(MeasureRow.id_number.in_(chunk), MeasureRow.revoked_on.is_(None)))
+        for subject_type, id_number, year, kind, months, restores_on in measures:
+            if (subject_type, id_number) in ledgers:
+                ledgers[(subject_type, id_number)].note_measure(year, kind, months, restores_on)
+    return ledgers
+
+
+def insert_rows(session: Session, violations: list[dict], measures: list[dict], changed: Iterable[SubjectKey],
+                changed_at) -> None:
+    connection = session.connection()
+    if violations:
+        _bulk_insert(connection, ViolationRow.__table__, violations)
+    if measures:
+        _bulk_insert(connection, MeasureRow.__table__, measures)
+    changes = [{"subject_type": t, "id_number": n, "changed_at": changed_at} for t, n in sorted(set(changed))]
+    if changes:
+        connection.execute(insert(SubjectChangeRow.__table__), changes)
+
+
+def _bulk_insert(connection: Connection, table, rows: list[dict]) -> None:
+    if connection.dialect.name == "postgresql" and len(rows) > 50:
+        _copy_into(connection, table, rows)
+    else:
+        connection.execute(insert(table), rows)
+
+
+def _copy_into(connection: Connection, table, rows: list[dict]) -> None:
+    """PostgreSQL COPY: several times faster than executemany for a large import."""
+    columns = [c.name for c in table.columns]
+    keys = [c.key for c in table.columns]
+    types = [c.type for c in table.columns]
+    raw = connection.connection.driver_connection
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    try:
+        with raw.cursor() as cursor:
+            with cursor.copy(statement) as copy:
+                for row in rows:
+                    copy.write_row([_bind(t, row.get(k)) for t, k in zip(types, keys)])
+    except connection.dialect.loaded_dbapi.IntegrityError as exc:
+        raise IntegrityError(statement, None, exc) from exc
+
+
+def _bind(column_type, value):
+    process = getattr(column_type, "process_bind_param", None)
+    return process(value, None) if process is not None and value is not None else value
+
+
+def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None = None) -> dict[SubjectKey, SubjectFacts]:
+    """Facts for the status check: all subjects when keys is None, else just those."""
+    measures: dict[SubjectKey, list[MeasureFact]] = defaultdict(list)
+    years: dict[SubjectKey, set[int]] = defaultdict(set)
+    m, v = MeasureRow.__table__.c, ViolationRow.__table__.c
+    measure_query = select(m.id, m.kind, m.region, m.starts_on, m.restores_on, m.subject_type, m.id_number) \
+        .where(m.revoked_on.is_(None))
+    year_query = select(v.subject_type, v.id_number, v.record_year).distinct()
+    if keys is None:
+        batches = [(measure_query, year_query)]
+    else:
+        wanted = set(keys)
+        numbers = sorted({n for _, n in wanted})
+        batches = [(measure_query.where(m.id_number.in_(c)), year_query.where(v.id_number.in_(c)))
+                   for c in _chunks(numbers)]
+    for mq, yq in batches:
+        for mid, kind, region, starts_on, restores_on, subject_type, id_number in connection.execute(mq):
+            measures[(subject_type, id_number)].append(MeasureFact(mid, kind, region, starts_on, restores_on))
+        for subject_type, id_number, year in connection.execute(yq):
+            years[(subject_type, id_number)].add(year)
+    interned: dict[frozenset, frozenset] = {}
+    facts: dict[SubjectKey, SubjectFacts] = {}
+    for key in set(measures) | set(years):
+        if keys is not None and key not in wanted:
+            continue
+        year_set = frozenset(years.get(key, ()))
+        year_set = interned.setdefault(year_set, year_set)
+        facts[key] = SubjectFacts(measures=tuple(sorted(measures.get(key, ()), key=lambda f: f.starts_on)),
+                                  record_years=year_set)
+    return facts
+
+
+def changes_since(connection: Connection, floor: int) -> list[tuple[int, str, str]]:
+    c = SubjectChangeRow.__table__.c
+    return [tuple(r) for r in connection.execute(
+        select(c.seq, c.subject_type, c.id_number).where(c.seq > floor).order_by(c.seq))]
+
+
+def latest_change_seq(connection: Connection) -> int:
+    return connection.execute(select(func.max(SubjectChangeRow.__table__.c.seq))).scalar() or 0

@@ -1,0 +1,118 @@
+"""In-process index of every subject the record knows, so that a status check runs no SQL.
+
+Freshness: the process that makes a change refreshes the subjects it touched right after commit;
+every other process polls the subject_changes feed every `poll_seconds` (default 0.5 s), so a change
+is visible everywhere within about 1 s. Polling re-reads a window of recent sequence numbers because
+a transaction may commit after one that took a later number; a full rebuild every `rebuild_seconds`
+is the backstop for anything the window missed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Callable, Iterable
+
+from sqlalchemy.engine import Engine
+
+from ..domain.status import CLEAN, SubjectFacts
+from . import records
+
+log = logging.getLogger(__name__)
+SubjectKey = tuple[str, str]
+CLIENT_FEED = "client"  # subject_type used in the feed for API-client changes
+
+
+class StatusIndex:
+    GAP_WINDOW = 1000
+
+    def __init__(self, engine: Engine, poll_seconds: float = 0.5, rebuild_seconds: float = 600.0):
+        self._engine = engine
+        self._poll_seconds = poll_seconds
+        self._rebuild_seconds = rebuild_seconds
+        self._facts: dict[SubjectKey, SubjectFacts] = {}
+        self._loaded = False
+        self._lock = threading.Lock()
+        self._max_seen = 0
+        self._seen: set[int] = set()
+        self._poller_pid: int | None = None
+        self._listeners: list[Callable[[SubjectKey], None]] = []
+        self.last_poll_ok = 0.0
+
+    def add_listener(self, callback: Callable[[SubjectKey], None]) -> None:
+        """Called for every changed feed entry (used by the token cache for client revocations)."""
+        self._listeners.append(callback)
+
+    def get(self, subject_type: str, id_number: str) -> SubjectFacts:
+        if not self._loaded or self._poller_pid != os.getpid():
+            self.ensure_ready()
+        return self._facts.get((subject_type, id_number), CLEAN)
+
+    def ensure_ready(self) -> None:
+        with self._lock:
+            if not self._loaded:
+                self._rebuild_locked()
+            if self._poller_pid != os.getpid() and self._poll_seconds > 0:
+                self._poller_pid = os.getpid()
+                threading.Thread(target=self._poll_forever, name="status-index-poller", daemon=True).start()
+
+    def rebuild(self) -> None:
+        with self._lock:
+            self._rebuild_locked()
+
+    def _rebuild_locked(self) -> None:
+        started = time.perf_counter()
+        with self._engine.connect() as connection:
+            head = records.latest_change_seq(connection)
+            facts = records.load_subject_facts(connection)
+        self._facts = facts
+        self._max_seen = max(self._max_seen, head)
+        self._seen = {s for s in self._seen if s > head - self.GAP_WINDOW}
+        self._loaded = True
+        log.info("status index rebuilt: %d subjects in %.2f s", len(facts), time.perf_counter() - started)
+
+    def refresh(self, keys: Iterable[SubjectKey]) -> None:
+        """Reload these subjects now (called by the process that just committed a change)."""
+        keys = [k for k in set(keys) if k[0] != CLIENT_FEED]
+        if not keys or not self._loaded:
+            return
+        with self._engine.connect() as connection:
+            fresh = records.load_subject_facts(connection, keys)
+        for key in keys:
+            if key in fresh:
+                self._facts[key] = fresh[key]
+            else:
+                self._facts.pop(key, None)
+
+    def poll_once(self) -> int:
+        """Apply feed entries not yet seen; returns how many."""
+        floor = max(0, self._max_seen - self.GAP_WINDOW)
+        with self._engine.connect() as connection:
+            entries = [e for e in records.changes_since(connection, floor) if e[0] not in self._seen]
+        if not entries:
+            return 0
+        keys = {(t, n) for _, t, n in entries}
+        self.refresh(keys)
+        for key in keys:
+            for listener in self._listeners:
+                listener(key)
+        for seq, _, _ in entries:
+            self._seen.add(seq)
+            self._max_seen = max(self._max_seen, seq)
+        self._seen = {s for s in self._seen if s > self._max_seen - self.GAP_WINDOW}
+        return len(entries)
+
+    def _poll_forever(self) -> None:
+        last_rebuild = time.monotonic()
+        while True:
+            time.sleep(self._poll_seconds)
+            try:
+                if time.monotonic() - last_rebuild > self._rebuild_seconds:
+                    self.rebuild()
+                    last_rebuild = time.monotonic()
+                else:
+                    self.poll_once()
+                self.last_poll_ok = time.time()
+            except Exception:  # the database may be away; keep serving what we have and retry
+                log.warning("status index poll failed; serving the last known index", exc_info=True)

@@ -1,0 +1,36 @@
+"""The HTTP layer: flask-smorest blueprints, problem+json errors, the OpenAPI document."""
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from ..services.errors import ServiceError
+from . import health, status, violations
+from .problems import from_http_exception, from_service_error, from_unexpected
+
+
+class CreditApi(Api):
+    def handle_http_exception(self, error):
+        return from_http_exception(error)
+
+
+def register_api(app: Flask) -> None:
+    app.config.update(
+        API_TITLE="credit-service 医保信用管理服务",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {"description": "山东省医保医（药）师和参保人员医保信用管理（鲁医保发〔2024〕25号）。错误均为 "
+                                    "application/problem+json。"},
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
+    api = CreditApi(app)
+    api.register_blueprint(violations.blp)
+    api.register_blueprint(status.blp)
+    app.register_blueprint(health.blp)
+    app.register_error_handler(ServiceError, from_service_error)
+    app.register_error_handler(Exception, from_unexpected)

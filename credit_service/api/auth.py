@@ -1,0 +1,64 @@
+"""Bearer tokens → Principal, and the role/region/subject checks of API.md."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import current_app, g, request
+
+from ..services.clients import Principal
+from ..services.errors import ServiceError
+
+STAFF_ROLES = ("staff", "admin")
+
+
+class Unauthorized(ServiceError):
+    status, code, title = 401, "unauthorized", "未认证"
+
+
+class Forbidden(ServiceError):
+    status, code, title = 403, "forbidden", "无权访问"
+
+
+def authenticate() -> Principal:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or len(header) < 8:
+        raise Unauthorized("缺少访问令牌，请在请求头中提供 Authorization: Bearer <token>。")
+    principal = current_app.extensions["credit_service"].tokens.principal_for(header[7:].strip())
+    if principal is None:
+        raise Unauthorized("访问令牌无效或已撤销。", code="invalid_token")
+    return principal
+
+
+def require(*roles: str):
+    """Only these roles may call the view; `g.principal` is set for it."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = authenticate()
+            if principal.role not in roles:
+                raise Forbidden(f"角色 {principal.role} 无权执行此操作（允许：{'、'.join(roles)}）。",
+                                code="role_not_allowed")
+            g.principal = principal
+            return view(*args, **kwargs)
+
+        wrapper._roles = roles  # read by the OpenAPI security annotation
+        return wrapper
+
+    return decorate
+
+
+def check_subject_access(principal: Principal, subject_type: str, id_number: str) -> None:
+    if principal.role == "person" and (principal.subject_type, principal.subject_id_number) != (
+            subject_type, id_number):
+        raise Forbidden("个人客户端只能查询本人的信用信息。", code="not_own_subject")
+
+
+def check_region_write(principal: Principal, region: str) -> None:
+    if principal.role == "staff" and principal.region != region:
+        raise Forbidden(f"经办人员仅可处理本统筹区（{principal.region}）的信息，不能写入统筹区{region}。",
+                        code="region_not_allowed")
+
+
+def sees_full_id(principal: Principal) -> bool:
+    return principal.role in STAFF_ROLES

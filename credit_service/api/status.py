@@ -1,0 +1,101 @@
+"""The settlement status check: the hot path. No SQL, no marshmallow on the way through."""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from flask import Response, current_app, g, request
+from flask_smorest import Blueprint
+
+from schemas.status import BatchRequestSchema, BatchResultSchema, StatusResultSchema
+
+from ..domain.identity import SUBJECT_TYPES, id_number_problem, mask_id_number, normalise_id_number
+from ..domain.status import status_on
+from ..services.errors import Invalid
+from .auth import check_subject_access, require, sees_full_id
+from .serializers import status_json
+
+blp = Blueprint("status", __name__, url_prefix="/api/v1", description="结算状态查询（Arts 5, 9）")
+
+
+@blp.route("/subjects/<subject_type>/<id_number>/status", methods=["GET"])
+@require("settlement", "staff", "admin", "person")
+@blp.doc(parameters=[{"in": "query", "name": "on", "required": False,
+                      "schema": {"type": "string", "format": "date"},
+                      "description": "查询日期，缺省为今天（Asia/Shanghai）"}])
+@blp.response(200, StatusResultSchema)
+@blp.alt_response(422, description="invalid_id_number / validation_failed")
+def subject_status(subject_type: str, id_number: str):
+    """该主体在指定日期能否联网结算？各统筹区结果互认（第五条）。"""
+    id_number = _checked_subject(subject_type, id_number)
+    check_subject_access(g.principal, subject_type, id_number)
+    c = current_app.extensions["credit_service"]
+    day = _day(request.args.get("on"), c)
+    status = status_on(subject_type, c.index.get(subject_type, id_number), day)
+    shown = id_number if sees_full_id(g.principal) else mask_id_number(id_number)
+    return _json(status_json(subject_type, shown, status))
+
+
+@blp.route("/status/batch", methods=["POST"])
+@require("settlement", "staff", "admin")
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": BatchRequestSchema}}})
+@blp.response(200, BatchResultSchema)
+@blp.alt_response(422, description="任一项无效则整批422，errors 指明序号")
+def batch_status():
+    """批量查询（≤1000个主体），结果与请求同序。"""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("subjects"), list):
+        raise Invalid("请求体须为 {\"on\": 日期, \"subjects\": [{\"subject_type\", \"id_number\"}, …]}。",
+                      errors={"subjects": ["缺少或不是数组。"]})
+    c = current_app.extensions["credit_service"]
+    subjects = body["subjects"]
+    limit = c.settings.batch_max_subjects
+    if len(subjects) > limit:
+        raise Invalid(f"单次最多查询{limit}个主体，本次{len(subjects)}个。", code="too_many_subjects",
+                      errors={"subjects": [f"最多{limit}个。"]})
+    day = _day(body.get("on"), c)
+    keys, errors = [], {}
+    for i, item in enumerate(subjects):
+        if not isinstance(item, dict):
+            errors[f"subjects.{i}"] = ["应为对象 {subject_type, id_number}。"]
+            continue
+        subject_type, id_number = item.get("subject_type"), normalise_id_number(item.get("id_number"))
+        if subject_type not in SUBJECT_TYPES:
+            errors[f"subjects.{i}.subject_type"] = ["主体类型须为 insured、physician 或 pharmacist。"]
+        if problem := id_number_problem(id_number):
+            errors[f"subjects.{i}.id_number"] = [problem]
+        keys.append((subject_type, id_number))
+    if errors:
+        code = "invalid_id_number" if any(k.endswith("id_number") for k in errors) else "validation_failed"
+        raise Invalid(f"{len(errors)}项主体信息无效，详见 errors。", code=code, errors=errors)
+    full_id, index = sees_full_id(g.principal), c.index
+    results = [status_json(t, n if full_id else mask_id_number(n), status_on(t, index.get(t, n), day))
+               for t, n in keys]
+    return _json({"results": results})
+
+
+def _checked_subject(subject_type: str, id_number: str) -> str:
+    if subject_type not in SUBJECT_TYPES:
+        raise Invalid("主体类型须为 insured、physician 或 pharmacist。",
+                      errors={"subject_type": ["unknown subject type"]})
+    id_number = normalise_id_number(id_number)
+    if problem := id_number_problem(id_number):
+        raise Invalid(problem, code="invalid_id_number", errors={"id_number": [problem]})
+    return id_number
+
+
+def _day(value, c) -> date:
+    if value is None:
+        return c.clock.today()
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else _bad_day()
+    except ValueError:
+        return _bad_day()
+
+
+def _bad_day():
+    raise Invalid("日期格式应为YYYY-MM-DD且为有效日期。", errors={"on": ["日期格式应为YYYY-MM-DD。"]})
+
+
+def _json(body: dict) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")

@@ -1,0 +1,202 @@
+"""POST /api/v1/violations and /api/v1/violations/import."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from flask import Response, current_app, g, request
+from flask_smorest import Blueprint
+from marshmallow import ValidationError
+
+from schemas.violations import ImportResultSchema, ViolationResultSchema, ViolationSchema
+
+from ..domain.violations import ViolationInput
+from ..services import intake
+from ..services.errors import Invalid, ServiceError
+from .auth import Forbidden, check_region_write, require, sees_full_id
+from .problems import _flatten
+from .serializers import measure_json, violation_json
+
+blp = Blueprint("violations", __name__, url_prefix="/api/v1/violations",
+                description="违约违法信息采集（Arts 6–7）")
+WRITERS = ("reporter", "staff", "admin")
+CSV_COLUMNS = ("source", "source_ref", "subject_type", "id_number", "name", "region", "occurred_on",
+               "determined_on", "fund_loss", "handling", "fraud", "points", "description", "months")
+_schema = ViolationSchema()
+
+
+@blp.route("", methods=["POST"])
+@require(*WRITERS)
+@blp.arguments(ViolationSchema)
+@blp.response(201, ViolationResultSchema, description="新记录；同一(source, source_ref)同样内容重放时返回200及首次结果")
+@blp.alt_response(409, description="duplicate_source_ref：同一编号、不同内容")
+@blp.alt_response(422, description="校验失败（invalid_id_number、validation_failed、months_out_of_range …）")
+def record_violation(data):
+    """记录一条违约违法信息，返回其引起的信用管理措施及说明。"""
+    row = _authorised(_to_input(data))
+    if isinstance(row, ServiceError):
+        raise row
+    outcome = _run([row])[0]
+    if outcome.error is not None:
+        raise outcome.error
+    status = 201 if outcome.status == "created" else 200
+    return _json(violation_json(outcome.violation, sees_full_id(g.principal), _today()), status)
+
+
+@blp.route("/import", methods=["POST"])
+@require(*WRITERS)
+@blp.doc(requestBody={
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"type": "array", "maxItems": 10000, "items": ViolationSchema}},
+        "text/csv": {"schema": {"type": "string"}, "example": ",".join(CSV_COLUMNS)},
+        "multipart/form-data": {"schema": {"type": "object", "properties": {
+            "file": {"type": "string", "format": "binary"}}}},
+    }})
+@blp.response(200, ImportResultSchema, description="逐行结果；错误行不影响其他行")
+@blp.alt_response(422, description="too_many_rows / malformed_import")
+def import_violations():
+    """批量导入（JSON数组或CSV，最多10,000行），逐行返回结果。"""
+    raw_rows = _read_import_rows()
+    limit = current_app.extensions["credit_service"].settings.import_max_rows
+    if len(raw_rows) > limit:
+        raise Invalid(f"单次最多导入{limit}行，本次{len(raw_rows)}行，请拆分后重试。", code="too_many_rows")
+    rows: list[ViolationInput | ServiceError] = []
+    for raw in raw_rows:
+        try:
+            rows.append(_authorised(_to_input(_schema.load(raw))))
+        except ValidationError as exc:
+            rows.append(_row_invalid(exc.messages))
+    outcomes = _run(rows)
+    today, full_id = _today(), sees_full_id(g.principal)
+    results, counts = [], {"created": 0, "duplicate": 0, "rejected": 0}
+    for outcome, raw in zip(outcomes, raw_rows):
+        counts[outcome.status] += 1
+        entry = {"index": outcome.index, "status": outcome.status,
+                 "source_ref": raw.get("source_ref") if isinstance(raw, dict) else None}
+        if outcome.violation is not None:
+            entry["violation_id"] = outcome.violation.id
+            entry["measures"] = [measure_json(m, today) for m in outcome.violation.measures]
+        else:
+            entry["error"] = _problem_dict(outcome.error)
+        results.append(entry)
+    return _json({"summary": {"total": len(raw_rows), **counts}, "results": results}, 200)
+
+
+def _run(rows):
+    c = current_app.extensions["credit_service"]
+    for attempt in range(3):
+        try:
+            outcomes, changed = intake.record_violations(c.uow(), rows, c.rules, c.clock, g.principal.name)
+            break
+        except intake.ConcurrentDuplicate:
+            if attempt == 2:
+                raise
+    c.index.refresh(changed)
+    return outcomes
+
+
+def _authorised(row: ViolationInput | ServiceError) -> ViolationInput | ServiceError:
+    if isinstance(row, ServiceError):
+        return row
+    try:
+        check_region_write(g.principal, row.region)
+    except Forbidden as exc:
+        return exc
+    if row.months_override is not None and g.principal.role not in ("staff", "admin"):
+        return Forbidden("只有经办人员（staff/admin）可以在档次范围内指定暂停月数。", code="override_not_allowed")
+    return row
+
+
+def _to_input(data: dict) -> ViolationInput:
+    subject = data["subject"]
+    return ViolationInput(
+        source=data["source"], source_ref=data["source_ref"], subject_type=subject["subject_type"],
+        id_number=subject["id_number"], name=subject.get("name"), region=data["region"],
+        occurred_on=data["occurred_on"], determined_on=data["determined_on"], fund_loss=data["fund_loss"],
+        handling=data["handling"], fraud=data["fraud"], points=data["points"],
+        description=data["description"], months_override=data["months"])
+
+
+def _row_invalid(messages) -> Invalid:
+    errors = _flatten(messages)
+    if any(k.endswith("id_number") for k in errors):
+        detail = next(m for k, v in errors.items() if k.endswith("id_number") for m in v)
+        return Invalid(detail, code="invalid_id_number", errors=errors)
+    return Invalid("本行未通过校验：" + "；".join(f"{k}: {v[0]}" for k, v in errors.items()), errors=errors)
+
+
+def _read_import_rows() -> list:
+    content_type = request.mimetype
+    if content_type == "application/json":
+        try:
+            payload = json.loads(request.get_data())
+        except ValueError:
+            raise Invalid("请求体不是有效的JSON。", code="malformed_import") from None
+        if not isinstance(payload, list):
+            raise Invalid("JSON导入的请求体须为违约违法信息数组。", code="malformed_import")
+        return payload
+    if content_type == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise Invalid("multipart 请求须包含名为 file 的CSV文件。", code="malformed_import")
+        return _csv_rows(upload.read())
+    if content_type in ("text/csv", "application/csv", "text/plain"):
+        return _csv_rows(request.get_data())
+    raise ServiceError("导入仅支持 application/json、text/csv 或 multipart/form-data。",
+                       code="unsupported_media_type")
+
+
+def _csv_rows(data: bytes) -> list[dict]:
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China often saves CSV as GBK
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise Invalid("CSV文件编码无法识别，请使用UTF-8。", code="malformed_import")
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in ("source", "source_ref", "subject_type", "id_number", "region", "occurred_on",
+                           "determined_on", "fund_loss", "handling") if c not in (reader.fieldnames or [])]
+    if missing:
+        raise Invalid(f"CSV表头缺少列：{', '.join(missing)}。", code="malformed_import",
+                      errors={"header": [f"缺少 {c}" for c in missing]})
+    return [_csv_row(r) for r in reader]
+
+
+def _csv_row(r: dict) -> dict:
+    """Flat CSV columns → the nested JSON body, keeping strings so the same schema judges both."""
+    row = {k: v for k, v in r.items() if k in CSV_COLUMNS and k not in ("subject_type", "id_number", "name")
+           and v not in (None, "")}
+    if None in r:  # more cells than header columns
+        row["_extra_cells"] = r[None]
+    row["subject"] = {"subject_type": r.get("subject_type"), "id_number": r.get("id_number"),
+                      "name": r.get("name") or None}
+    if "fraud" in row:
+        row["fraud"] = {"true": True, "1": True, "是": True, "false": False, "0": False, "否": False}.get(
+            row["fraud"].strip().lower(), row["fraud"])
+    for key in ("points", "months"):
+        if key in row:
+            try:
+                row[key] = int(row[key])
+            except ValueError:
+                pass  # the schema reports it
+    return row
+
+
+def _problem_dict(error: ServiceError) -> dict:
+    body = {"type": f"urn:credit-service:problem:{error.code}", "title": error.title, "status": error.status,
+            "detail": error.detail, "code": error.code}
+    if error.errors:
+        body["errors"] = error.errors
+    return body
+
+
+def _today():
+    return current_app.extensions["credit_service"].clock.today()
+
+
+def _json(body: dict, status: int) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")

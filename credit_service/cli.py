@@ -1,0 +1,129 @@
+"""`credit-service`: db upgrade, clients, jobs and serve."""
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+
+from .settings import Settings
+
+
+def _container():
+    from .container import build_container
+    return build_container(Settings.from_env())
+
+
+@click.group()
+def main() -> None:
+    """山东医保信用管理服务 (credit-service)."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Create or migrate the schema (Alembic)."""
+    from .adapters.migrations import upgrade
+    settings = Settings.from_env()
+    upgrade(settings.database_url, revision)
+    click.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
+
+
+@main.group()
+def clients() -> None:
+    """API clients and their tokens."""
+
+
+@clients.command("create")
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["settlement", "reporter", "staff", "person", "admin"]))
+@click.option("--region", default=None, help="6-digit pooling region (required for staff)")
+@click.option("--subject", default=None, help="TYPE:ID_NUMBER (required for person)")
+def clients_create(name: str, role: str, region: str | None, subject: str | None) -> None:
+    """Create a client and print its token once (only its hash is stored)."""
+    from .services.clients import create_client
+    from .services.errors import ServiceError
+    c = _container()
+    try:
+        _, token = create_client(c.uow(), c.clock, name, role, region, subject)
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(token)
+
+
+@clients.command("revoke")
+@click.option("--name", required=True)
+def clients_revoke(name: str) -> None:
+    """Revoke a client's token (every process stops accepting it within about 1 s)."""
+    from .services.clients import revoke_client
+    from .services.errors import ServiceError
+    c = _container()
+    try:
+        revoke_client(c.uow(), c.clock, name)
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"revoked {name}")
+
+
+@main.group()
+def jobs() -> None:
+    """Scheduled sweeps."""
+
+
+@jobs.command("run")
+def jobs_run() -> None:
+    """Run the scheduler in this process (use with CREDIT_SERVICE_SCHEDULER=off on the web servers)."""
+    from jobs.runner import build_scheduler
+    scheduler = build_scheduler(_container(), background=False)
+    click.echo("job runner started; Ctrl-C stops it")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@jobs.command("run-once")
+@click.argument("name")
+@click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD (default: today in Asia/Shanghai)")
+def jobs_run_once(name: str, as_of: str | None) -> None:
+    """Run one sweep now, as of a date."""
+    from jobs.runner import JOBS, UnknownJob, run_job
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DD", param_hint="--as-of") from None
+    try:
+        summary = run_job(_container(), name, day)
+    except UnknownJob:
+        raise click.ClickException(f"unknown job {name}; known: {', '.join(JOBS)}") from None
+    if summary is None:
+        click.echo(f"{name}: another runner holds the lock; nothing done")
+        sys.exit(75)
+    click.echo(f"{name}: {summary}")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Run the service with gunicorn (embedded mode: each worker can run the sweeps; a lock lets one act)."""
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    sys.argv = ["gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+                "--access-logfile", "-", "credit_service:create_app()"]
+    WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""May a subject settle on a given day? A pure function of its recorded measures and violations."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from .decisions import JOINT_PUNISHMENT_LISTING
+
+BLOCKING_KINDS = frozenset({"settlement_suspension", "service_suspension", "qualification_revoked"})
+
+
+@dataclass(frozen=True)
+class MeasureFact:
+    measure_id: str
+    kind: str
+    region: str
+    starts_on: date
+    restores_on: date | None  # None: open-ended (a listing)
+
+    def covers(self, day: date) -> bool:
+        return self.starts_on <= day and (self.restores_on is None or day < self.restores_on)
+
+
+@dataclass(frozen=True)
+class SubjectFacts:
+    """Everything the status check needs about one subject; revoked measures are left out."""
+
+    measures: tuple[MeasureFact, ...] = ()
+    record_years: frozenset[int] = frozenset()
+
+
+CLEAN = SubjectFacts()
+
+
+@dataclass(frozen=True)
+class Status:
+    on: date
+    settlement_allowed: bool
+    restrictions: tuple[MeasureFact, ...]
+    listed: bool
+    incentives: tuple[str, ...]
+
+
+def status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: int = 2) -> Status:
+    """Measures from every pooling region apply everywhere (第五条：各统筹区信用管理结果互认)."""
+    restrictions = tuple(m for m in facts.measures if m.kind in BLOCKING_KINDS and m.covers(day))
+    listed = any(m.kind == JOINT_PUNISHMENT_LISTING and m.covers(day) for m in facts.measures)
+    incentives: tuple[str, ...] = ()
+    if subject_type == "insured" and lenient_acceptance(facts.record_years, day, clean_years):
+        incentives = ("lenient_acceptance",)
+    return Status(on=day, settlement_allowed=not restrictions, restrictions=restrictions,
+                  listed=listed, incentives=incentives)
+
+
+def lenient_acceptance(record_years: frozenset[int], day: date, clean_years: int = 2) -> bool:
+    """第九条第一项：连续2年无违法违规使用医保基金行为 — the complete natural years before `day`."""
+    return not any(day.year - k in record_years for k in range(1, clean_years + 1))
+
+
+def measure_state(starts_on: date, restores_on: date | None, revoked: bool, today: date) -> str:
+    if revoked:
+        return "revoked"
+    if today < starts_on:
+        return "pending"
+    if restores_on is None or today < restores_on:
+        return "active"
+    return "ended"

@@ -1,0 +1,151 @@
+"""Reads config/rules/*.toml into a RuleBook. A malformed file stops start-up, naming file and key."""
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from .domain.rules import (INCLUSIVE_LOWER, INCLUSIVE_UPPER, Bound, ListingRule, RuleBook, RuleSet,
+                           Tier)
+
+
+class RuleConfigError(ValueError):
+    def __init__(self, path: Path, key: str, problem: str):
+        self.path, self.key, self.problem = path, key, problem
+        super().__init__(f"{path}: {key}: {problem}")
+
+
+def load_rule_book(directory: Path) -> RuleBook:
+    rule_sets = [load_rule_set(p) for p in sorted(directory.glob("*.toml")) if not p.name.startswith(("_", "."))]
+    seen: dict[str, Path] = {}
+    for rs in rule_sets:
+        if rs.id in seen:
+            raise RuleConfigError(Path(rs.source_file), "id", f"duplicate rule set id, also in {seen[rs.id]}")
+        seen[rs.id] = Path(rs.source_file)
+    return RuleBook(tuple(rule_sets))
+
+
+def load_rule_set(path: Path) -> RuleSet:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleConfigError(path, "(file)", f"not valid TOML: {exc}") from exc
+    r = _Reader(path, data)
+    effective_from = r.get("effective_from", date)
+    effective_until = r.get("effective_until", date, required=False)
+    if effective_until is not None and effective_until < effective_from:
+        raise RuleConfigError(path, "effective_until", "is before effective_from")
+    after_expiry = r.get("after_expiry", str)
+    if after_expiry not in ("continue", "stop"):
+        raise RuleConfigError(path, "after_expiry", 'must be "continue" or "stop"')
+    regions = r.get("regions", list)
+    if not regions or not all(isinstance(x, str) and x.isdigit() and 1 <= len(x) <= 6 for x in regions):
+        raise RuleConfigError(path, "regions", "must be a non-empty list of region-code prefixes (digits)")
+
+    insured = r.table("insured", required=False)
+    tiers: list[Tier] = []
+    default_months = "minimum"
+    insured_listing = None
+    if insured is not None:
+        if insured.get("aggregation", str) != "natural_year_sum":
+            raise RuleConfigError(path, "insured.aggregation", 'only "natural_year_sum" is supported')
+        default_months = insured.get("default_months", str)
+        if default_months not in ("minimum", "maximum"):
+            raise RuleConfigError(path, "insured.default_months", 'must be "minimum" or "maximum"')
+        for i, raw in enumerate(insured.get("tiers", list)):
+            tiers.append(_tier(_Reader(path, raw, f"insured.tiers[{i}]")))
+        _check_tiers(path, tiers)
+        insured_listing = _listing(insured.table("criminal_fraud", required=False))
+    practitioner = r.table("practitioner", required=False)
+    practitioner_listing = _listing(practitioner.table("criminal_fraud", required=False)) if practitioner else None
+    incentives = r.table("incentives", required=False)
+    lenient = incentives.table("lenient_acceptance", required=False) if incentives else None
+
+    return RuleSet(
+        id=r.get("id", str), title=r.get("title", str), document=r.get("document", str),
+        regions=tuple(regions), effective_from=effective_from, effective_until=effective_until,
+        after_expiry=after_expiry, tiers=tuple(tiers), default_months=default_months,
+        insured_criminal_fraud=insured_listing, practitioner_criminal_fraud=practitioner_listing,
+        lenient_clean_years=lenient.get("clean_years", int) if lenient else 2,
+        lenient_article=lenient.get("article", str) if lenient else "第九条第一项",
+        source_file=str(path))
+
+
+def _tier(r: "_Reader") -> Tier:
+    above = _bound(r, "loss_above", INCLUSIVE_LOWER)
+    below = _bound(r, "loss_below", INCLUSIVE_UPPER, required=False)
+    months_from = r.table("months_from")
+    months_to = r.table("months_to")
+    tier = Tier(
+        article=r.get("article", str), loss_above=above, loss_below=below,
+        months_from=months_from.get("months", int), months_from_term=months_from.get("term", str),
+        months_to=months_to.get("months", int), months_to_term=months_to.get("term", str))
+    if tier.months_from_term not in INCLUSIVE_LOWER:
+        raise RuleConfigError(r.path, f"{r.prefix}.months_from.term", "must be 以上 or 超过 (第十三条)")
+    if tier.months_to_term not in INCLUSIVE_UPPER:
+        raise RuleConfigError(r.path, f"{r.prefix}.months_to.term", "must be 以下 or 不满 (第十三条)")
+    if not tier.allowed_months or tier.allowed_months[0] < 1:
+        raise RuleConfigError(r.path, f"{r.prefix}.months_from", "the band allows no whole month >= 1")
+    return tier
+
+
+def _bound(r: "_Reader", key: str, terms: dict, required: bool = True) -> Bound | None:
+    table = r.table(key, required=required)
+    if table is None:
+        return None
+    term = table.get("term", str)
+    if term not in terms:
+        raise RuleConfigError(r.path, f"{table.prefix}.term", f"must be one of {'/'.join(terms)} (第十三条)")
+    raw = table.get("amount", str)
+    try:
+        amount = Decimal(raw)
+    except InvalidOperation:
+        raise RuleConfigError(r.path, f"{table.prefix}.amount", f"not a decimal amount: {raw!r}") from None
+    return Bound(amount, term)
+
+
+def _check_tiers(path: Path, tiers: list[Tier]) -> None:
+    """Tiers must be in ascending order and leave no gap or overlap between neighbours."""
+    for i, (low, high) in enumerate(zip(tiers, tiers[1:]), start=1):
+        edge = low.loss_below
+        if edge is None or edge.amount != high.loss_above.amount or edge.inclusive == high.loss_above.inclusive:
+            raise RuleConfigError(path, f"insured.tiers[{i}].loss_above",
+                                  "must start exactly where the previous tier's loss_below ends "
+                                  "(不满 X followed by X以上, or X以下 followed by 超过 X)")
+    if tiers and tiers[-1].loss_below is not None:
+        raise RuleConfigError(path, f"insured.tiers[{len(tiers) - 1}].loss_below",
+                              "the highest tier must be open-ended")
+
+
+def _listing(table: "_Reader | None") -> ListingRule | None:
+    if table is None:
+        return None
+    measure = table.get("measure", str)
+    if measure != "joint_punishment_listing":
+        raise RuleConfigError(table.path, f"{table.prefix}.measure", 'only "joint_punishment_listing"')
+    return ListingRule(article=table.get("article", str), measure=measure)
+
+
+class _Reader:
+    def __init__(self, path: Path, data: dict, prefix: str = ""):
+        self.path, self.data, self.prefix = path, data, prefix
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}.{key}" if self.prefix else key
+
+    def get(self, key: str, kind: type, required: bool = True):
+        if key not in self.data:
+            if required:
+                raise RuleConfigError(self.path, self._key(key), "is missing")
+            return None
+        value = self.data[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)) or (
+                kind is date and hasattr(value, "hour")):
+            raise RuleConfigError(self.path, self._key(key),
+                                  f"must be a {kind.__name__}, got {type(value).__name__} {value!r}")
+        return value
+
+    def table(self, key: str, required: bool = True) -> "_Reader | None":
+        value = self.get(key, dict, required=required)
+        return None if value is None else _Reader(self.path, value, self._key(key))

@@ -1,0 +1,169 @@
+"""Recording violations and the measures they cause — one row or ten thousand, one transaction."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy.exc import IntegrityError
+
+from ..clock import Clock
+from ..domain.decisions import Decision, MonthsBelowImposed, MonthsOutOfRange, decide
+from ..domain.rules import RuleBook
+from ..domain.violations import ViolationInput
+from ..adapters import records
+from ..adapters.orm import MeasureRow, ViolationRow
+from .errors import Conflict, Invalid, ServiceError
+from .unit_of_work import UnitOfWork
+
+
+class ConcurrentDuplicate(Exception):
+    """Another transaction stored the same (source, source_ref) first; running again replays it."""
+
+
+@dataclass
+class RecordedMeasure:
+    id: str
+    kind: str
+    subject_type: str
+    region: str
+    starts_on: date
+    restores_on: date | None
+    months: int | None
+    revoked_on: date | None
+    rule_set: str
+    article: str
+    explanation: str
+    past_expiry: bool
+
+
+@dataclass
+class RecordedViolation:
+    id: str
+    input: ViolationInput
+    record_year: int
+    rule_set: str | None
+    notes: str
+    measures: list[RecordedMeasure] = field(default_factory=list)
+
+
+@dataclass
+class RowOutcome:
+    index: int
+    status: str  # "created" | "duplicate" | "rejected"
+    violation: RecordedViolation | None = None
+    error: ServiceError | None = None
+
+
+def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError], rules: RuleBook,
+                      clock: Clock, actor: str) -> tuple[list[RowOutcome], set[tuple[str, str]]]:
+    """Decide and store each valid row; rows given as errors (failed validation) are passed through.
+
+    Returns the per-row outcomes and the subjects whose record changed.
+    """
+    today, now = clock.today(), clock.now()
+    outcomes: list[RowOutcome | None] = [None] * len(rows)
+    candidates: list[tuple[int, ViolationInput]] = []
+    for i, row in enumerate(rows):
+        if isinstance(row, ServiceError):
+            outcomes[i] = RowOutcome(i, "rejected", error=row)
+        elif row.determined_on > today:
+            outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
+                f"认定日期{row.determined_on}晚于今天（{today}），不能记录尚未认定的违约违法信息。",
+                code="determined_in_future", errors={"determined_on": ["不能晚于今天。"]}))
+        else:
+            candidates.append((i, row))
+
+    with uow:
+        uow.lock_subjects(v.subject_key for _, v in candidates)
+        existing = records.find_by_refs(uow.session, ((v.source, v.source_ref) for _, v in candidates))
+        replay_measures = records.measures_of_violations(uow.session, [r.id for r in existing.values()])
+        ledgers = records.load_ledgers(uow.session, (v.subject_key for _, v in candidates))
+        in_batch: dict[tuple[str, str], tuple[str, RecordedViolation]] = {}
+        violation_rows: list[dict] = []
+        measure_rows: list[dict] = []
+        changed: set[tuple[str, str]] = set()
+
+        for i, v in candidates:
+            ref, body_hash = (v.source, v.source_ref), v.body_hash()
+            earlier = existing.get(ref)
+            if earlier is not None:
+                outcomes[i] = _replay(i, v, body_hash, earlier.body_hash,
+                                      lambda: _from_row(earlier, replay_measures.get(earlier.id, [])))
+                continue
+            if ref in in_batch:
+                first_hash, first = in_batch[ref]
+                outcomes[i] = _replay(i, v, body_hash, first_hash, lambda: first)
+                continue
+            ledger = ledgers[v.subject_key]
+            try:
+                decision = decide(v.facts(), ledger.position(v.record_year), rules)
+            except (MonthsOutOfRange, MonthsBelowImposed) as exc:
+                outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
+                    str(exc), code="months_out_of_range", errors={"months": [str(exc)]}))
+                continue
+            recorded = _new_records(v, decision, actor, now, violation_rows, measure_rows)
+            ledger.add(v.record_year, v.fund_loss, recorded.measures)
+            in_batch[ref] = (body_hash, recorded)
+            changed.add(v.subject_key)
+            outcomes[i] = RowOutcome(i, "created", violation=recorded)
+
+        try:
+            records.insert_rows(uow.session, violation_rows, measure_rows, changed, now)
+            uow.commit()
+        except IntegrityError as exc:
+            if "source" in str(exc.orig):
+                raise ConcurrentDuplicate() from exc
+            raise
+    return outcomes, changed
+
+
+def _replay(i: int, v: ViolationInput, body_hash: str, first_hash: str, first) -> RowOutcome:
+    if body_hash != first_hash:
+        return RowOutcome(i, "rejected", error=Conflict(
+            f"来源{v.source}的编号{v.source_ref}已用于另一条内容不同的违约违法信息。",
+            code="duplicate_source_ref"))
+    return RowOutcome(i, "duplicate", violation=first())
+
+
+def _new_records(v: ViolationInput, decision: Decision, actor: str, now, violation_rows: list,
+                 measure_rows: list) -> RecordedViolation:
+    violation_id = uuid.uuid4().hex
+    notes = "".join(decision.notes)
+    violation_rows.append({
+        "id": violation_id, "source": v.source, "source_ref": v.source_ref, "body_hash": v.body_hash(),
+        "subject_type": v.subject_type, "id_number": v.id_number, "name": v.name, "region": v.region,
+        "occurred_on": v.occurred_on, "determined_on": v.determined_on, "record_year": v.record_year,
+        "fund_loss_fen": v.fund_loss, "handling": v.handling, "fraud": v.fraud, "points": v.points,
+        "months_override": v.months_override, "description": v.description, "rule_set": decision.rule_set,
+        "notes": notes, "recorded_by": actor, "recorded_at": now})
+    recorded = RecordedViolation(violation_id, v, v.record_year, decision.rule_set, notes)
+    for draft in decision.measures:
+        measure = RecordedMeasure(
+            id=uuid.uuid4().hex, kind=draft.kind, subject_type=v.subject_type, region=v.region,
+            starts_on=draft.starts_on, restores_on=draft.restores_on, months=draft.months, revoked_on=None,
+            rule_set=draft.rule_set, article=draft.article, explanation=draft.explanation,
+            past_expiry=draft.past_expiry)
+        recorded.measures.append(measure)
+        measure_rows.append({
+            "id": measure.id, "violation_id": violation_id, "kind": draft.kind,
+            "subject_type": v.subject_type, "id_number": v.id_number, "region": v.region,
+            "record_year": v.record_year, "starts_on": draft.starts_on, "restores_on": draft.restores_on,
+            "months": draft.months, "rule_set": draft.rule_set, "article": draft.article,
+            "explanation": draft.explanation, "past_expiry": draft.past_expiry, "revoked_on": None,
+            "created_at": now})
+    return recorded
+
+
+def _from_row(row: ViolationRow, measures: list[MeasureRow]) -> RecordedViolation:
+    v = ViolationInput(
+        source=row.source, source_ref=row.source_ref, subject_type=row.subject_type, id_number=row.id_number,
+        name=row.name, region=row.region, occurred_on=row.occurred_on, determined_on=row.determined_on,
+        fund_loss=row.fund_loss, handling=row.handling, fraud=row.fraud, points=row.points,
+        description=row.description, months_override=row.months_override)
+    recorded = RecordedViolation(row.id, v, row.record_year, row.rule_set, row.notes)
+    recorded.measures = [RecordedMeasure(
+        id=m.id, kind=m.kind, subject_type=m.subject_type, region=m.region, starts_on=m.starts_on,
+        restores_on=m.restores_on, months=m.months, revoked_on=m.revoked_on, rule_set=m.rule_set,
+        article=m.article, explanation=m.explanation, past_expiry=m.past_expiry) for m in measures]
+    return recorded

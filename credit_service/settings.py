@@ -1,0 +1,54 @@
+"""12-factor settings: CREDIT_SERVICE_* environment variables over embedded defaults."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_config_dir() -> Path:
+    return Path(os.environ.get("CREDIT_SERVICE_CONFIG_DIR", PROJECT_ROOT / "config"))
+
+
+def _default_database_url() -> str:
+    data_dir = Path(os.environ.get("CREDIT_SERVICE_DATA_DIR", PROJECT_ROOT / "var"))
+    return f"sqlite:///{data_dir / 'credit-service.sqlite3'}"
+
+
+@dataclass
+class Settings:
+    database_url: str = field(default_factory=_default_database_url)
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    config_dir: Path = field(default_factory=_default_config_dir)
+    # "embedded": each app process runs the scheduler (one acts at a time, by lock);
+    # "off": run `credit-service jobs run` as its own process instead.
+    scheduler: str = "embedded"
+    # How often each process looks for changes other processes made (the status index bound).
+    index_poll_seconds: float = 0.5
+    import_max_rows: int = 10_000
+    batch_max_subjects: int = 1_000
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        env = os.environ
+        values: dict = {}
+        if "CREDIT_SERVICE_DATABASE_URL" in env:
+            values["database_url"] = env["CREDIT_SERVICE_DATABASE_URL"]
+        if "CREDIT_SERVICE_SECRET_KEY" in env:
+            values["secret_key"] = env["CREDIT_SERVICE_SECRET_KEY"]
+        if "CREDIT_SERVICE_SCHEDULER" in env:
+            values["scheduler"] = env["CREDIT_SERVICE_SCHEDULER"]
+        if "CREDIT_SERVICE_INDEX_POLL_SECONDS" in env:
+            values["index_poll_seconds"] = float(env["CREDIT_SERVICE_INDEX_POLL_SECONDS"])
+        values.update(overrides)
+        settings = cls(**values)
+        if settings.scheduler not in ("embedded", "off"):
+            raise ValueError("CREDIT_SERVICE_SCHEDULER must be 'embedded' or 'off'")
+        return settings
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,1 @@
+"""Scheduled sweeps. Each asks "what is due as of this date?" and acts idempotently."""

@@ -1,0 +1,83 @@
+"""Runs the sweeps: in-process (embedded mode), as `credit-service jobs run`, or once by hand."""
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Callable
+
+from credit_service.adapters.orm import JobRunRow
+from credit_service.clock import SHANGHAI
+
+from . import calendar_watch
+from .locks import runner_lock
+
+log = logging.getLogger(__name__)
+
+# name -> (sweep, cron hour, cron minute). A sweep takes (container, as_of) and returns a summary.
+JOBS: dict[str, tuple[Callable, int, int]] = {
+    "calendar_watch": (calendar_watch.run, 6, 0),
+}
+
+
+class UnknownJob(KeyError):
+    pass
+
+
+def run_job(container, name: str, as_of: date | None = None) -> str | None:
+    """Run one sweep if this process gets the runner lock; returns its summary, None if skipped."""
+    if name not in JOBS:
+        raise UnknownJob(name)
+    sweep = JOBS[name][0]
+    as_of = as_of or container.clock.today()
+    with runner_lock(container.engine) as acquired:
+        if not acquired:
+            log.info("job %s skipped: another runner holds the lock", name)
+            return None
+        started = container.clock.now()
+        try:
+            summary = sweep(container, as_of)
+            outcome = "ok"
+        except Exception as exc:  # recorded, then raised for the scheduler's own logging
+            summary, outcome = f"{exc.__class__.__name__}: {exc}", "failed"
+            _record(container, name, as_of, started, outcome, summary)
+            raise
+        _record(container, name, as_of, started, outcome, summary)
+        level = logging.WARNING if name == "calendar_watch" and summary != "calendar complete" else logging.INFO
+        log.log(level, "job %s as of %s: %s", name, as_of, summary)
+        return summary
+
+
+def _record(container, name, as_of, started, outcome, summary) -> None:
+    with container.uow() as uow:
+        uow.session.add(JobRunRow(job=name, as_of=as_of, started_at=started, finished_at=container.clock.now(),
+                                  outcome=outcome, detail=summary))
+        uow.commit()
+
+
+def build_scheduler(container, background: bool = True):
+    """Jobs are defined here in code, never pickled into a job store; each runs at start-up too, so a
+    runner that was down catches up at once (and the sweeps themselves look back)."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+    scheduler = (BackgroundScheduler if background else BlockingScheduler)(timezone=SHANGHAI)
+    for name, (_, hour, minute) in JOBS.items():
+        scheduler.add_job(_safe_run, CronTrigger(hour=hour, minute=minute, timezone=SHANGHAI),
+                          args=(container, name), id=name, name=name, misfire_grace_time=None,
+                          coalesce=True, max_instances=1, replace_existing=True,
+                          next_run_time=container.clock.now())
+    return scheduler
+
+
+def _safe_run(container, name: str) -> None:
+    try:
+        run_job(container, name)
+    except Exception:
+        log.exception("job %s failed", name)
+
+
+def start_embedded_scheduler(container):
+    scheduler = build_scheduler(container, background=True)
+    scheduler.start()
+    return scheduler

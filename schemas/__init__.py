@@ -1,0 +1,1 @@
+"""Marshmallow schemas: request validation and the OpenAPI document come from the same classes."""

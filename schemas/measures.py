@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+
+class MeasureSchema(Schema):
+    id = fields.String()
+    kind = fields.String(metadata={"enum": ["settlement_suspension", "joint_punishment_listing",
+                                            "service_suspension", "qualification_revoked"]})
+    subject_type = fields.String()
+    region = fields.String()
+    starts_on = fields.Date()
+    restores_on = fields.Date(allow_none=True, metadata={"description": "首个恢复结算之日；名单类措施为 null"})
+    months = fields.Integer(allow_none=True)
+    state = fields.String(metadata={"enum": ["pending", "active", "ended", "revoked"]})
+    rule_set = fields.String()
+    article = fields.String()
+    explanation = fields.String()
+    past_expiry = fields.Boolean(metadata={"description": "规则集期满后按配置继续适用"})
