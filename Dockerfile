@@ -1,0 +1,25 @@
+# credit-service: gunicorn serving credit_service:create_app().
+# Build: docker build -t credit-service .
+# Run (PostgreSQL): docker run -e CREDIT_SERVICE_DATABASE_URL=postgresql+psycopg://user@db/credit -p 8000:8000 credit-service
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    CREDIT_SERVICE_CONFIG_DIR=/app/config \
+    CREDIT_SERVICE_DATA_DIR=/data \
+    TZ=Asia/Shanghai
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY credit_service ./credit_service
+COPY schemas ./schemas
+COPY jobs ./jobs
+RUN pip install --no-cache-dir . && useradd --system --home /app credit && mkdir -p /data && chown credit /data
+COPY config ./config
+
+USER credit
+EXPOSE 8000
+VOLUME ["/data"]
+# Migrate, then serve. With several replicas set CREDIT_SERVICE_SCHEDULER=off here and run one
+# `credit-service jobs run` container (the runner lock makes a second one harmless, not useful).
+CMD ["sh", "-c", "credit-service db upgrade && exec gunicorn --workers ${GUNICORN_WORKERS:-2} --bind 0.0.0.0:8000 --access-logfile - 'credit_service:create_app()'"]

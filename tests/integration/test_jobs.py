@@ -1,0 +1,62 @@
+"""The job runner: one acts at a time, runs are recorded, unknown names are refused."""
+from __future__ import annotations
+
+import threading
+import time
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from credit_service.adapters.orm import JobRunRow
+from jobs import runner
+from jobs.calendar_watch import missing_calendar_years
+
+
+def test_two_runners_started_together_never_both_act(container, monkeypatch):
+    calls = []
+    entered = threading.Event()
+
+    def slow_sweep(c, as_of):
+        calls.append(as_of)
+        entered.set()
+        time.sleep(0.5)
+        return "done"
+
+    monkeypatch.setitem(runner.JOBS, "slow", (slow_sweep, 0, 0))
+    results = []
+    first = threading.Thread(target=lambda: results.append(runner.run_job(container, "slow")))
+    first.start()
+    entered.wait(5)
+    results.append(runner.run_job(container, "slow"))  # while the first still holds the lock
+    first.join()
+    assert sorted(results, key=lambda r: r is None) == ["done", None]
+    assert len(calls) == 1
+    assert runner.run_job(container, "slow") == "done"  # the lock is released afterwards
+
+
+def test_a_run_is_recorded_with_its_as_of_date(container):
+    summary = runner.run_job(container, "calendar_watch", date(2026, 11, 1))
+    assert "2027" in summary
+    with container.session_factory() as session:
+        run = session.scalars(select(JobRunRow)).one()
+    assert (run.job, run.as_of, run.outcome) == ("calendar_watch", date(2026, 11, 1), "ok")
+
+
+def test_unknown_job_is_refused(container):
+    with pytest.raises(runner.UnknownJob):
+        runner.run_job(container, "nope")
+
+
+@pytest.mark.parametrize("as_of,missing", [(date(2026, 10, 31), []), (date(2026, 11, 1), [2027]),
+                                           (date(2027, 3, 1), [2027])])
+def test_calendar_watch_warns_from_1_november(container, as_of, missing):
+    assert missing_calendar_years(container.calendar, as_of) == missing
+
+
+def test_scheduler_defines_jobs_in_code_with_catch_up_settings(container):
+    scheduler = runner.build_scheduler(container)
+    jobs = scheduler.get_jobs()
+    assert {j.id for j in jobs} == set(runner.JOBS)
+    for job in jobs:
+        assert job.misfire_grace_time is None and job.coalesce is True
