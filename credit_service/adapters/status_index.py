@@ -53,9 +53,11 @@ class StatusIndex:
         with self._lock:
             if not self._loaded:
                 self._rebuild_locked()
-            if self._poller_pid != os.getpid() and self._poll_seconds > 0:
+            if self._poller_pid != os.getpid():
+                # After a fork (gunicorn workers) the parent's thread is gone: each process polls for itself.
                 self._poller_pid = os.getpid()
-                threading.Thread(target=self._poll_forever, name="status-index-poller", daemon=True).start()
+                if self._poll_seconds > 0:
+                    threading.Thread(target=self._poll_forever, name="status-index-poller", daemon=True).start()
 
     def rebuild(self) -> None:
         with self._lock:

@@ -87,13 +87,12 @@ def _checked_subject(subject_type: str, id_number: str) -> str:
 def _day(value, c) -> date:
     if value is None:
         return c.clock.today()
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else _bad_day()
-    except ValueError:
-        return _bad_day()
-
-
-def _bad_day():
+    # len() check: Python 3.11's fromisoformat also takes forms such as 20250101, which API.md does not.
+    if isinstance(value, str) and len(value) == 10:
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
     raise Invalid("日期格式应为YYYY-MM-DD且为有效日期。", errors={"on": ["日期格式应为YYYY-MM-DD。"]})
 
 
