@@ -1,18 +1,80 @@
+"""Fields with strict types and Chinese messages (the same words as schemas/violation_rows.py)."""
 from __future__ import annotations
 
-from marshmallow import ValidationError, fields
+from datetime import date
+
+from marshmallow import Schema, ValidationError, fields
 
 from credit_service.domain.identity import (SUBJECT_TYPES, id_number_problem, normalise_id_number,
                                             region_problem)
 from credit_service.domain.money import MoneyError, parse_yuan
 
+from .messages import (BAD_DATE, BAD_SUBJECT_TYPE, MISSING, NOT_BOOLEAN, NOT_INTEGER, NOT_MAPPING, NOT_NULL,
+                       NOT_STRING, UNKNOWN_FIELD, too_long, too_short)
 
-class IdNumber(fields.String):
+_COMMON = {"required": MISSING, "null": NOT_NULL}
+
+
+class StrictSchema(Schema):
+    error_messages = {"type": NOT_MAPPING, "unknown": UNKNOWN_FIELD}
+
+
+class Str(fields.String):
+    default_error_messages = {**_COMMON, "invalid": NOT_STRING, "invalid_utf8": NOT_STRING}
+
+    def __init__(self, min_len: int = 0, max_len: int | None = None, **kwargs):
+        self.min_len, self.max_len = min_len, max_len
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if len(value) < self.min_len:
+            raise ValidationError(too_short(self.min_len))
+        if self.max_len is not None and len(value) > self.max_len:
+            raise ValidationError(too_long(self.max_len))
+        return value
+
+
+class StrictInt(fields.Integer):
+    """Integers only: no strings, no floats, no booleans."""
+
+    default_error_messages = {**_COMMON, "invalid": NOT_INTEGER}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return value
+
+
+class StrictBool(fields.Boolean):
+    default_error_messages = {**_COMMON, "invalid": NOT_BOOLEAN}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class StrictDate(fields.Date):
+    """YYYY-MM-DD exactly, a real calendar date."""
+
+    default_error_messages = {**_COMMON, "invalid": BAD_DATE, "format": BAD_DATE}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise self.make_error("invalid")
+
+
+class IdNumber(Str):
     """18-character PRC resident identity number, GB 11643 check digit verified."""
 
     def __init__(self, **kwargs):
-        super().__init__(metadata={"description": "18位公民身份号码（GB 11643校验）", "example": "370102199001011231"},
-                         **kwargs)
+        super().__init__(metadata={"description": "18位公民身份号码（GB 11643校验）",
+                                   "example": "370102199001011231"}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = normalise_id_number(super()._deserialize(value, attr, data, **kwargs))
@@ -21,7 +83,7 @@ class IdNumber(fields.String):
         return value
 
 
-class Region(fields.String):
+class Region(Str):
     def __init__(self, **kwargs):
         super().__init__(metadata={"description": "6位统筹区编码", "example": "370100"}, **kwargs)
 
@@ -34,6 +96,8 @@ class Region(fields.String):
 
 class Yuan(fields.Field):
     """Money as a decimal string in yuan, at most 2 places; numbers are refused (they are floats)."""
+
+    default_error_messages = _COMMON
 
     def __init__(self, **kwargs):
         super().__init__(metadata={"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$",
@@ -50,12 +114,28 @@ class Yuan(fields.Field):
         return None if value is None else f"{value:.2f}"
 
 
-class SubjectType(fields.String):
+class SubjectType(Str):
     def __init__(self, **kwargs):
-        from marshmallow import validate
-        super().__init__(validate=validate.OneOf(SUBJECT_TYPES, error="主体类型须为 insured、physician 或 pharmacist。"),
-                         metadata={"enum": list(SUBJECT_TYPES)}, **kwargs)
+        super().__init__(metadata={"enum": list(SUBJECT_TYPES)}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if value not in SUBJECT_TYPES:
+            raise ValidationError(BAD_SUBJECT_TYPE)
+        return value
 
 
-class StrictDate(fields.Date):
-    default_error_messages = {"invalid": "日期格式应为YYYY-MM-DD且为有效日期。"}
+class OneOfStr(Str):
+    def __init__(self, choices, message: str, **kwargs):
+        self.choices, self.message = tuple(choices), message
+        super().__init__(metadata={"enum": list(choices)}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if value not in self.choices:
+            raise ValidationError(self.message)
+        return value
+
+
+class Nested(fields.Nested):
+    default_error_messages = {**_COMMON, "type": NOT_MAPPING}

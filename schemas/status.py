@@ -34,9 +34,9 @@ class BatchSubjectSchema(Schema):
 
 class BatchRequestSchema(Schema):
     on = StrictDate(load_default=None)
-    subjects = fields.List(fields.Dict(), required=True, validate=validate.Length(max=1000), metadata={
-        "description": "≤1000 个 {subject_type, id_number}；单个无效不影响其他，结果中带 error"})
+    subjects = fields.List(fields.Nested(BatchSubjectSchema), required=True, validate=validate.Length(max=1000),
+                           metadata={"description": "≤1000 个主体；任一项无效则整批 422，errors 以 subjects.序号.字段 指明"})
 
 
 class BatchResultSchema(Schema):
-    results = fields.List(fields.Dict(), metadata={"description": "与请求同序的 StatusResult；无效项为 {error}"})
+    results = fields.List(fields.Nested(StatusResultSchema), metadata={"description": "与请求同序"})

@@ -1,41 +1,45 @@
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from credit_service.domain.violations import HANDLINGS
 
-from .fields import IdNumber, Region, StrictDate, SubjectType, Yuan
+from .fields import (IdNumber, Nested, OneOfStr, Region, Str, StrictBool, StrictDate, StrictInt, StrictSchema,
+                     SubjectType, Yuan)
+from .messages import BAD_HANDLING, DATES_OUT_OF_ORDER
 from .measures import MeasureSchema
 
 
-class SubjectSchema(Schema):
+class SubjectSchema(StrictSchema):
     subject_type = SubjectType(required=True)
     id_number = IdNumber(required=True)
-    name = fields.String(load_default=None, validate=validate.Length(max=64))
+    name = Str(max_len=64, load_default=None, allow_none=True)
 
 
-class ViolationSchema(Schema):
-    """Violation body (API.md). `months` is an addition: the staff's choice within the tier's band."""
+class ViolationSchema(StrictSchema):
+    """Violation body (API.md). `months` is an addition: the staff's choice within the tier's band.
 
-    source = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    source_ref = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    subject = fields.Nested(SubjectSchema, required=True)
+    Bulk import validates with schemas.violation_rows.parse_violation, which must agree with this.
+    """
+
+    source = Str(min_len=1, max_len=64, required=True)
+    source_ref = Str(min_len=1, max_len=128, required=True)
+    subject = Nested(SubjectSchema, required=True)
     region = Region(required=True)
     occurred_on = StrictDate(required=True)
     determined_on = StrictDate(required=True)
     fund_loss = Yuan(required=True)
-    handling = fields.String(required=True, validate=validate.OneOf(
-        HANDLINGS, error="处理方式须为 agreement、administrative 或 criminal。"))
-    fraud = fields.Boolean(load_default=False)
-    points = fields.Integer(load_default=None, allow_none=True, strict=True)
-    description = fields.String(load_default="", validate=validate.Length(max=2000))
-    months = fields.Integer(load_default=None, allow_none=True, strict=True, metadata={
+    handling = OneOfStr(HANDLINGS, BAD_HANDLING, required=True)
+    fraud = StrictBool(load_default=False)
+    points = StrictInt(load_default=None, allow_none=True)
+    description = Str(max_len=2000, load_default="")
+    months = StrictInt(load_default=None, allow_none=True, metadata={
         "description": "经办人员在该档次范围内确定的本年度暂停月数（仅 staff/admin）；缺省取档次下限"})
 
     @validates_schema(skip_on_field_errors=True)
     def _dates_in_order(self, data, **kwargs):
         if data["determined_on"] < data["occurred_on"]:
-            raise ValidationError("认定日期不能早于发生日期。", "determined_on")
+            raise ValidationError(DATES_OUT_OF_ORDER, "determined_on")
 
 
 class RecordedViolationSchema(Schema):

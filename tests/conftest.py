@@ -38,8 +38,13 @@ def database_url(tmp_path_factory) -> str:
 
 @pytest.fixture
 def settings(database_url) -> Settings:
-    return Settings(database_url=database_url, secret_key="test", config_dir=PROJECT_ROOT / "config",
-                    scheduler="off", index_poll_seconds=0)
+    yield Settings(database_url=database_url, secret_key="test", config_dir=PROJECT_ROOT / "config",
+                   scheduler="off", index_poll_seconds=0)
+    engine = create_engine(database_url)
+    with engine.begin() as connection:  # every test that touched the database leaves it empty
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    engine.dispose()
 
 
 @pytest.fixture
@@ -53,9 +58,7 @@ def app(settings, clock):
     app.config["TESTING"] = True
     yield app
     container = app.extensions["credit_service"]
-    with container.engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
+    container.index.stop()
     container.engine.dispose()
 
 

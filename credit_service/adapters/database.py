@@ -11,7 +11,10 @@ from sqlalchemy.orm import sessionmaker
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # prepare_threshold=None: psycopg would otherwise prepare a statement after 5 runs, and PostgreSQL's
+    # generic plan for the large IN lists of a bulk import can be a thousand times slower.
+    connect_args = {"prepare_threshold": None} if "+psycopg" in url and "psycopg2" not in url else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args)
 
 
 def _sqlite_engine(url: str) -> Engine:

@@ -30,7 +30,7 @@ class ViolationRow(Base):
     __tablename__ = "violations"
     __table_args__ = (
         UniqueConstraint("source", "source_ref", name="uq_violations_source_ref"),
-        Index("ix_violations_subject_year", "subject_type", "id_number", "record_year"),
+        Index("ix_violations_subject_year", "id_number", "subject_type", "record_year"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -58,7 +58,7 @@ class ViolationRow(Base):
 
 class MeasureRow(Base):
     __tablename__ = "measures"
-    __table_args__ = (Index("ix_measures_subject", "subject_type", "id_number"),)
+    __table_args__ = (Index("ix_measures_subject", "id_number", "subject_type"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     violation_id: Mapped[str] = mapped_column(ForeignKey("violations.id"), index=True)

@@ -7,7 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterable, Sequence
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import String, any_, bindparam, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -16,8 +17,18 @@ from ..domain.decisions import JOINT_PUNISHMENT_LISTING, SETTLEMENT_SUSPENSION, 
 from ..domain.status import MeasureFact, SubjectFacts
 from .orm import MeasureRow, SubjectChangeRow, ViolationRow
 
-CHUNK = 900  # stays under SQLite's bound-parameter limit
 SubjectKey = tuple[str, str]
+
+
+def _member_of(dialect: str, column, values: Sequence[str]):
+    """`column IN values`: one array parameter on PostgreSQL (no 10,000-placeholder statements)."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String), expanding=False))
+    return column.in_(values)
+
+
+def _chunk_size(dialect: str) -> int:
+    return 10_000 if dialect == "postgresql" else 900  # SQLite: stay under its bound-parameter limit
 
 
 @dataclass
@@ -47,7 +58,7 @@ class SubjectLedger:
             self.listed = True
 
 
-def _chunks(seq: Sequence, size: int = CHUNK):
+def _chunks(seq: Sequence, size: int):
     for i in range(0, len(seq), size):
         yield seq[i:i + size]
 
@@ -57,18 +68,20 @@ def find_by_refs(session: Session, refs: Iterable[tuple[str, str]]) -> dict[tupl
     for source, ref in set(refs):
         by_source[source].append(ref)
     found: dict[tuple[str, str], ViolationRow] = {}
+    dialect = session.get_bind().dialect.name
     for source, source_refs in by_source.items():
-        for chunk in _chunks(source_refs):
+        for chunk in _chunks(source_refs, _chunk_size(dialect)):
             rows = session.scalars(select(ViolationRow).where(
-                ViolationRow.source == source, ViolationRow.source_ref.in_(chunk)))
+                ViolationRow.source == source, _member_of(dialect, ViolationRow.source_ref, chunk)))
             found.update({(r.source, r.source_ref): r for r in rows})
     return found
 
 
 def measures_of_violations(session: Session, violation_ids: Sequence[str]) -> dict[str, list[MeasureRow]]:
     result: dict[str, list[MeasureRow]] = defaultdict(list)
-    for chunk in _chunks(list(violation_ids)):
-        for m in session.scalars(select(MeasureRow).where(MeasureRow.violation_id.in_(chunk))
+    dialect = session.get_bind().dialect.name
+    for chunk in _chunks(list(violation_ids), _chunk_size(dialect)):
+        for m in session.scalars(select(MeasureRow).where(_member_of(dialect, MeasureRow.violation_id, chunk))
                                  .order_by(MeasureRow.starts_on, MeasureRow.created_at)):
             result[m.violation_id].append(m)
     return result
@@ -78,11 +91,12 @@ def load_ledgers(session: Session, keys: Iterable[SubjectKey]) -> dict[SubjectKe
     keys = set(keys)
     ledgers: dict[SubjectKey, SubjectLedger] = {k: SubjectLedger() for k in keys}
     numbers = sorted({n for _, n in keys})
-    for chunk in _chunks(numbers):
+    dialect = session.get_bind().dialect.name
+    for chunk in _chunks(numbers, _chunk_size(dialect)):
         totals = session.execute(
             select(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year,
                    func.sum(ViolationRow.__table__.c.fund_loss_fen))
-            .where(ViolationRow.id_number.in_(chunk))
+            .where(_member_of(dialect, ViolationRow.id_number, chunk))
             .group_by(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year))
         for subject_type, id_number, year, total in totals:  # SUM keeps the Yuan type: already yuan
             if (subject_type, id_number) in ledgers:
@@ -90,7 +104,7 @@ def load_ledgers(session: Session, keys: Iterable[SubjectKey]) -> dict[SubjectKe
         measures = session.execute(
             select(MeasureRow.subject_type, MeasureRow.id_number, MeasureRow.record_year, MeasureRow.kind,
                    MeasureRow.months, MeasureRow.restores_on)
-            .where(MeasureRow.id_number.in_(chunk), MeasureRow.revoked_on.is_(None)))
+            .where(_member_of(dialect, MeasureRow.id_number, chunk), MeasureRow.revoked_on.is_(None)))
         for subject_type, id_number, year, kind, months, restores_on in measures:
             if (subject_type, id_number) in ledgers:
                 ledgers[(subject_type, id_number)].note_measure(year, kind, months, restores_on)
@@ -106,7 +120,7 @@ def insert_rows(session: Session, violations: list[dict], measures: list[dict], 
         _bulk_insert(connection, MeasureRow.__table__, measures)
     changes = [{"subject_type": t, "id_number": n, "changed_at": changed_at} for t, n in sorted(set(changed))]
     if changes:
-        connection.execute(insert(SubjectChangeRow.__table__), changes)
+        _bulk_insert(connection, SubjectChangeRow.__table__, changes)
 
 
 def _bulk_insert(connection: Connection, table, rows: list[dict]) -> None:
@@ -118,9 +132,10 @@ def _bulk_insert(connection: Connection, table, rows: list[dict]) -> None:
 
 def _copy_into(connection: Connection, table, rows: list[dict]) -> None:
     """PostgreSQL COPY: several times faster than executemany for a large import."""
-    columns = [c.name for c in table.columns]
-    keys = [c.key for c in table.columns]
-    types = [c.type for c in table.columns]
+    present = [c for c in table.columns if c.key in rows[0]]  # leaves autoincrement keys to the database
+    columns = [c.name for c in present]
+    keys = [c.key for c in present]
+    types = [c.type for c in present]
     raw = connection.connection.driver_connection
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     try:
@@ -150,8 +165,10 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     else:
         wanted = set(keys)
         numbers = sorted({n for _, n in wanted})
-        batches = [(measure_query.where(m.id_number.in_(c)), year_query.where(v.id_number.in_(c)))
-                   for c in _chunks(numbers)]
+        dialect = connection.dialect.name
+        batches = [(measure_query.where(_member_of(dialect, m.id_number, c)),
+                    year_query.where(_member_of(dialect, v.id_number, c)))
+                   for c in _chunks(numbers, _chunk_size(dialect))]
     for mq, yq in batches:
         for mid, kind, region, starts_on, restores_on, subject_type, id_number in connection.execute(mq):
             measures[(subject_type, id_number)].append(MeasureFact(mid, kind, region, starts_on, restores_on))

@@ -38,6 +38,7 @@ class StatusIndex:
         self._seen: set[int] = set()
         self._poller_pid: int | None = None
         self._listeners: list[Callable[[SubjectKey], None]] = []
+        self._stopped = threading.Event()
         self.last_poll_ok = 0.0
 
     def add_listener(self, callback: Callable[[SubjectKey], None]) -> None:
@@ -105,10 +106,12 @@ class StatusIndex:
         self._seen = {s for s in self._seen if s > self._max_seen - self.GAP_WINDOW}
         return len(entries)
 
+    def stop(self) -> None:
+        self._stopped.set()
+
     def _poll_forever(self) -> None:
         last_rebuild = time.monotonic()
-        while True:
-            time.sleep(self._poll_seconds)
+        while not self._stopped.wait(self._poll_seconds):
             try:
                 if time.monotonic() - last_rebuild > self._rebuild_seconds:
                     self.rebuild()

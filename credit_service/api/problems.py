@@ -80,6 +80,8 @@ def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
         for key, value in messages.items():
             if prefix == "" and key in ("json", "query", "form", "files", "view_args", "headers"):
                 flat.update(_flatten(value, ""))
+            elif key == "_schema":  # an error about a nested object as a whole belongs to its field
+                flat.update(_flatten(value, prefix))
             else:
                 flat.update(_flatten(value, f"{prefix}.{key}" if prefix else str(key)))
     elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):

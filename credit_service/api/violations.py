@@ -7,15 +7,13 @@ import json
 
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
-
+from schemas.violation_rows import parse_violation
 from schemas.violations import ImportResultSchema, ViolationResultSchema, ViolationSchema
 
 from ..domain.violations import ViolationInput
 from ..services import intake
 from ..services.errors import Invalid, ServiceError
 from .auth import Forbidden, check_region_write, require, sees_full_id
-from .problems import _flatten
 from .serializers import measure_json, violation_json
 
 blp = Blueprint("violations", __name__, url_prefix="/api/v1/violations",
@@ -23,7 +21,6 @@ blp = Blueprint("violations", __name__, url_prefix="/api/v1/violations",
 WRITERS = ("reporter", "staff", "admin")
 CSV_COLUMNS = ("source", "source_ref", "subject_type", "id_number", "name", "region", "occurred_on",
                "determined_on", "fund_loss", "handling", "fraud", "points", "description", "months")
-_schema = ViolationSchema()
 
 
 @blp.route("", methods=["POST"])
@@ -64,10 +61,8 @@ def import_violations():
         raise Invalid(f"单次最多导入{limit}行，本次{len(raw_rows)}行，请拆分后重试。", code="too_many_rows")
     rows: list[ViolationInput | ServiceError] = []
     for raw in raw_rows:
-        try:
-            rows.append(_authorised(_to_input(_schema.load(raw))))
-        except ValidationError as exc:
-            rows.append(_row_invalid(exc.messages))
+        row, errors = parse_violation(raw)
+        rows.append(_authorised(row) if row is not None else _row_invalid(errors))
     outcomes = _run(rows)
     today, full_id = _today(), sees_full_id(g.principal)
     results, counts = [], {"created": 0, "duplicate": 0, "rejected": 0}
@@ -119,8 +114,7 @@ def _to_input(data: dict) -> ViolationInput:
         description=data["description"], months_override=data["months"])
 
 
-def _row_invalid(messages) -> Invalid:
-    errors = _flatten(messages)
+def _row_invalid(errors: dict[str, list[str]]) -> Invalid:
     if any(k.endswith("id_number") for k in errors):
         detail = next(m for k, v in errors.items() if k.endswith("id_number") for m in v)
         return Invalid(detail, code="invalid_id_number", errors=errors)

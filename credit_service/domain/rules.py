@@ -126,8 +126,16 @@ class RuleBook:
     """Every rule set the service knows, to pick the one in force by date and region."""
 
     rule_sets: tuple[RuleSet, ...] = field(default_factory=tuple)
+    _selections: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def select(self, region: str, day: date) -> Selection | None:
+        """The rule set for a region on a day (memoised: a bulk import asks the same few questions)."""
+        key = (region, day)
+        if key not in self._selections:
+            self._selections[key] = self._select(region, day)
+        return self._selections[key]
+
+    def _select(self, region: str, day: date) -> Selection | None:
         covering = [rs for rs in self.rule_sets if rs.covers_region(region)]
         if not covering:
             return None

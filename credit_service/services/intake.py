@@ -102,7 +102,7 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
                 outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
                     str(exc), code="months_out_of_range", errors={"months": [str(exc)]}))
                 continue
-            recorded = _new_records(v, decision, actor, now, violation_rows, measure_rows)
+            recorded = _new_records(v, body_hash, decision, actor, now, violation_rows, measure_rows)
             ledger.add(v.record_year, v.fund_loss, recorded.measures)
             in_batch[ref] = (body_hash, recorded)
             changed.add(v.subject_key)
@@ -126,12 +126,12 @@ def _replay(i: int, v: ViolationInput, body_hash: str, first_hash: str, first) -
     return RowOutcome(i, "duplicate", violation=first())
 
 
-def _new_records(v: ViolationInput, decision: Decision, actor: str, now, violation_rows: list,
+def _new_records(v: ViolationInput, body_hash: str, decision: Decision, actor: str, now, violation_rows: list,
                  measure_rows: list) -> RecordedViolation:
     violation_id = uuid.uuid4().hex
     notes = "".join(decision.notes)
     violation_rows.append({
-        "id": violation_id, "source": v.source, "source_ref": v.source_ref, "body_hash": v.body_hash(),
+        "id": violation_id, "source": v.source, "source_ref": v.source_ref, "body_hash": body_hash,
         "subject_type": v.subject_type, "id_number": v.id_number, "name": v.name, "region": v.region,
         "occurred_on": v.occurred_on, "determined_on": v.determined_on, "record_year": v.record_year,
         "fund_loss_fen": v.fund_loss, "handling": v.handling, "fraud": v.fraud, "points": v.points,

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import insert
 
 from credit_service.adapters.orm import SubjectChangeRow
+from credit_service.adapters.records import latest_change_seq
 from credit_service.clock import FixedClock
 from credit_service.container import build_container
 from credit_service.domain.status import CLEAN
@@ -23,6 +24,7 @@ def other_process(settings):
     """A second container on the same database stands in for another gunicorn worker or host."""
     other = build_container(settings, FixedClock(TODAY))
     yield other
+    other.index.stop()
     other.engine.dispose()
 
 
@@ -52,6 +54,7 @@ def test_a_poller_thread_applies_changes_within_one_second(settings, other_proce
             time.sleep(0.05)
         assert watcher.index.get("insured", number) is not CLEAN
     finally:
+        watcher.index.stop()
         watcher.engine.dispose()
 
 
@@ -60,14 +63,15 @@ def test_a_change_committed_late_with_a_lower_sequence_number_is_not_missed(cont
     container.index.ensure_ready()
     table = SubjectChangeRow.__table__
     with other_process.engine.begin() as connection:  # the fast transaction, already seen
-        connection.execute(insert(table).values(seq=500, subject_type="insured", id_number=id_number(),
+        head = latest_change_seq(connection)
+        connection.execute(insert(table).values(seq=head + 500, subject_type="insured", id_number=id_number(),
                                                 changed_at=other_process.clock.now()))
     container.index.poll_once()
     late = id_number()
     intake.record_violations(other_process.uow(), [violation_input(id_number=late)], other_process.rules,
                              other_process.clock, "test")
     with other_process.engine.begin() as connection:  # the slow one: its number is below the one seen
-        connection.execute(table.update().where(table.c.id_number == late).values(seq=400))
+        connection.execute(table.update().where(table.c.id_number == late).values(seq=head + 400))
     container.index.poll_once()
     assert container.index.get("insured", late) is not CLEAN
 

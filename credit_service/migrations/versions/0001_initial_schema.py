@@ -75,7 +75,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('source', 'source_ref', name='uq_violations_source_ref')
     )
     with op.batch_alter_table('violations', schema=None) as batch_op:
-        batch_op.create_index('ix_violations_subject_year', ['subject_type', 'id_number', 'record_year'], unique=False)
+        batch_op.create_index('ix_violations_subject_year', ['id_number', 'subject_type', 'record_year'], unique=False)
 
     op.create_table('measures',
     sa.Column('id', sa.String(length=32), nullable=False),
@@ -98,7 +98,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('measures', schema=None) as batch_op:
-        batch_op.create_index('ix_measures_subject', ['subject_type', 'id_number'], unique=False)
+        batch_op.create_index('ix_measures_subject', ['id_number', 'subject_type'], unique=False)
         batch_op.create_index(batch_op.f('ix_measures_violation_id'), ['violation_id'], unique=False)
 
 

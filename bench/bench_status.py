@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""Status check throughput vs hello-world, on one gunicorn (2 sync workers) and PostgreSQL.
+
+    .venv/bin/python bench/bench_status.py [--duration 10 --rounds 2 --connections 16]
+
+Seeds credit_bench if needed (bench/seed.py), creates a settlement token, starts gunicorn (unless
+--base-url is given), warms the status index in every worker (timing the load), then runs wrk
+alternately against GET /ping and GET /api/v1/subjects/insured/{id}/status?on=… (10,000 IDs: half
+with an active suspension, half never recorded). Prints req/s of both and status/hello (target ≥ 0.9)
+and the workers' RSS before and after the index load.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+TARGET_RATIO = 0.9
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common.add_server_args(parser)
+    parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", 10)),
+                        help="seconds per wrk run (default 10)")
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_ROUNDS", 2)),
+                        help="hello/status pairs, alternated (default 2)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--ids", type=int, default=10_000)
+    parser.add_argument("--no-seed", action="store_true", help="do not check/seed the database first")
+    args = parser.parse_args()
+    args.duration, args.rounds = min(args.duration, 60), min(args.rounds, 5)  # stay within a few minutes
+
+    if not args.no_seed and not args.base_url:
+        import seed
+        seed.seed(common.PG_URL, 1_000_000, common.SEED_SUBJECTS, reseed=False)
+    token = os.environ.get("BENCH_SETTLEMENT_TOKEN") or common.create_token("settlement", common.PG_URL)[1]
+    target = common.open_target(args, common.PG_URL)
+    try:
+        result = run(target, token, args)
+    finally:
+        target.close()
+    common.write_result("status", result)
+
+
+def run(target: common.Target, token: str, args) -> dict:
+    on = common.today()
+    mix = common.id_mix(args.ids)
+    paths_file = common.scratch_dir() / "status-paths.txt"
+    paths_file.write_text("".join(common.status_path(n, on) + "\n" for n, _ in mix))
+    headers = {"Authorization": f"Bearer {token}"}
+    restricted = next(n for n, r in mix if r)
+    never = next(n for n, r in mix if not r)
+
+    rss_before = target.worker_rss_mib()
+    warm = common.ensure_warm(target, token, common.status_path(never, on))
+    rss_after = target.worker_rss_mib()
+    if warm:
+        for k, (secs, rb) in enumerate(zip(warm["first_request_seconds"], warm["rebuilds"])):
+            common.say(f"worker warm-up {k + 1}: first status request {secs:.2f} s; "
+                       f"log: status index rebuilt: {rb['subjects']:,} subjects in {rb['seconds']:.2f} s")
+    else:
+        common.say("status index already loaded in every worker (warm-up was done earlier)")
+    rebuilds = common.index_rebuilds(target.log_path) if target.log_path else []
+
+    # correctness: a suspended subject may not settle, a never-recorded one may
+    for number, expect_allowed in ((restricted, False), (never, True)):
+        status, body = common.http_get(target.base_url + common.status_path(number, on), headers)
+        doc = json.loads(body)
+        if status != 200 or doc["settlement_allowed"] is not expect_allowed:
+            raise SystemExit(f"unexpected status answer for {number}: {status} {doc}")
+    common.say(f"check ok: {restricted[:6]}… suspended → settlement_allowed=false; "
+               f"{never[:6]}… never recorded → true")
+
+    env = {"BENCH_TOKEN": token, "BENCH_PATHS": str(paths_file)}
+    ping_url = target.base_url + "/ping"
+    status_url = target.base_url + "/"
+    common.say(f"wrk warm-up (3 s each) …")
+    common.run_wrk(ping_url, "ping.lua", 3, args.connections)
+    common.run_wrk(status_url, "status.lua", 3, args.connections, env=env)
+    hello_runs, status_runs = [], []
+    for r in range(args.rounds):
+        h = common.run_wrk(ping_url, "ping.lua", args.duration, args.connections)
+        s = common.run_wrk(status_url, "status.lua", args.duration, args.connections, env=env)
+        hello_runs.append(h)
+        status_runs.append(s)
+        common.say(f"round {r + 1}: hello {h['requests_per_second']:8.0f} req/s (p99 {h['latency_ms']['p99']:.1f} ms)"
+                   f" | status {s['requests_per_second']:8.0f} req/s (p99 {s['latency_ms']['p99']:.1f} ms)"
+                   f" | ratio {s['requests_per_second'] / h['requests_per_second']:.3f}")
+        for label, run_ in (("hello", h), ("status", s)):
+            if any(run_["errors"].values()):
+                common.say(f"  WARNING {label} errors: {run_['errors']}")
+    hello = statistics.mean(x["requests_per_second"] for x in hello_runs)
+    status_rps = statistics.mean(x["requests_per_second"] for x in status_runs)
+    ratio = status_rps / hello
+    rss_end = target.worker_rss_mib()
+    common.say(f"hello-world GET /ping          : {hello:9.0f} req/s  (mean of {args.rounds} × {args.duration} s, "
+               f"wrk -t1 -c{args.connections})")
+    common.say(f"status GET …/status?on={on}: {status_rps:9.0f} req/s")
+    common.say(f"ratio status/hello             : {ratio:9.3f}  (target ≥ {TARGET_RATIO}) "
+               f"{'MET' if ratio >= TARGET_RATIO else 'MISSED'}")
+    common.say(f"worker RSS MiB before index load: {rss_before}; after: {rss_after}; after wrk: {rss_end}")
+    return {
+        "on": on.isoformat(), "ids_in_mix": len(mix), "connections": args.connections, "duration_s": args.duration,
+        "rounds": args.rounds, "workers": target.workers,
+        "hello_rps": round(hello, 1), "status_rps": round(status_rps, 1), "ratio": round(ratio, 4),
+        "target_ratio": TARGET_RATIO, "met": ratio >= TARGET_RATIO,
+        "hello_runs": hello_runs, "status_runs": status_runs,
+        "warmup": warm, "index_rebuilds_logged": [{"subjects": n, "seconds": s} for n, s in rebuilds],
+        "worker_rss_mib": {"before_index": rss_before, "after_index": rss_after, "after_wrk": rss_end},
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""The Chinese wording of validation errors, shared by the marshmallow schemas and the fast parser."""
+
+MISSING = "缺少必填字段。"
+NOT_NULL = "不能为空。"
+NOT_STRING = "应为字符串。"
+NOT_INTEGER = "应为整数。"
+NOT_BOOLEAN = "应为布尔值 true/false。"
+NOT_MAPPING = "应为对象。"
+UNKNOWN_FIELD = "未知字段。"
+BAD_DATE = "日期格式应为YYYY-MM-DD且为有效日期。"
+BAD_SUBJECT_TYPE = "主体类型须为 insured、physician 或 pharmacist。"
+BAD_HANDLING = "处理方式须为 agreement、administrative 或 criminal。"
+DATES_OUT_OF_ORDER = "认定日期不能早于发生日期。"
+
+
+def too_short(n: int) -> str:
+    return f"长度不能少于{n}个字符。"
+
+
+def too_long(n: int) -> str:
+    return f"长度不能超过{n}个字符。"
