@@ -374,3 +374,12 @@ def ensure_warm(target: Target, token: str, sample_path: str) -> dict | None:
             http_get(target.base_url + sample_path, {"Authorization": f"Bearer {token}"}, timeout=300)
         return None
     return warm_status_index(target.base_url, token, target.log_path, target.workers, sample_path)
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), from /proc/PID/stat."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

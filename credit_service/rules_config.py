@@ -102,11 +102,17 @@ def _bound(r: "_Reader", key: str, terms: dict, required: bool = True) -> Bound 
         amount = Decimal(raw)
     except InvalidOperation:
         raise RuleConfigError(r.path, f"{table.prefix}.amount", f"not a decimal amount: {raw!r}") from None
+    if not amount.is_finite() or amount < 0:
+        raise RuleConfigError(r.path, f"{table.prefix}.amount", f"must be a finite amount >= 0, got {raw!r}")
     return Bound(amount, term)
 
 
 def _check_tiers(path: Path, tiers: list[Tier]) -> None:
     """Tiers must be in ascending order and leave no gap or overlap between neighbours."""
+    for i, tier in enumerate(tiers):
+        if tier.loss_below is not None and tier.loss_below.amount <= tier.loss_above.amount:
+            raise RuleConfigError(path, f"insured.tiers[{i}].loss_below",
+                                  f"{tier.loss_below.amount} is not above loss_above {tier.loss_above.amount}")
     for i, (low, high) in enumerate(zip(tiers, tiers[1:]), start=1):
         edge = low.loss_below
         if edge is None or edge.amount != high.loss_above.amount or edge.inclusive == high.loss_above.inclusive:

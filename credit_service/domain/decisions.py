@@ -93,20 +93,37 @@ def decide(violation: ViolationFacts, position: YearPosition, rules: RuleBook) -
     the rule set of its occurrence date differs, by the lighter of the two (从旧兼从轻)."""
     current = rules.select(violation.region, violation.determined_on)
     former = rules.select(violation.region, violation.occurred_on)
-    if current is None and former is None:
-        return Decision(notes=(f"统筹区{violation.region}在{violation.determined_on}无适用的信用管理规则集，"
+    if current is None:
+        return Decision(notes=(f"统筹区{violation.region}在认定日{violation.determined_on}无适用的信用管理规则集，"
                                "仅记录违约违法信息，不采取措施。",))
-    if current is None or former is None or former.rule_set.id == current.rule_set.id:
-        return _decide_under(violation, position, current or former)
-    under_current = _decide_under(violation, position, current)
-    under_former = _decide_under(violation, position, former)
-    lighter, other = ((under_former, current) if under_former.severity < under_current.severity
-                      else (under_current, former))
+    if former is None:
+        # 从旧兼从轻 / 不溯及既往: conduct before any rule set took effect meets no measure from one.
+        return Decision(notes=(f"违约违法行为发生于{violation.occurred_on}，当时统筹区{violation.region}尚无适用的"
+                               "信用管理规则集；依从旧兼从轻原则，仅记录违约违法信息，不采取信用管理措施。",))
+    if former.rule_set.id == current.rule_set.id:
+        return _decide_under(violation, position, current)
+    under_current = _attempt(violation, position, current)
+    under_former = _attempt(violation, position, former)
+    # A staff-chosen duration may fit only one set's band; judge by the set it fits.
+    if isinstance(under_current, ValueError) and isinstance(under_former, ValueError):
+        raise under_current
+    if isinstance(under_current, ValueError):
+        return under_former
+    if isinstance(under_former, ValueError):
+        return under_current
+    lighter = under_former if under_former.severity < under_current.severity else under_current
     note = (f"违约违法行为发生时适用{former.rule_set.id}，认定时适用{current.rule_set.id}；"
             f"依从旧兼从轻原则，适用处理较轻的{lighter.rule_set}。")
     return replace(lighter,
                    measures=tuple(replace(m, explanation=m.explanation + note) for m in lighter.measures),
                    notes=lighter.notes + (note,))
+
+
+def _attempt(violation: ViolationFacts, position: YearPosition, selection: Selection) -> Decision | ValueError:
+    try:
+        return _decide_under(violation, position, selection)
+    except (MonthsOutOfRange, MonthsBelowImposed) as exc:
+        return exc
 
 
 def _decide_under(violation: ViolationFacts, position: YearPosition, selection: Selection) -> Decision:

@@ -6,8 +6,8 @@ from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"^[1-9]\d{16}[\dX]$")
-_REGION = re.compile(r"^[1-9]\d{5}$")
+_SHAPE = re.compile(r"[1-9][0-9]{16}[0-9X]")  # [0-9], not \d: full-width digits are not digits here
+_REGION = re.compile(r"[1-9][0-9]{5}")
 
 SUBJECT_TYPES = ("insured", "physician", "pharmacist")
 
@@ -19,7 +19,7 @@ def check_digit(first17: str) -> str:
 
 def id_number_problem(value: str) -> str | None:
     """Why `value` is not a valid 18-character identity number, in Chinese; None if it is."""
-    if not isinstance(value, str) or not _SHAPE.match(value):
+    if not isinstance(value, str) or not _SHAPE.fullmatch(value):
         return "身份证号码应为18位：前17位为数字，最后一位为数字或大写X。"
     try:
         date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
@@ -41,6 +41,6 @@ def mask_id_number(value: str) -> str:
 
 
 def region_problem(value: str) -> str | None:
-    if not isinstance(value, str) or not _REGION.match(value):
+    if not isinstance(value, str) or not _REGION.fullmatch(value):
         return "统筹区编码应为6位行政区划代码，如370100。"
     return None

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 CENT = Decimal("0.01")
 MAX_YUAN = Decimal("999999999999.99")
-_MONEY = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+_MONEY = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")
 
 
 class MoneyError(ValueError):
@@ -23,7 +23,7 @@ def parse_yuan(value: object) -> Decimal:
     text = value.strip()
     if text.startswith("-"):
         raise MoneyError("金额不能为负数。")
-    if not _MONEY.match(text):
+    if not _MONEY.fullmatch(text):
         raise MoneyError("金额须为以元为单位、最多两位小数的十进制数，如\"150000.00\"。")
     return Decimal(text).quantize(CENT)
 

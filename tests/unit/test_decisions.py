@@ -363,20 +363,11 @@ def test_art15_stop_config_imposes_nothing_after_expiry(tmp_path):
     assert len(decision.notes) == 1 and "无适用" in decision.notes[0] and "370100" in decision.notes[0]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: decide() falls back to the occurred_on rule set when nothing is in force on determined_on "
-    "(`current or former`): with after_expiry=\"stop\" a violation occurred 2026-08-01 and determined "
-    "2026-08-10 still gets a 3-month suspension, past_expiry=False, with no word of expiry; "
-    "从旧兼从轻 requires the lighter outcome (nothing applies on determined_on)"))
 def test_art15_stop_config_violation_occurred_before_expiry_determined_after(tmp_path):
     decision = decide(insured("2026-08-10", "50000.00", occurred_on="2026-08-01"), EMPTY, _stop_book(tmp_path))
     assert suspensions(decision) == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: decide() applies the determined_on rule set when no rule set was in force on occurred_on "
-    "(`current or former`): a violation occurred 2024-08-01 (before 第十五条's 2024-08-10) and "
-    "determined 2024-09-01 gets a suspension; 从旧兼从轻 (and 不溯及既往) make the lighter outcome win"))
 def test_art15_violation_occurred_before_measures_took_effect_is_not_suspended():
     decision = decide(insured("2024-09-01", "50000.00", occurred_on="2024-08-01"), EMPTY, SHIPPED_BOOK)
     assert suspensions(decision) == []
@@ -459,3 +450,23 @@ def test_decision_with_no_rule_set_has_no_rule_set_id():
 
 def test_shipped_rule_set_is_the_one_expected():
     assert SHIPPED.effective_from == date(2024, 8, 10) and SHIPPED.effective_until == date(2026, 8, 9)
+
+
+@pytest.mark.parametrize("months,expected_rule_set", [
+    (6, "shandong-2025-revised"),   # fits only the new set's 4–6 band
+    (3, SHIPPED_ID),                # fits only the old set's 3–5 band
+    (4, "shandong-2025-revised"),   # fits both, equally heavy: the set in force when determined applies
+])
+def test_staff_override_is_judged_by_a_rule_set_whose_band_it_fits(months, expected_rule_set):
+    book, _ = successor_book(HEAVIER_BANDS, effective_from=D("2026-08-10"))
+    decision = decide(insured("2026-09-01", "50000.00", occurred_on="2026-07-01", months_override=months),
+                      EMPTY, book)
+    assert decision.rule_set == expected_rule_set
+    assert only_suspension(decision).months == months
+
+
+def test_staff_override_fitting_neither_band_names_the_current_range():
+    book, _ = successor_book(HEAVIER_BANDS, effective_from=D("2026-08-10"))
+    with pytest.raises(MonthsOutOfRange) as exc:
+        decide(insured("2026-09-01", "50000.00", occurred_on="2026-07-01", months_override=8), EMPTY, book)
+    assert "4至6" in str(exc.value)

@@ -97,10 +97,6 @@ def test_gb11643_invalid_numbers_name_the_problem(value, problem):
     assert message is not None and problem in message
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: identity._SHAPE / _REGION use `$` and `\\d` without re.ASCII and re.fullmatch: `$` also matches "
-    "before a trailing newline and `\\d` matches any Unicode digit, so id_number_problem() and "
-    "region_problem() accept '11010519491231002X\\n', '37010０...' (full-width digits) and '370100\\n'"))
 @pytest.mark.parametrize(("check", "value"), [
     pytest.param(id_number_problem, "11010519491231002X\n", id="身份证号-末尾换行"),
     pytest.param(id_number_problem, "1１０１０５１９４９１２３１００２X", id="身份证号-全角数字"),
@@ -194,9 +190,6 @@ def test_parse_yuan_says_why(value, words):
         parse_yuan(value)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: money._MONEY uses `\\d` without re.ASCII, which matches any Unicode decimal digit, and "
-    "Decimal() accepts them: parse_yuan('１００') returns Decimal('100.00') instead of raising MoneyError"))
 @pytest.mark.parametrize("value", [
     pytest.param("１００", id="全角数字"),
     pytest.param("１.５", id="全角数字带小数点"),

@@ -162,11 +162,6 @@ BAD_AMOUNTS = ["NaN", "sNaN", "Infinity", "-1.00"]
 
 # Amounts that parse as Decimal but are no amount of money. Each is put on the lowest tier's
 # loss_above, which no neighbour check looks at; the file loads and decide() then misbehaves.
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: rules_config._bound accepts any Decimal() literal as a loss amount — NaN/sNaN (decide() then "
-    "raises decimal.InvalidOperation), Infinity (the tier never matches) and negatives (超过 -1.00 "
-    "puts a loss of 0.00 in 第九条第二项) — instead of raising RuleConfigError on "
-    "insured.tiers[0].loss_above.amount"))
 @pytest.mark.parametrize("amount", BAD_AMOUNTS)
 def test_loss_amount_must_be_a_finite_non_negative_decimal(tmp_path, amount):
     path = tmp_path / "x.toml"
@@ -190,8 +185,8 @@ def _inverted_band_text() -> str:
     return text
 
 
-def test_bad_texts_used_by_the_xfail_tests_say_what_they_mean():
-    """Guards the strict-xfail tests below against failing for a reason other than the bug."""
+def test_bad_texts_used_below_say_what_they_mean():
+    """Guards the tests below against passing or failing for a reason other than the rule they check."""
     tiers = tomllib.loads(_inverted_band_text())["insured"]["tiers"]
     assert [(t["loss_above"]["amount"], t.get("loss_below", {}).get("amount")) for t in tiers] == [
         ("0.00", "200000.00"), ("200000.00", "100000.00"), ("100000.00", None)]
@@ -200,10 +195,6 @@ def test_bad_texts_used_by_the_xfail_tests_say_what_they_mean():
         assert tier0["loss_above"] == {"amount": amount, "term": "超过"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: rules_config._check_tiers only compares neighbouring edges and never checks that a tier's "
-    "loss_below is above its own loss_above, so tiers [超过0, 不满20万), [20万以上, 不满10万), "
-    "[10万以上, ∞) load; tier_for(150000.00) then answers 第九条第二项 (3–5 months)"))
 def test_inverted_loss_band_is_refused(tmp_path):
     path = tmp_path / "x.toml"
     path.write_text(_inverted_band_text(), encoding="utf-8")
