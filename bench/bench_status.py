@@ -79,39 +79,64 @@ def run(target: common.Target, token: str, args) -> dict:
                f"{never[:6]}… never recorded → true")
 
     env = {"BENCH_TOKEN": token, "BENCH_PATHS": str(paths_file)}
-    ping_url = target.base_url + "/ping"
-    status_url = target.base_url + "/"
-    common.say(f"wrk warm-up (3 s each) …")
-    common.run_wrk(ping_url, "ping.lua", 3, args.connections)
-    common.run_wrk(status_url, "status.lua", 3, args.connections, env=env)
-    hello_runs, status_runs = [], []
+    ping_paths = common.scratch_dir() / "ping-paths.txt"
+    ping_paths.write_text("/ping\n" * 100)
+    ping_env = {"BENCH_TOKEN": token, "BENCH_PATHS": str(ping_paths)}
+    ping_url, root_url = target.base_url + "/ping", target.base_url + "/"
+    kinds = {  # name: (url, script, env)
+        "hello": (ping_url, "ping.lua", None),  # plain `wrk URL`: the baseline of the target
+        "hello_same_client": (root_url, "status.lua", ping_env),  # /ping through status.lua's request()
+        "status": (root_url, "status.lua", env),
+    }
+    common.say("wrk warm-up (3 s each) …")
+    for url, script, e in kinds.values():
+        common.run_wrk(url, script, 3, args.connections, env=e)
+    runs: dict[str, list[dict]] = {k: [] for k in kinds}
     for r in range(args.rounds):
-        h = common.run_wrk(ping_url, "ping.lua", args.duration, args.connections)
-        s = common.run_wrk(status_url, "status.lua", args.duration, args.connections, env=env)
-        hello_runs.append(h)
-        status_runs.append(s)
-        common.say(f"round {r + 1}: hello {h['requests_per_second']:8.0f} req/s (p99 {h['latency_ms']['p99']:.1f} ms)"
-                   f" | status {s['requests_per_second']:8.0f} req/s (p99 {s['latency_ms']['p99']:.1f} ms)"
-                   f" | ratio {s['requests_per_second'] / h['requests_per_second']:.3f}")
-        for label, run_ in (("hello", h), ("status", s)):
-            if any(run_["errors"].values()):
-                common.say(f"  WARNING {label} errors: {run_['errors']}")
-    hello = statistics.mean(x["requests_per_second"] for x in hello_runs)
-    status_rps = statistics.mean(x["requests_per_second"] for x in status_runs)
-    ratio = status_rps / hello
+        line = []
+        for kind, (url, script, e) in kinds.items():
+            w = common.measured_wrk(target, url, script, args.duration, args.connections, env=e)
+            runs[kind].append(w)
+            line.append(f"{kind} {w['requests_per_second']:6.0f}/s")
+            if any(w["errors"].values()):
+                common.say(f"  WARNING {kind} errors: {w['errors']}")
+            if (w["cpu"]["other_cores"] or 0) > 0.15:
+                common.say(f"  WARNING other processes used {w['cpu']['other_cores']} cores during {kind}")
+        common.say(f"round {r + 1}: " + " | ".join(line) + f" | ratio "
+                   f"{runs['status'][-1]['requests_per_second'] / runs['hello'][-1]['requests_per_second']:.3f}")
+
+    def mean(kind, key=None):
+        values = [(w["cpu"][key] if key else w["requests_per_second"]) for w in runs[kind]]
+        values = [v for v in values if v is not None]
+        return statistics.mean(values) if values else None
+
+    hello, status_rps, hello_same = mean("hello"), mean("status"), mean("hello_same_client")
+    ratio, ratio_same = status_rps / hello, status_rps / hello_same
     rss_end = target.worker_rss_mib()
-    common.say(f"hello-world GET /ping          : {hello:9.0f} req/s  (mean of {args.rounds} × {args.duration} s, "
-               f"wrk -t1 -c{args.connections})")
-    common.say(f"status GET …/status?on={on}: {status_rps:9.0f} req/s")
-    common.say(f"ratio status/hello             : {ratio:9.3f}  (target ≥ {TARGET_RATIO}) "
+    common.say(f"hello-world GET /ping           : {hello:9.0f} req/s  (mean of {args.rounds} × {args.duration} s, "
+               f"wrk -t1 -c{args.connections}; p99 {runs['hello'][-1]['latency_ms']['p99']:.1f} ms)")
+    common.say(f"status GET …/status?on={on}: {status_rps:9.0f} req/s  "
+               f"(p99 {runs['status'][-1]['latency_ms']['p99']:.1f} ms)")
+    common.say(f"ratio status/hello              : {ratio:9.3f}  (target ≥ {TARGET_RATIO}) "
                f"{'MET' if ratio >= TARGET_RATIO else 'MISSED'}")
+    common.say(f"  same-client baseline (/ping via status.lua): {hello_same:.0f} req/s → ratio {ratio_same:.3f}")
+    cpu = {k: {"server_us_per_request": mean(k, "server_us_per_request"), "wrk_us_per_request": mean(k, "wrk_us_per_request"),
+               "server_cores": mean(k, "server_cores"), "wrk_cores": mean(k, "wrk_cores"),
+               "other_cores": mean(k, "other_cores")} for k in kinds}
+    if cpu["status"]["server_us_per_request"]:
+        common.say("  gunicorn CPU per request (master+workers, /proc): " + ", ".join(
+            f"{k} {v['server_us_per_request']:.0f} µs" for k, v in cpu.items())
+            + f" → CPU-cost ratio hello/status {cpu['hello']['server_us_per_request'] / cpu['status']['server_us_per_request']:.3f}")
+        common.say("  cores used — " + "; ".join(
+            f"{k}: server {v['server_cores']:.2f}, wrk {v['wrk_cores']:.2f}, other {v['other_cores']:.2f}"
+            for k, v in cpu.items()))
     common.say(f"worker RSS MiB before index load: {rss_before}; after: {rss_after}; after wrk: {rss_end}")
     return {
         "on": on.isoformat(), "ids_in_mix": len(mix), "connections": args.connections, "duration_s": args.duration,
         "rounds": args.rounds, "workers": target.workers,
         "hello_rps": round(hello, 1), "status_rps": round(status_rps, 1), "ratio": round(ratio, 4),
-        "target_ratio": TARGET_RATIO, "met": ratio >= TARGET_RATIO,
-        "hello_runs": hello_runs, "status_runs": status_runs,
+        "hello_same_client_rps": round(hello_same, 1), "ratio_same_client": round(ratio_same, 4),
+        "target_ratio": TARGET_RATIO, "met": ratio >= TARGET_RATIO, "cpu": cpu, "runs": runs,
         "warmup": warm, "index_rebuilds_logged": [{"subjects": n, "seconds": s} for n, s in rebuilds],
         "worker_rss_mib": {"before_index": rss_before, "after_index": rss_after, "after_wrk": rss_end},
     }

@@ -287,11 +287,23 @@ def run_id() -> str:
     return os.environ.get("BENCH_RUN_ID") or datetime.now().strftime("%Y%m%dT%H%M%S")
 
 
+def code_version() -> dict:
+    """The commit measured and whether application files differ from it (read-only git calls)."""
+    def git(*args):
+        try:
+            return subprocess.run(["git", "--no-optional-locks", *args], cwd=PROJECT, capture_output=True,
+                                  text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+    dirty = git("status", "--porcelain", "--", "credit_service", "schemas", "jobs", "config", "pyproject.toml")
+    return {"commit": git("rev-parse", "--short", "HEAD"), "app_files_modified": dirty.splitlines()}
+
+
 def write_result(name: str, data: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     rid = run_id()
     data = {"benchmark": name, "run_id": rid, "recorded_at": datetime.now().isoformat(timespec="seconds"),
-            "host": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, **data}
+            "host": {"cpus": os.cpu_count(), "python": sys.version.split()[0]}, "code": code_version(), **data}
     path = RESULTS / f"{rid}-{name}.json"
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str))
     (RESULTS / f"latest-{name}.json").write_text(path.read_text())
@@ -383,3 +395,40 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _busy_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def measured_wrk(target: "Target", url: str, script: str, duration: int, connections: int,
+                 env: dict | None = None) -> dict:
+    """run_wrk plus CPU accounting over the run: the workers' CPU per request, wrk's CPU, and the CPU
+    used by everything else on the machine (other users' processes disturb a 2-core benchmark)."""
+    import resource
+    pids = target.worker_pids() + ([target.pid] if target.pid else [])
+    tick = os.sysconf("SC_CLK_TCK")
+    w0 = sum(cpu_seconds(p) for p in pids)
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    b0, t0 = _busy_jiffies()
+    result = run_wrk(url, script, duration, connections, env=env)
+    b1, t1 = _busy_jiffies()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    w1 = sum(cpu_seconds(p) for p in pids)
+    seconds = result["duration_us"] / 1e6
+    workers = w1 - w0
+    wrk_cpu = (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
+    busy = (b1 - b0) / tick
+    n = max(result["requests"], 1)
+    result["cpu"] = {
+        "server_cores": round(workers / seconds, 2) if pids else None,
+        "server_us_per_request": round(workers / n * 1e6, 1) if pids else None,
+        "wrk_cores": round(wrk_cpu / seconds, 2),
+        "wrk_us_per_request": round(wrk_cpu / n * 1e6, 1),
+        "machine_busy_cores": round(busy / seconds, 2),
+        "other_cores": round(max(busy - workers - wrk_cpu, 0) / seconds, 2) if pids else None,
+    }
+    return result

@@ -52,6 +52,48 @@ def ensure_database(url: str) -> None:
         common.say(f"created database {dbname}")
 
 
+def schema_problems(url: str) -> list[str]:
+    """Differences between the database and the ORM (credit_service/adapters/orm.py): columns, indexes,
+    unique constraints. The initial migration may be edited in place while the project is young, so a
+    database migrated earlier can be at 'head' and still differ."""
+    from sqlalchemy import create_engine, inspect
+    from credit_service.adapters.orm import Base
+    engine = create_engine(url)
+    problems = []
+    try:
+        insp = inspect(engine)
+        existing = set(insp.get_table_names())
+        for table in Base.metadata.sorted_tables:
+            if table.name not in existing:
+                problems.append(f"missing table {table.name}")
+                continue
+            cols = [c["name"] for c in insp.get_columns(table.name)]
+            if cols != [c.name for c in table.columns]:
+                problems.append(f"{table.name} columns {cols}")
+            have = {i["name"]: tuple(i["column_names"]) for i in insp.get_indexes(table.name)
+                    if not i.get("duplicates_constraint")}  # PostgreSQL lists UNIQUE's index too
+            want = {i.name: tuple(c.name for c in i.columns) for i in table.indexes}
+            if have != want:
+                problems.append(f"{table.name} indexes {have} != {want}")
+            have_uq = {u["name"]: tuple(u["column_names"]) for u in insp.get_unique_constraints(table.name)}
+            want_uq = {c.name: tuple(col.name for col in c.columns) for c in table.constraints
+                       if c.__class__.__name__ == "UniqueConstraint" and c.name}
+            if not set(want_uq.items()) <= set(have_uq.items()):
+                problems.append(f"{table.name} unique constraints {have_uq} lack {want_uq}")
+    finally:
+        engine.dispose()
+    return problems
+
+
+def recreate_schema(url: str) -> None:
+    """Drop every table of the benchmark database and migrate from scratch."""
+    with psycopg.connect(common.libpq_url(url), autocommit=True) as conn:
+        from credit_service.adapters.orm import Base
+        names = [t.name for t in reversed(Base.metadata.sorted_tables)] + ["alembic_version"]
+        conn.execute("DROP TABLE IF EXISTS " + ", ".join(names) + " CASCADE")
+    common.db_upgrade(url)
+
+
 def seeded_counts(conn, on: date) -> tuple[int, int, int]:
     with conn.cursor() as cur:
         violations = cur.execute("SELECT count(*) FROM violations WHERE source = %s", (SOURCE,)).fetchone()[0]
@@ -115,8 +157,15 @@ def generate(n_violations: int, n_subjects: int, today: date, chunk: int = 50_00
 
 
 def seed(url: str, n_violations: int, n_subjects: int, reseed: bool) -> dict:
+    if url.rsplit("/", 1)[-1].split("?")[0] == "test":
+        raise SystemExit("refusing to touch the database 'test'")
     ensure_database(url)
     common.db_upgrade(url)
+    if problems := schema_problems(url):
+        common.say("schema differs from the ORM (" + "; ".join(problems) + "): dropping and migrating afresh")
+        recreate_schema(url)
+        if problems := schema_problems(url):
+            raise SystemExit(f"schema still differs after a fresh migration: {problems}")
     on = common.today()
     expected_active = len([i for i in range(n_subjects) if common.is_restricted(i)])
     with psycopg.connect(common.libpq_url(url)) as conn:

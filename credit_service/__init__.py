@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask.sessions import SessionInterface
 
 from .clock import Clock
 from .container import Container, build_container
@@ -19,6 +20,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
     app.json.ensure_ascii = False
+    # A token API keeps no cookie session; Flask would otherwise build a signing serializer per request.
+    app.session_interface = NoSessions()
     container = build_container(settings, clock)
     app.extensions["credit_service"] = container
     register_api(app)
@@ -26,6 +29,14 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         from jobs.runner import start_embedded_scheduler
         start_embedded_scheduler(container)
     return app
+
+
+class NoSessions(SessionInterface):
+    def open_session(self, app, request):
+        return None
+
+    def save_session(self, app, session, response):
+        return None
 
 
 __all__ = ["create_app", "Container", "Settings"]
