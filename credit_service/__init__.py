@@ -25,6 +25,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     container = build_container(settings, clock)
     app.extensions["credit_service"] = container
     register_api(app)
+    if settings.fast_status:
+        from .api.fast_status import FastStatusPath
+        app.wsgi_app = FastStatusPath(app.wsgi_app, container)
     if settings.scheduler == "embedded":
         from jobs.runner import start_embedded_scheduler
         start_embedded_scheduler(container)

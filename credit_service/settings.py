@@ -28,6 +28,8 @@ class Settings:
     scheduler: str = "embedded"
     # How often each process looks for changes other processes made (the status index bound).
     index_poll_seconds: float = 0.5
+    # Answer well-formed status and batch requests in front of Flask (credit_service/api/fast_status.py).
+    fast_status: bool = True
     import_max_rows: int = 10_000
     batch_max_subjects: int = 1_000
 

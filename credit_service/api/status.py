@@ -1,7 +1,7 @@
 """The settlement status check: the hot path. No SQL, no marshmallow on the way through."""
 from __future__ import annotations
 
-import json
+import orjson
 from datetime import date
 
 from flask import Response, current_app, g, request
@@ -97,4 +97,4 @@ def _day(value, c) -> date:
 
 
 def _json(body: dict) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
+    return Response(orjson.dumps(body), mimetype="application/json")

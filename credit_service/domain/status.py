@@ -43,8 +43,11 @@ class Status:
 
 def status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: int = 2) -> Status:
     """Measures from every pooling region apply everywhere (第五条：各统筹区信用管理结果互认)."""
-    restrictions = tuple(m for m in facts.measures if m.kind in BLOCKING_KINDS and m.covers(day))
-    listed = any(m.kind == JOINT_PUNISHMENT_LISTING and m.covers(day) for m in facts.measures)
+    if facts.measures:
+        restrictions = tuple(m for m in facts.measures if m.kind in BLOCKING_KINDS and m.covers(day))
+        listed = any(m.kind == JOINT_PUNISHMENT_LISTING and m.covers(day) for m in facts.measures)
+    else:
+        restrictions, listed = (), False
     incentives: tuple[str, ...] = ()
     if subject_type == "insured" and lenient_acceptance(facts.record_years, day, clean_years):
         incentives = ("lenient_acceptance",)

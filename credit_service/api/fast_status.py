@@ -1,0 +1,113 @@
+"""The settlement hot path, answered in front of Flask.
+
+Settlement systems ask on every claim. Flask's routing, flask-smorest's wrappers and the request
+context cost more than the answer itself (bench/README.md), so this WSGI middleware answers the
+plain, well-formed, authorised status and batch requests directly from the in-process index.
+Anything else — a missing or unknown token, a wrong role, a bad ID, a bad date, an odd body —
+is handed to the Flask view unchanged, which gives the documented answer or problem+json. Both
+paths build the answer with the same functions (tests/api/test_fast_status.py checks they agree).
+Cross-cutting concerns added to Flask (logging, metrics, rate limits) must be added here too.
+"""
+from __future__ import annotations
+
+import io
+import re
+from datetime import date
+
+import orjson
+
+from ..domain.identity import id_number_problem, mask_id_number
+from ..domain.status import status_on
+from .serializers import status_json
+
+_STATUS_PATH = re.compile(r"/api/v1/subjects/(insured|physician|pharmacist)/([0-9]{17}[0-9X])/status")
+_ON_QUERY = re.compile(r"on=([0-9]{4}-[0-9]{2}-[0-9]{2})")
+BATCH_PATH = "/api/v1/status/batch"
+_READERS = frozenset({"settlement", "staff", "admin"})
+_FULL_ID = frozenset({"staff", "admin"})
+_HEADERS_BASE = [("Content-Type", "application/json")]
+_MAX_BATCH_BYTES = 1 << 20
+
+
+class FastStatusPath:
+    def __init__(self, wsgi_app, container):
+        self.wsgi_app = wsgi_app
+        self.container = container
+
+    def __call__(self, environ, start_response):
+        body = None
+        try:
+            method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
+            if method == "GET" and path.endswith("/status"):
+                body = self._single(environ, path)
+            elif method == "POST" and path == BATCH_PATH:
+                body = self._batch(environ)
+        except Exception:  # never answer wrongly: let Flask handle (and report) it
+            body = None
+        if body is None:
+            return self.wsgi_app(environ, start_response)
+        start_response("200 OK", _HEADERS_BASE + [("Content-Length", str(len(body)))])
+        return [body]
+
+    def _principal(self, environ):
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        if not header.startswith("Bearer "):
+            return None
+        return self.container.tokens.principal_for(header[7:].strip())
+
+    def _day(self, query: str) -> date | None:
+        if not query:
+            return self.container.clock.today()
+        match = _ON_QUERY.fullmatch(query)
+        return date.fromisoformat(match.group(1)) if match else None  # ValueError → Flask answers
+
+    def _single(self, environ, path: str) -> bytes | None:
+        match = _STATUS_PATH.fullmatch(path)
+        if match is None:
+            return None
+        subject_type, id_number = match.groups()
+        principal = self._principal(environ)
+        if principal is None or id_number_problem(id_number) is not None:
+            return None
+        if principal.role not in _READERS and not (
+                principal.role == "person"
+                and (principal.subject_type, principal.subject_id_number) == (subject_type, id_number)):
+            return None
+        day = self._day(environ.get("QUERY_STRING", ""))
+        if day is None:
+            return None
+        facts = self.container.index.get(subject_type, id_number)
+        shown = id_number if principal.role in _FULL_ID else mask_id_number(id_number)
+        return orjson.dumps(status_json(subject_type, shown, status_on(subject_type, facts, day)))
+
+    def _batch(self, environ) -> bytes | None:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if not 0 < length <= _MAX_BATCH_BYTES or environ.get("QUERY_STRING"):
+            return None
+        raw = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(raw)  # the body stays readable should Flask take over
+        principal = self._principal(environ)
+        if principal is None or principal.role not in _READERS:
+            return None
+        body = orjson.loads(raw)
+        if not isinstance(body, dict) or body.keys() - {"on", "subjects"}:
+            return None
+        subjects = body.get("subjects")
+        if not isinstance(subjects, list) or len(subjects) > self.container.settings.batch_max_subjects:
+            return None
+        on = body.get("on")
+        day = self.container.clock.today() if on is None else (
+            date.fromisoformat(on) if isinstance(on, str) and len(on) == 10 else None)
+        if day is None:
+            return None
+        index, full_id = self.container.index, principal.role in _FULL_ID
+        results = []
+        for item in subjects:
+            if not isinstance(item, dict) or len(item) != 2:
+                return None
+            subject_type, id_number = item.get("subject_type"), item.get("id_number")
+            if subject_type not in ("insured", "physician", "pharmacist") or id_number_problem(id_number):
+                return None
+            results.append(status_json(subject_type, id_number if full_id else mask_id_number(id_number),
+                                       status_on(subject_type, index.get(subject_type, id_number), day)))
+        return orjson.dumps({"results": results})

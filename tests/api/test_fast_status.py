@@ -1,0 +1,91 @@
+"""The hot path in front of Flask answers exactly as the Flask views do, and hands over the rest."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from credit_service import create_app
+from tests.conftest import PERSON_ID
+from tests.factories import id_number, violation, with_wrong_check_digit
+
+
+@pytest.fixture
+def flask_only(settings, clock, app):
+    other = create_app(replace(settings, fast_status=False), clock=clock)
+    yield other.test_client()
+    other.extensions["credit_service"].index.stop()
+    other.extensions["credit_service"].engine.dispose()
+
+
+@pytest.fixture
+def recorded(client, auth):
+    numbers = {"suspended": id_number(), "listed": id_number(), "clean": id_number()}
+    client.post("/api/v1/violations", json=violation(id_number=numbers["suspended"]), headers=auth())
+    client.post("/api/v1/violations", json=violation(id_number=numbers["listed"], handling="criminal", fraud=True,
+                                                     fund_loss="300000.00"), headers=auth())
+    client.post("/api/v1/violations", json=violation(id_number=PERSON_ID, fund_loss="20000.00",
+                                                     determined_on="2026-11-20", occurred_on="2026-11-01"),
+                headers=auth())
+    return numbers
+
+
+def _single_cases(numbers):
+    cases = []
+    for role in ("settlement", "staff-taian", "admin", "person", "reporter", None, "bogus"):
+        for number in (*numbers.values(), PERSON_ID, with_wrong_check_digit(PERSON_ID), PERSON_ID.lower()[:17] + "x"):
+            for query in ("", "?on=2025-05-01", "?on=2025-02-30", "?on=20250501", "?on=2025-05-01&x=1"):
+                cases.append((role, f"/api/v1/subjects/insured/{number}/status{query}"))
+    cases.append(("settlement", f"/api/v1/subjects/doctor/{PERSON_ID}/status"))
+    cases.append(("settlement", f"/api/v1/subjects/physician/{PERSON_ID}/status"))
+    return cases
+
+
+def _headers(auth, role):
+    if role is None:
+        return {}
+    if role == "bogus":
+        return {"Authorization": "Bearer not-a-token"}
+    return auth(role)
+
+
+def test_single_status_agrees_with_the_flask_view(client, flask_only, auth, recorded):
+    for role, path in _single_cases(recorded):
+        fast, slow = client.get(path, headers=_headers(auth, role)), flask_only.get(path, headers=_headers(auth, role))
+        assert (fast.status_code, fast.mimetype, fast.json) == (slow.status_code, slow.mimetype, slow.json), (role, path)
+
+
+BATCH_BODIES = [
+    lambda n: {"on": "2025-05-01", "subjects": [{"subject_type": "insured", "id_number": x} for x in n.values()]},
+    lambda n: {"subjects": [{"subject_type": "insured", "id_number": n["listed"]}]},
+    lambda n: {"on": "2025-05-01", "subjects": []},
+    lambda n: {"on": "2025-02-30", "subjects": []},
+    lambda n: {"on": "2025-05-01", "subjects": [{"subject_type": "insured", "id_number": with_wrong_check_digit(n["clean"])}]},
+    lambda n: {"on": "2025-05-01", "subjects": [{"subject_type": "insured", "id_number": n["clean"], "extra": 1}]},
+    lambda n: {"on": "2025-05-01", "subjects": [{"subject_type": "insured", "id_number": n["clean"]}] * 1001},
+    lambda n: {"subjects": "x"},
+    lambda n: ["not", "an", "object"],
+]
+
+
+@pytest.mark.parametrize("make_body", BATCH_BODIES)
+@pytest.mark.parametrize("role", ["settlement", "admin", "staff-jinan", "person", None])
+def test_batch_agrees_with_the_flask_view(client, flask_only, auth, recorded, make_body, role):
+    body = make_body(recorded)
+    fast = client.post("/api/v1/status/batch", json=body, headers=_headers(auth, role))
+    slow = flask_only.post("/api/v1/status/batch", json=body, headers=_headers(auth, role))
+    assert (fast.status_code, fast.json) == (slow.status_code, slow.json)
+
+
+def test_the_fast_path_really_answers_without_flask(client, auth, recorded, app):
+    def broken(*args, **kwargs):
+        raise AssertionError("the Flask view should not be reached")
+
+    app.view_functions["status.subject_status"] = broken
+    app.view_functions["status.batch_status"] = broken
+    response = client.get(f"/api/v1/subjects/insured/{recorded['suspended']}/status?on=2025-05-01",
+                          headers=auth("settlement"))
+    assert response.status_code == 200 and response.json["settlement_allowed"] is False
+    response = client.post("/api/v1/status/batch", headers=auth("settlement"), json={
+        "on": "2025-05-01", "subjects": [{"subject_type": "insured", "id_number": recorded["listed"]}]})
+    assert response.status_code == 200 and response.json["results"][0]["listed"] is True
