@@ -25,6 +25,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     container = build_container(settings, clock)
     app.extensions["credit_service"] = container
     register_api(app)
+    if settings.warm_index:
+        container.index.warm_in_background()
     if settings.fast_status:
         from .api.fast_status import FastStatusPath
         app.wsgi_app = FastStatusPath(app.wsgi_app, container)

@@ -30,6 +30,8 @@ class Settings:
     index_poll_seconds: float = 0.5
     # Answer well-formed status and batch requests in front of Flask (credit_service/api/fast_status.py).
     fast_status: bool = True
+    # Load the status index in the background as each process starts (tests turn this off).
+    warm_index: bool = True
     import_max_rows: int = 10_000
     batch_max_subjects: int = 1_000
 

@@ -39,7 +39,7 @@ def database_url(tmp_path_factory) -> str:
 @pytest.fixture
 def settings(database_url) -> Settings:
     yield Settings(database_url=database_url, secret_key="test", config_dir=PROJECT_ROOT / "config",
-                   scheduler="off", index_poll_seconds=0)
+                   scheduler="off", index_poll_seconds=0, warm_index=False)
     engine = create_engine(database_url)
     with engine.begin() as connection:  # every test that touched the database leaves it empty
         for table in reversed(Base.metadata.sorted_tables):

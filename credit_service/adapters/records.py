@@ -174,15 +174,24 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
             measures[(subject_type, id_number)].append(MeasureFact(mid, kind, region, starts_on, restores_on))
         for subject_type, id_number, year in connection.execute(yq):
             years[(subject_type, id_number)].add(year)
-    interned: dict[frozenset, frozenset] = {}
+    # Most subjects share a handful of year sets and have no measures: share those objects, so the
+    # index of a province stays within a few hundred MiB per worker.
+    interned_years: dict[frozenset, frozenset] = {}
+    measureless: dict[frozenset, SubjectFacts] = {}
+    types = {t: t for t in ("insured", "physician", "pharmacist")}
     facts: dict[SubjectKey, SubjectFacts] = {}
     for key in set(measures) | set(years):
         if keys is not None and key not in wanted:
             continue
         year_set = frozenset(years.get(key, ()))
-        year_set = interned.setdefault(year_set, year_set)
-        facts[key] = SubjectFacts(measures=tuple(sorted(measures.get(key, ()), key=lambda f: f.starts_on)),
-                                  record_years=year_set)
+        year_set = interned_years.setdefault(year_set, year_set)
+        key = (types.get(key[0], key[0]), key[1])
+        subject_measures = measures.get(key)
+        if subject_measures:
+            facts[key] = SubjectFacts(measures=tuple(sorted(subject_measures, key=lambda f: f.starts_on)),
+                                      record_years=year_set)
+        else:
+            facts[key] = measureless.setdefault(year_set, SubjectFacts(record_years=year_set))
     return facts
 
 

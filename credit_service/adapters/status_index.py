@@ -8,6 +8,7 @@ is the backstop for anything the window missed.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -16,7 +17,7 @@ from typing import Callable, Iterable
 
 from sqlalchemy.engine import Engine
 
-from ..domain.status import CLEAN, SubjectFacts
+from ..domain.status import CLEAN, MeasureFact, SubjectFacts
 from . import records
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,9 @@ class StatusIndex:
             head = records.latest_change_seq(connection)
             facts = records.load_subject_facts(connection)
         self._facts = facts
+        # The index is long-lived and acyclic: keep the cyclic collector from walking it on every
+        # full collection (a bulk import would otherwise pay for it several times).
+        gc.freeze()
         self._max_seen = max(self._max_seen, head)
         self._seen = {s for s in self._seen if s > head - self.GAP_WINDOW}
         self._loaded = True
@@ -87,6 +91,25 @@ class StatusIndex:
                 self._facts[key] = fresh[key]
             else:
                 self._facts.pop(key, None)
+
+    def merge(self, additions: Iterable[tuple[SubjectKey, tuple[MeasureFact, ...], int]]) -> None:
+        """Add what this process just committed without reading it back. Exact when the index was
+        current; if another process's change was not yet polled, the poll that brings it (and this
+        process's own feed entries) reloads the subject from the database."""
+        if not self._loaded:
+            return
+        for key, measures, record_year in additions:
+            self._facts[key] = self._facts.get(key, CLEAN).with_new(measures, record_year)
+
+    def warm_in_background(self) -> None:
+        """Load at start-up, so that no request waits for it (or outlives a worker timeout)."""
+        def load():
+            try:
+                self.ensure_ready()
+            except Exception:
+                log.warning("status index could not be loaded at start-up; will retry on first use",
+                            exc_info=True)
+        threading.Thread(target=load, name="status-index-warm", daemon=True).start()
 
     def poll_once(self) -> int:
         """Apply feed entries not yet seen; returns how many."""

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from schemas.violation_rows import parse_violation
 from schemas.violations import ImportResultSchema, ViolationResultSchema, ViolationSchema
 
+from ..domain.status import MeasureFact
 from ..domain.violations import ViolationInput
 from ..services import intake
 from ..services.errors import Invalid, ServiceError
@@ -88,7 +89,11 @@ def _run(rows):
         except intake.ConcurrentDuplicate:
             if attempt == 2:
                 raise
-    c.index.refresh(changed)
+    c.index.merge(
+        ((o.violation.input.subject_key,
+          tuple(MeasureFact(m.id, m.kind, m.region, m.starts_on, m.restores_on) for m in o.violation.measures),
+          o.violation.record_year)
+         for o in outcomes if o.status == "created"))
     return outcomes
 
 

@@ -9,7 +9,7 @@ from .decisions import JOINT_PUNISHMENT_LISTING
 BLOCKING_KINDS = frozenset({"settlement_suspension", "service_suspension", "qualification_revoked"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MeasureFact:
     measure_id: str
     kind: str
@@ -21,12 +21,17 @@ class MeasureFact:
         return self.starts_on <= day and (self.restores_on is None or day < self.restores_on)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubjectFacts:
     """Everything the status check needs about one subject; revoked measures are left out."""
 
     measures: tuple[MeasureFact, ...] = ()
     record_years: frozenset[int] = frozenset()
+
+
+    def with_new(self, measures: tuple[MeasureFact, ...], record_year: int) -> "SubjectFacts":
+        return SubjectFacts(measures=tuple(sorted(self.measures + measures, key=lambda m: m.starts_on)),
+                            record_years=self.record_years | {record_year})
 
 
 CLEAN = SubjectFacts()

@@ -95,3 +95,20 @@ def test_rebuild_matches_incremental_refreshes(container):
     incremental = {n: container.index.get("insured", n) for n in numbers}
     container.index.rebuild()
     assert {n: container.index.get("insured", n) for n in numbers} == incremental
+
+
+def test_what_the_writing_process_merges_equals_what_a_reload_reads(client, auth, container):
+    from tests.factories import violation
+    container.index.ensure_ready()
+    person = id_number()
+    bodies = [violation(id_number=person, fund_loss="60000.00", determined_on="2025-04-10"),
+              violation(id_number=person, fund_loss="60000.00", determined_on="2025-06-10"),
+              violation(id_number=person, fund_loss="0.00", occurred_on="2024-06-01", determined_on="2024-06-10"),
+              violation(id_number=person, handling="criminal", fraud=True, determined_on="2025-07-01")]
+    for body in bodies[:2]:
+        assert client.post("/api/v1/violations", json=body, headers=auth()).status_code == 201
+    assert client.post("/api/v1/violations/import", json=bodies[2:], headers=auth()).status_code == 200
+    merged = container.index.get("insured", person)
+    assert len(merged.measures) == 4 and merged.record_years == frozenset({2024, 2025})
+    container.index.rebuild()
+    assert container.index.get("insured", person) == merged
