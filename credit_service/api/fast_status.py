@@ -101,6 +101,9 @@ class FastStatusPath:
         if day is None:
             return None
         index, full_id = self.container.index, principal.role in _FULL_ID
+        # Subjects without measures share a few facts objects (one per set of record years, and CLEAN),
+        # so their answer differs only in the number: compute it once per request and copy it.
+        shared: dict[tuple[str, int], dict] = {}
         results = []
         for item in subjects:
             if not isinstance(item, dict) or len(item) != 2:
@@ -108,6 +111,16 @@ class FastStatusPath:
             subject_type, id_number = item.get("subject_type"), item.get("id_number")
             if subject_type not in ("insured", "physician", "pharmacist") or id_number_problem(id_number):
                 return None
-            results.append(status_json(subject_type, id_number if full_id else mask_id_number(id_number),
-                                       status_on(subject_type, index.get(subject_type, id_number), day)))
+            shown = id_number if full_id else mask_id_number(id_number)
+            facts = index.get(subject_type, id_number)
+            if facts.measures:
+                results.append(status_json(subject_type, shown, status_on(subject_type, facts, day)))
+                continue
+            key = (subject_type, id(facts))
+            template = shared.get(key)
+            if template is None:
+                template = shared[key] = status_json(subject_type, "", status_on(subject_type, facts, day))
+            answer = template.copy()
+            answer["id_number"] = shown
+            results.append(answer)
         return orjson.dumps({"results": results})

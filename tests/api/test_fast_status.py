@@ -20,7 +20,11 @@ def flask_only(settings, clock, app):
 
 @pytest.fixture
 def recorded(client, auth):
-    numbers = {"suspended": id_number(), "listed": id_number(), "clean": id_number()}
+    numbers = {"suspended": id_number(), "listed": id_number(), "clean": id_number(), "recorded_only": id_number(),
+               "other_clean": id_number()}
+    client.post("/api/v1/violations", json=violation(id_number=numbers["recorded_only"], fund_loss="0.00",
+                                                     occurred_on="2025-01-02", determined_on="2025-01-10"),
+                headers=auth())
     client.post("/api/v1/violations", json=violation(id_number=numbers["suspended"]), headers=auth())
     client.post("/api/v1/violations", json=violation(id_number=numbers["listed"], handling="criminal", fraud=True,
                                                      fund_loss="300000.00"), headers=auth())
@@ -58,6 +62,8 @@ def test_single_status_agrees_with_the_flask_view(client, flask_only, auth, reco
 BATCH_BODIES = [
     lambda n: {"on": "2025-05-01", "subjects": [{"subject_type": "insured", "id_number": x} for x in n.values()]},
     lambda n: {"subjects": [{"subject_type": "insured", "id_number": n["listed"]}]},
+    lambda n: {"on": "2026-03-01", "subjects": [{"subject_type": t, "id_number": x} for x in n.values()
+                                                for t in ("insured", "physician")] * 2},
     lambda n: {"on": "2025-05-01", "subjects": []},
     lambda n: {"on": "2025-02-30", "subjects": []},
     lambda n: {"on": "2025-05-01", "subjects": [{"subject_type": "insured", "id_number": with_wrong_check_digit(n["clean"])}]},
