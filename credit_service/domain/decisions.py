@@ -173,7 +173,7 @@ def _insured_suspension(violation: ViolationFacts, position: YearPosition, rs: R
     allowed = tier.allowed_months
     if violation.months_override is not None:
         if violation.months_override not in allowed:
-            raise MonthsOutOfRange(allowed, tier.article, tier.band_words())
+            raise MonthsOutOfRange(allowed, tier.article, tier.band_words)
         if violation.months_override < position.months_imposed:
             raise MonthsBelowImposed(violation.months_override, position.months_imposed)
         target, chosen = violation.months_override, "由经办人员在该档次范围内确定为"
@@ -181,7 +181,7 @@ def _insured_suspension(violation: ViolationFacts, position: YearPosition, rs: R
         target, chosen = rs.default_months_for(tier), "按该档次下限确定为"
     additional = target - position.months_imposed
     reason = (f"依据{rs.citation(tier.article)}：{year}年度累计造成医保基金损失{format_yuan(year_total)}元，"
-              f"属{tier.band_words()}，应暂停医疗费用联网结算{tier.months_words()}，{chosen}{target}个月")
+              f"属{tier.band_words}，应暂停医疗费用联网结算{tier.months_words}，{chosen}{target}个月")
     if additional <= 0:
         return None, f"{reason}；本年度已暂停{position.months_imposed}个月，不重复处罚。"
 

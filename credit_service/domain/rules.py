@@ -6,6 +6,7 @@ only interprets them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from decimal import Decimal
 
@@ -43,12 +44,13 @@ class Tier:
             return True
         return loss < high.amount or (loss == high.amount and high.inclusive)
 
-    @property
+    @cached_property
     def allowed_months(self) -> range:
         first = self.months_from if INCLUSIVE_LOWER[self.months_from_term] else self.months_from + 1
         last = self.months_to if INCLUSIVE_UPPER[self.months_to_term] else self.months_to - 1
         return range(first, last + 1)
 
+    @cached_property
     def band_words(self) -> str:
         """第九条's own wording of the loss band, e.g. "10万元以上、不满20万元"."""
         parts = []
@@ -58,6 +60,7 @@ class Tier:
             parts.append(f"{self.loss_below.term}{_yuan_words(self.loss_below.amount)}")
         return "、".join(parts)
 
+    @cached_property
     def months_words(self) -> str:
         low = f"{self.months_from}个月{self.months_from_term}"
         high = (f"{self.months_to_term}{self.months_to}个月" if self.months_to_term == "不满"

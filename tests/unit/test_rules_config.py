@@ -40,7 +40,7 @@ def test_shipped_config_loads_as_the_measures_say():
     assert rs.after_expiry == "continue" and rs.default_months == "minimum"
     assert [t.article for t in rs.tiers] == ["第九条第二项", "第九条第三项", "第九条第四项"]
     assert [t.allowed_months for t in rs.tiers] == [range(3, 6), range(6, 9), range(9, 13)]
-    assert [t.band_words() for t in rs.tiers] == ["不满10万元", "10万元以上、不满20万元", "20万元以上"]
+    assert [t.band_words for t in rs.tiers] == ["不满10万元", "10万元以上、不满20万元", "20万元以上"]
     assert rs.insured_criminal_fraud.article == "第九条第五项"
     assert rs.practitioner_criminal_fraud.article == "第八条第四项"
     assert (rs.lenient_article, rs.lenient_clean_years) == ("第九条第一项", 2)
