@@ -98,7 +98,7 @@ def jobs_run_once(name: str, as_of: str | None) -> None:
     except ValueError:
         raise click.BadParameter("expected YYYY-MM-DD", param_hint="--as-of") from None
     try:
-        summary = run_job(_container(), name, day)
+        summary = run_job(_container(), name, day, force=True)
     except UnknownJob:
         raise click.ClickException(f"unknown job {name}; known: {', '.join(JOBS)}") from None
     if summary is None:
@@ -115,7 +115,7 @@ def serve(host: str, port: int, workers: int) -> None:
     """Run the service with gunicorn (embedded mode: each worker can run the sweeps; a lock lets one act)."""
     from gunicorn.app.wsgiapp import WSGIApplication
 
-    sys.argv = ["gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+    sys.argv = ["gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers), "--no-control-socket",
                 "--access-logfile", "-", "credit_service:create_app()"]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
 

@@ -5,6 +5,8 @@ import logging
 from datetime import date
 from typing import Callable
 
+from sqlalchemy import select
+
 from credit_service.adapters.orm import JobRunRow
 from credit_service.clock import SHANGHAI
 
@@ -23,8 +25,12 @@ class UnknownJob(KeyError):
     pass
 
 
-def run_job(container, name: str, as_of: date | None = None) -> str | None:
-    """Run one sweep if this process gets the runner lock; returns its summary, None if skipped."""
+def run_job(container, name: str, as_of: date | None = None, force: bool = False) -> str | None:
+    """Run one sweep if this process gets the runner lock; returns its summary, None if skipped.
+
+    A sweep as of a day is done once: every web worker's start-up catch-up and the daily trigger
+    find the day already swept and skip it. Operators' run-once passes force=True.
+    """
     if name not in JOBS:
         raise UnknownJob(name)
     sweep = JOBS[name][0]
@@ -32,6 +38,9 @@ def run_job(container, name: str, as_of: date | None = None) -> str | None:
     with runner_lock(container.engine) as acquired:
         if not acquired:
             log.info("job %s skipped: another runner holds the lock", name)
+            return None
+        if not force and _done(container, name, as_of):
+            log.info("job %s as of %s already done", name, as_of)
             return None
         started = container.clock.now()
         try:
@@ -45,6 +54,12 @@ def run_job(container, name: str, as_of: date | None = None) -> str | None:
         level = logging.WARNING if name == "calendar_watch" and summary != "calendar complete" else logging.INFO
         log.log(level, "job %s as of %s: %s", name, as_of, summary)
         return summary
+
+
+def _done(container, name: str, as_of: date) -> bool:
+    with container.session_factory() as session:
+        return session.scalar(select(JobRunRow.id).where(
+            JobRunRow.job == name, JobRunRow.as_of == as_of, JobRunRow.outcome == "ok").limit(1)) is not None
 
 
 def _record(container, name, as_of, started, outcome, summary) -> None:

@@ -97,6 +97,10 @@ def _run(rows):
     return outcomes
 
 
+class UnsupportedMediaType(ServiceError):
+    status, code, title = 415, "unsupported_media_type", "不支持的内容类型"
+
+
 def _authorised(row: ViolationInput | ServiceError) -> ViolationInput | ServiceError:
     if isinstance(row, ServiceError):
         return row
@@ -143,8 +147,7 @@ def _read_import_rows() -> list:
         return _csv_rows(upload.read())
     if content_type in ("text/csv", "application/csv", "text/plain"):
         return _csv_rows(request.get_data())
-    raise ServiceError("导入仅支持 application/json、text/csv 或 multipart/form-data。",
-                       code="unsupported_media_type")
+    raise UnsupportedMediaType("导入仅支持 application/json、text/csv 或 multipart/form-data。")
 
 
 def _csv_rows(data: bytes) -> list[dict]:

@@ -110,3 +110,10 @@ def test_staff_rows_for_another_region_are_rejected_row_by_row(client, auth):
                            headers=auth("staff-jinan"))
     assert [(r["status"], (r.get("error") or {}).get("code")) for r in response.json["results"]] == [
         ("created", None), ("rejected", "region_not_allowed")]
+
+
+def test_import_of_another_media_type_is_415(client, auth):
+    response = client.post("/api/v1/violations/import", data=b"<xml/>", content_type="application/xml",
+                           headers=auth())
+    assert response.status_code == 415
+    assert response.json["code"] == "unsupported_media_type"

@@ -30,7 +30,8 @@ def server(container, database_url):
     env = dict(os.environ, CREDIT_SERVICE_DATABASE_URL=database_url, CREDIT_SERVICE_SCHEDULER="embedded",
                CREDIT_SERVICE_INDEX_POLL_SECONDS="0.5")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "credit_service:create_app()"],
+        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket",
+         "credit_service:create_app()"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

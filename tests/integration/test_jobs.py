@@ -32,7 +32,7 @@ def test_two_runners_started_together_never_both_act(container, monkeypatch):
     first.join()
     assert sorted(results, key=lambda r: r is None) == ["done", None]
     assert len(calls) == 1
-    assert runner.run_job(container, "slow") == "done"  # the lock is released afterwards
+    assert runner.run_job(container, "slow", force=True) == "done"  # the lock is released afterwards
 
 
 def test_a_run_is_recorded_with_its_as_of_date(container):
@@ -60,3 +60,29 @@ def test_scheduler_defines_jobs_in_code_with_catch_up_settings(container):
     assert {j.id for j in jobs} == set(runner.JOBS)
     for job in jobs:
         assert job.misfire_grace_time is None and job.coalesce is True
+
+
+def test_a_day_already_swept_is_skipped_unless_forced(container, monkeypatch):
+    calls = []
+    monkeypatch.setitem(runner.JOBS, "count", (lambda c, as_of: calls.append(as_of) or "done", 0, 0))
+    day = date(2026, 11, 26)
+    assert runner.run_job(container, "count", day) == "done"
+    assert runner.run_job(container, "count", day) is None  # e.g. the second gunicorn worker's catch-up
+    assert runner.run_job(container, "count", date(2026, 11, 27)) == "done"
+    assert runner.run_job(container, "count", day, force=True) == "done"
+    assert calls == [day, date(2026, 11, 27), day]
+
+
+def test_a_failed_sweep_is_tried_again(container, monkeypatch):
+    outcomes = iter([RuntimeError("database hiccup"), "done"])
+
+    def flaky(c, as_of):
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    monkeypatch.setitem(runner.JOBS, "flaky", (flaky, 0, 0))
+    with pytest.raises(RuntimeError):
+        runner.run_job(container, "flaky", date(2026, 11, 26))
+    assert runner.run_job(container, "flaky", date(2026, 11, 26)) == "done"
