@@ -17,3 +17,16 @@ class MeasureSchema(Schema):
     article = fields.String()
     explanation = fields.String()
     past_expiry = fields.Boolean(metadata={"description": "规则集期满后按配置继续适用"})
+
+
+class MeasureBriefSchema(Schema):
+    """A measure as listed in bulk-import results (no explanation)."""
+
+    id = fields.String()
+    kind = fields.String()
+    starts_on = fields.Date()
+    restores_on = fields.Date(allow_none=True)
+    months = fields.Integer(allow_none=True)
+    rule_set = fields.String()
+    article = fields.String()
+    past_expiry = fields.Boolean()

@@ -7,7 +7,7 @@ from credit_service.domain.violations import HANDLINGS
 from .fields import (IdNumber, Nested, OneOfStr, Region, Str, StrictBool, StrictDate, StrictInt, StrictSchema,
                      SubjectType, Yuan)
 from .messages import BAD_HANDLING, DATES_OUT_OF_ORDER
-from .measures import MeasureSchema
+from .measures import MeasureBriefSchema, MeasureSchema
 
 
 class SubjectSchema(StrictSchema):
@@ -80,7 +80,7 @@ class ImportRowSchema(Schema):
     status = fields.String(metadata={"enum": ["created", "duplicate", "rejected"]})
     source_ref = fields.String(allow_none=True)
     violation_id = fields.String(allow_none=True)
-    measures = fields.List(fields.Nested(MeasureSchema))
+    measures = fields.List(fields.Nested(MeasureBriefSchema))
     error = fields.Nested(ProblemFields, allow_none=True)
 
 

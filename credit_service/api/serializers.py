@@ -24,6 +24,13 @@ def measure_json(m: RecordedMeasure, today: date) -> dict:
     }
 
 
+def measure_brief_json(m: RecordedMeasure) -> dict:
+    """A measure in a bulk-import row: what it is and when, without the explanation (which the
+    single-record endpoint returns, and which would make a 10,000-row answer some 10 MB)."""
+    return {"id": m.id, "kind": m.kind, "starts_on": m.starts_on.isoformat(), "restores_on": _iso(m.restores_on),
+            "months": m.months, "rule_set": m.rule_set, "article": m.article, "past_expiry": m.past_expiry}
+
+
 def violation_json(r: RecordedViolation, full_id: bool, today: date) -> dict:
     v = r.input
     return {

@@ -5,6 +5,8 @@ import csv
 import io
 import json
 
+import orjson
+
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 from schemas.violation_rows import parse_violation
@@ -15,7 +17,7 @@ from ..domain.violations import ViolationInput
 from ..services import intake
 from ..services.errors import Invalid, ServiceError
 from .auth import Forbidden, check_region_write, require, sees_full_id
-from .serializers import measure_json, violation_json
+from .serializers import measure_brief_json, violation_json
 
 blp = Blueprint("violations", __name__, url_prefix="/api/v1/violations",
                 description="违约违法信息采集（Arts 6–7）")
@@ -65,7 +67,6 @@ def import_violations():
         row, errors = parse_violation(raw)
         rows.append(_authorised(row) if row is not None else _row_invalid(errors))
     outcomes = _run(rows)
-    today, full_id = _today(), sees_full_id(g.principal)
     results, counts = [], {"created": 0, "duplicate": 0, "rejected": 0}
     for outcome, raw in zip(outcomes, raw_rows):
         counts[outcome.status] += 1
@@ -73,11 +74,12 @@ def import_violations():
                  "source_ref": raw.get("source_ref") if isinstance(raw, dict) else None}
         if outcome.violation is not None:
             entry["violation_id"] = outcome.violation.id
-            entry["measures"] = [measure_json(m, today) for m in outcome.violation.measures]
+            entry["measures"] = [measure_brief_json(m) for m in outcome.violation.measures]
         else:
             entry["error"] = _problem_dict(outcome.error)
         results.append(entry)
-    return _json({"summary": {"total": len(raw_rows), **counts}, "results": results}, 200)
+    return Response(orjson.dumps({"summary": {"total": len(raw_rows), **counts}, "results": results}),
+                    mimetype="application/json")
 
 
 def _run(rows):

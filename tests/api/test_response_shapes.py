@@ -1,0 +1,34 @@
+"""Responses have exactly the fields their documenting schemas (and so the OpenAPI document) list."""
+from __future__ import annotations
+
+from schemas.measures import MeasureBriefSchema, MeasureSchema
+from schemas.status import RestrictionSchema, StatusResultSchema
+from schemas.violations import ImportRowSchema, ImportSummarySchema, RecordedViolationSchema
+from tests.factories import id_number, violation
+
+
+def fields_of(schema) -> set[str]:
+    return set(schema().fields)
+
+
+def test_violation_and_measure_fields_match_their_schemas(client, auth):
+    body = client.post("/api/v1/violations", json=violation(handling="criminal", fraud=True), headers=auth()).json
+    assert set(body["violation"]) == fields_of(RecordedViolationSchema)
+    assert body["measures"] and all(set(m) == fields_of(MeasureSchema) for m in body["measures"])
+
+
+def test_import_fields_match_their_schemas(client, auth):
+    body = client.post("/api/v1/violations/import", json=[violation(), violation(region="x")], headers=auth()).json
+    assert set(body["summary"]) == fields_of(ImportSummarySchema)
+    created, rejected = body["results"]
+    assert set(created) == fields_of(ImportRowSchema) - {"error"}
+    assert set(rejected) == fields_of(ImportRowSchema) - {"violation_id", "measures"}
+    assert all(set(m) == fields_of(MeasureBriefSchema) for m in created["measures"])
+
+
+def test_status_fields_match_their_schema(client, auth):
+    number = id_number()
+    client.post("/api/v1/violations", json=violation(id_number=number), headers=auth())
+    body = client.get(f"/api/v1/subjects/insured/{number}/status?on=2025-05-01", headers=auth()).json
+    assert set(body) == fields_of(StatusResultSchema)
+    assert set(body["restrictions"][0]) == fields_of(RestrictionSchema)
