@@ -8,6 +8,7 @@ from .fields import (IdNumber, Nested, OneOfStr, Region, Str, StrictBool, Strict
                      SubjectType, Yuan)
 from .messages import BAD_HANDLING, DATES_OUT_OF_ORDER
 from .measures import MeasureBriefSchema, MeasureSchema
+from .problems import ProblemSchema
 
 
 class SubjectSchema(StrictSchema):
@@ -66,22 +67,13 @@ class ViolationResultSchema(Schema):
     measures = fields.List(fields.Nested(MeasureSchema))
 
 
-class ProblemFields(Schema):
-    type = fields.String()
-    title = fields.String()
-    status = fields.Integer()
-    detail = fields.String()
-    code = fields.String()
-    errors = fields.Dict(keys=fields.String())
-
-
 class ImportRowSchema(Schema):
     index = fields.Integer(metadata={"description": "0-based row number (CSV: data rows after the header)"})
     status = fields.String(metadata={"enum": ["created", "duplicate", "rejected"]})
     source_ref = fields.String(allow_none=True)
     violation_id = fields.String(allow_none=True)
     measures = fields.List(fields.Nested(MeasureBriefSchema))
-    error = fields.Nested(ProblemFields, allow_none=True)
+    error = fields.Nested(ProblemSchema, allow_none=True)
 
 
 class ImportSummarySchema(Schema):

@@ -4,14 +4,32 @@ from __future__ import annotations
 from flask import Flask
 from flask_smorest import Api
 
+from schemas.problems import PROBLEM, ProblemSchema
+
 from ..services.errors import ServiceError
 from . import health, status, violations
 from .problems import from_http_exception, from_service_error, from_unexpected
 
 
 class CreditApi(Api):
+    ERROR_SCHEMA = ProblemSchema
+
     def handle_http_exception(self, error):
         return from_http_exception(error)
+
+    def _register_responses(self):
+        """Document every error response as application/problem+json, which is what is sent."""
+        from flask_smorest.spec import prepare_response
+        import http
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "错误（problem+json）", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 def register_api(app: Flask) -> None:

@@ -7,6 +7,8 @@ from datetime import date
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
+from schemas.problems import PROBLEM, ProblemSchema
+
 from schemas.status import BatchRequestSchema, BatchResultSchema, StatusResultSchema
 
 from ..domain.identity import SUBJECT_TYPES, id_number_problem, mask_id_number, normalise_id_number
@@ -24,7 +26,7 @@ blp = Blueprint("status", __name__, url_prefix="/api/v1", description="结算状
                       "schema": {"type": "string", "format": "date"},
                       "description": "查询日期，缺省为今天（Asia/Shanghai）"}])
 @blp.response(200, StatusResultSchema)
-@blp.alt_response(422, description="invalid_id_number / validation_failed")
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="invalid_id_number / validation_failed")
 def subject_status(subject_type: str, id_number: str):
     """该主体在指定日期能否联网结算？各统筹区结果互认（第五条）。"""
     id_number = _checked_subject(subject_type, id_number)
@@ -40,7 +42,7 @@ def subject_status(subject_type: str, id_number: str):
 @require("settlement", "staff", "admin")
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": BatchRequestSchema}}})
 @blp.response(200, BatchResultSchema)
-@blp.alt_response(422, description="任一项无效则整批422，errors 指明序号")
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="任一项无效则整批422，errors 指明序号")
 def batch_status():
     """批量查询（≤1000个主体），结果与请求同序。"""
     body = request.get_json(silent=True)

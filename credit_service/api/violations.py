@@ -9,6 +9,8 @@ import orjson
 
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
+
+from schemas.problems import PROBLEM, ProblemSchema
 from schemas.violation_rows import parse_violation
 from schemas.violations import ImportResultSchema, ViolationResultSchema, ViolationSchema
 
@@ -30,8 +32,8 @@ CSV_COLUMNS = ("source", "source_ref", "subject_type", "id_number", "name", "reg
 @require(*WRITERS)
 @blp.arguments(ViolationSchema)
 @blp.response(201, ViolationResultSchema, description="新记录；同一(source, source_ref)同样内容重放时返回200及首次结果")
-@blp.alt_response(409, description="duplicate_source_ref：同一编号、不同内容")
-@blp.alt_response(422, description="校验失败（invalid_id_number、validation_failed、months_out_of_range …）")
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="duplicate_source_ref：同一编号、不同内容")
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="校验失败（invalid_id_number、validation_failed、months_out_of_range …）")
 def record_violation(data):
     """记录一条违约违法信息，返回其引起的信用管理措施及说明。"""
     row = _authorised(_to_input(data))
@@ -55,7 +57,7 @@ def record_violation(data):
             "file": {"type": "string", "format": "binary"}}}},
     }})
 @blp.response(200, ImportResultSchema, description="逐行结果；错误行不影响其他行")
-@blp.alt_response(422, description="too_many_rows / malformed_import")
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="too_many_rows / malformed_import")
 def import_violations():
     """批量导入（JSON数组或CSV，最多10,000行），逐行返回结果。"""
     raw_rows = _read_import_rows()

@@ -23,3 +23,10 @@ def test_unknown_path_and_method_are_problems(client):
     assert client.get("/api/v1/nothing").mimetype == "application/problem+json"
     response = client.delete("/api/v1/violations")
     assert response.status_code == 405 and response.json["code"] == "method_not_allowed"
+
+
+def test_openapi_documents_errors_as_problem_json(client):
+    spec = client.get("/api/openapi.json").json
+    unprocessable = spec["paths"]["/api/v1/violations"]["post"]["responses"]["422"]
+    assert unprocessable["content"]["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+    assert {"type", "title", "status", "detail", "code", "errors"} <= set(spec["components"]["schemas"]["Problem"]["properties"])
