@@ -22,4 +22,4 @@ EXPOSE 8000
 VOLUME ["/data"]
 # Migrate, then serve. With several replicas set CREDIT_SERVICE_SCHEDULER=off here and run one
 # `credit-service jobs run` container (the runner lock makes a second one harmless, not useful).
-CMD ["sh", "-c", "credit-service db upgrade && exec gunicorn --workers ${GUNICORN_WORKERS:-2} --bind 0.0.0.0:8000 --access-logfile - 'credit_service:create_app()'"]
+CMD ["sh", "-c", "credit-service db upgrade && exec gunicorn --workers ${GUNICORN_WORKERS:-2} --bind 0.0.0.0:8000 'credit_service:create_app()'"]

@@ -116,7 +116,8 @@ def serve(host: str, port: int, workers: int) -> None:
     from gunicorn.app.wsgiapp import WSGIApplication
 
     sys.argv = ["gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers), "--no-control-socket",
-                "--access-logfile", "-", "credit_service:create_app()"]
+                "credit_service:create_app()"]
+    # No access log: status URLs carry identity numbers (sensitive personal information, PIPL).
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
 
 
