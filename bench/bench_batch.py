@@ -41,16 +41,7 @@ def main() -> None:
     args = parser.parse_args()
     args.duration = min(args.duration, 60)
 
-    if not args.no_seed and not args.base_url:
-        import seed
-        seed.seed(common.PG_URL, 1_000_000, common.SEED_SUBJECTS, reseed=False)
-    token = os.environ.get("BENCH_SETTLEMENT_TOKEN") or common.create_token("settlement", common.PG_URL)[1]
-    target = common.open_target(args, common.PG_URL)
-    try:
-        result = run(target, token, args)
-    finally:
-        target.close()
-    common.write_result("batch", result)
+    common.run_against_seeded_server(args, "batch", run)
 
 
 def run(target: common.Target, token: str, args) -> dict:

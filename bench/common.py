@@ -432,3 +432,17 @@ def measured_wrk(target: "Target", url: str, script: str, duration: int, connect
         "other_cores": round(max(busy - workers - wrk_cpu, 0) / seconds, 2) if pids else None,
     }
     return result
+
+
+def run_against_seeded_server(args, name: str, run) -> None:
+    """Seed if needed, get a settlement token, open (or start) the server, run, write the result."""
+    if not args.no_seed and not args.base_url:
+        import seed
+        seed.seed(PG_URL, 1_000_000, SEED_SUBJECTS, reseed=False)
+    token = os.environ.get("BENCH_SETTLEMENT_TOKEN") or create_token("settlement", PG_URL)[1]
+    target = open_target(args, PG_URL)
+    try:
+        result = run(target, token, args)
+    finally:
+        target.close()
+    write_result(name, result)
