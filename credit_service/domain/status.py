@@ -49,8 +49,9 @@ class Status:
 def status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: int = 2) -> Status:
     """Measures from every pooling region apply everywhere (第五条：各统筹区信用管理结果互认)."""
     if facts.measures:
-        restrictions = tuple(m for m in facts.measures if m.kind in BLOCKING_KINDS and m.covers(day))
-        listed = any(m.kind == JOINT_PUNISHMENT_LISTING and m.covers(day) for m in facts.measures)
+        covering = [m for m in facts.measures if m.covers(day)]
+        restrictions = tuple(m for m in covering if m.kind in BLOCKING_KINDS)
+        listed = JOINT_PUNISHMENT_LISTING in {m.kind for m in covering}
     else:
         restrictions, listed = (), False
     incentives: tuple[str, ...] = ()
@@ -62,7 +63,7 @@ def status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: in
 
 def lenient_acceptance(record_years: frozenset[int], day: date, clean_years: int = 2) -> bool:
     """第九条第一项：连续2年无违法违规使用医保基金行为 — the complete natural years before `day`."""
-    return not any(day.year - k in record_years for k in range(1, clean_years + 1))
+    return record_years.isdisjoint(range(day.year - clean_years, day.year))
 
 
 def measure_state(starts_on: date, restores_on: date | None, revoked: bool, today: date) -> str:
