@@ -88,6 +88,8 @@ class SubjectChangeRow(Base):
     subject_type: Mapped[str] = mapped_column(String(16))
     id_number: Mapped[str] = mapped_column(String(64))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Which process wrote it: that process already applied the change to its own index.
+    origin: Mapped[str | None] = mapped_column(String(48))
 
 
 class ApiClientRow(Base):

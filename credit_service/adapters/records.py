@@ -113,13 +113,14 @@ def load_ledgers(session: Session, keys: Iterable[SubjectKey]) -> dict[SubjectKe
 
 
 def insert_rows(session: Session, violations: list[dict], measures: list[dict], changed: Iterable[SubjectKey],
-                changed_at) -> None:
+                changed_at, origin: str | None = None) -> None:
     connection = session.connection()
     if violations:
         _bulk_insert(connection, ViolationRow.__table__, violations)
     if measures:
         _bulk_insert(connection, MeasureRow.__table__, measures)
-    changes = [{"subject_type": t, "id_number": n, "changed_at": changed_at} for t, n in sorted(set(changed))]
+    changes = [{"subject_type": t, "id_number": n, "changed_at": changed_at, "origin": origin}
+               for t, n in sorted(set(changed))]
     if changes:
         _bulk_insert(connection, SubjectChangeRow.__table__, changes)
 
@@ -209,10 +210,10 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     return facts
 
 
-def changes_since(connection: Connection, floor: int) -> list[tuple[int, str, str]]:
+def changes_since(connection: Connection, floor: int) -> list[tuple[int, str, str, str | None]]:
     c = SubjectChangeRow.__table__.c
     return [tuple(r) for r in connection.execute(
-        select(c.seq, c.subject_type, c.id_number).where(c.seq > floor).order_by(c.seq))]
+        select(c.seq, c.subject_type, c.id_number, c.origin).where(c.seq > floor).order_by(c.seq))]
 
 
 def latest_change_seq(connection: Connection) -> int:

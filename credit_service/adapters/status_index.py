@@ -1,6 +1,6 @@
 """In-process index of every subject the record knows, so that a status check runs no SQL.
 
-Freshness: the process that makes a change refreshes the subjects it touched right after commit;
+Freshness: the process that makes a change merges it into its own index right after commit;
 every other process polls the subject_changes feed every `poll_seconds` (default 0.5 s), so a change
 is visible everywhere within about 1 s. Polling re-reads a window of recent sequence numbers because
 a transaction may commit after one that took a later number; a full rebuild every `rebuild_seconds`
@@ -12,6 +12,7 @@ import gc
 import logging
 import os
 import threading
+import uuid
 import time
 from typing import Callable, Iterable
 
@@ -21,6 +22,12 @@ from ..domain.status import CLEAN, MeasureFact, SubjectFacts
 from . import records
 
 log = logging.getLogger(__name__)
+_PROCESS_TOKEN = uuid.uuid4().hex[:16]
+
+
+def process_origin() -> str:
+    """This process, as written into the change feed (the pid part changes in each forked worker)."""
+    return f"{_PROCESS_TOKEN}-{os.getpid()}"
 SubjectKey = tuple[str, str]
 CLIENT_FEED = "client"  # subject_type used in the feed for API-client changes
 
@@ -84,22 +91,27 @@ class StatusIndex:
         keys = [k for k in set(keys) if k[0] != CLIENT_FEED]
         if not keys or not self._loaded:
             return
-        with self._engine.connect() as connection:
-            fresh = records.load_subject_facts(connection, keys)
-        for key in keys:
-            if key in fresh:
-                self._facts[key] = fresh[key]
-            else:
-                self._facts.pop(key, None)
+        # Under the lock, so that a reload and a merge of the same subject cannot interleave.
+        with self._lock:
+            with self._engine.connect() as connection:
+                fresh = records.load_subject_facts(connection, keys)
+            for key in keys:
+                if key in fresh:
+                    self._facts[key] = fresh[key]
+                else:
+                    self._facts.pop(key, None)
 
     def merge(self, additions: Iterable[tuple[SubjectKey, tuple[MeasureFact, ...], int]]) -> None:
-        """Add what this process just committed without reading it back. Exact when the index was
-        current; if another process's change was not yet polled, the poll that brings it (and this
-        process's own feed entries) reloads the subject from the database."""
-        if not self._loaded:
-            return
-        for key, measures, record_year in additions:
-            self._facts[key] = self._facts.get(key, CLEAN).with_new(measures, record_year)
+        """Add what this process just committed, without reading it back; the poller then skips
+        this process's own feed entries. Another process's change to the same subject that was not
+        polled yet comes with its own feed entry, which reloads the subject. Under the lock and
+        idempotent: a load running meanwhile either saw the commit (nothing is added twice) or
+        finishes first and this is applied on top."""
+        with self._lock:
+            if not self._loaded:
+                return  # the first load has not started: it will read this commit
+            for key, measures, record_year in additions:
+                self._facts[key] = self._facts.get(key, CLEAN).with_new(measures, record_year)
 
     def warm_in_background(self) -> None:
         """Load at start-up, so that no request waits for it (or outlives a worker timeout)."""
@@ -118,12 +130,13 @@ class StatusIndex:
             entries = [e for e in records.changes_since(connection, floor) if e[0] not in self._seen]
         if not entries:
             return 0
-        keys = {(t, n) for _, t, n in entries}
+        own = process_origin()
+        keys = {(t, n) for _, t, n, origin in entries if origin != own}
         self.refresh(keys)
         for key in keys:
             for listener in self._listeners:
                 listener(key)
-        for seq, _, _ in entries:
+        for seq, *_ in entries:
             self._seen.add(seq)
             self._max_seen = max(self._max_seen, seq)
         self._seen = {s for s in self._seen if s > self._max_seen - self.GAP_WINDOW}

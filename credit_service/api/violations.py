@@ -16,6 +16,7 @@ from schemas.problems import PROBLEM, ProblemSchema
 from schemas.violation_rows import parse_violation
 from schemas.violations import ImportResultSchema, ViolationResultSchema, ViolationSchema
 
+from ..adapters.status_index import process_origin
 from ..domain.status import MeasureFact
 from ..domain.violations import ViolationInput
 from ..services import intake
@@ -94,7 +95,8 @@ def _run(rows):
     c = current_app.extensions["credit_service"]
     for attempt in range(3):
         try:
-            outcomes, changed = intake.record_violations(c.uow(), rows, c.rules, c.clock, g.principal.name)
+            outcomes, _ = intake.record_violations(c.uow(), rows, c.rules, c.clock, g.principal.name,
+                                                   origin=process_origin())
             break
         except intake.ConcurrentDuplicate:
             if attempt == 2:

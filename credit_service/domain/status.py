@@ -30,7 +30,12 @@ class SubjectFacts:
 
 
     def with_new(self, measures: tuple[MeasureFact, ...], record_year: int) -> "SubjectFacts":
-        return SubjectFacts(measures=tuple(sorted(self.measures + measures, key=lambda m: m.starts_on)),
+        """These facts plus new ones; measures already present are not added twice."""
+        known = {m.measure_id for m in self.measures}
+        fresh = tuple(m for m in measures if m.measure_id not in known)
+        if not fresh and record_year in self.record_years:
+            return self
+        return SubjectFacts(measures=tuple(sorted(self.measures + fresh, key=lambda m: m.starts_on)),
                             record_years=self.record_years | {record_year})
 
 

@@ -56,10 +56,12 @@ class RowOutcome:
 
 
 def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError], rules: RuleBook,
-                      clock: Clock, actor: str) -> tuple[list[RowOutcome], set[tuple[str, str]]]:
+                      clock: Clock, actor: str, origin: str | None = None
+                      ) -> tuple[list[RowOutcome], set[tuple[str, str]]]:
     """Decide and store each valid row; rows given as errors (failed validation) are passed through.
 
-    Returns the per-row outcomes and the subjects whose record changed.
+    Returns the per-row outcomes and the subjects whose record changed. `origin` marks the change
+    feed entries as this process's own (it applies them to its index itself).
     """
     today, now = clock.today(), clock.now()
     outcomes: list[RowOutcome | None] = [None] * len(rows)
@@ -109,7 +111,7 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
             outcomes[i] = RowOutcome(i, "created", violation=recorded)
 
         try:
-            records.insert_rows(uow.session, violation_rows, measure_rows, changed, now)
+            records.insert_rows(uow.session, violation_rows, measure_rows, changed, now, origin)
             uow.commit()
         except IntegrityError as exc:
             if "source" in str(exc.orig):

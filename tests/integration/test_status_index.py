@@ -112,3 +112,34 @@ def test_what_the_writing_process_merges_equals_what_a_reload_reads(client, auth
     assert len(merged.measures) == 4 and merged.record_years == frozenset({2024, 2025})
     container.index.rebuild()
     assert container.index.get("insured", person) == merged
+
+
+def test_the_writing_process_skips_its_own_feed_entries_but_not_others(client, auth, container, other_process,
+                                                                        monkeypatch):
+    from tests.factories import violation
+    container.index.ensure_ready()
+    mine, theirs = id_number(), id_number()
+    assert client.post("/api/v1/violations", json=violation(id_number=mine), headers=auth()).status_code == 201
+    intake.record_violations(other_process.uow(), [violation_input(id_number=theirs)], other_process.rules,
+                             other_process.clock, "test", origin="another-process")
+    reloaded = []
+    original = container.index.refresh
+    monkeypatch.setattr(container.index, "refresh", lambda keys: reloaded.append(set(keys)) or original(keys))
+    assert container.index.poll_once() == 2
+    assert reloaded == [{("insured", theirs)}]
+    assert container.index.get("insured", mine) is not CLEAN and container.index.get("insured", theirs) is not CLEAN
+
+
+def test_merging_what_a_load_already_read_adds_nothing_twice(container):
+    container.index.ensure_ready()
+    number = id_number()
+    outcomes, _ = intake.record_violations(container.uow(), [violation_input(id_number=number)], container.rules,
+                                           container.clock, "test")
+    container.index.rebuild()  # a load that already saw the commit
+    before = container.index.get("insured", number)
+    m = outcomes[0].violation.measures[0]
+    from credit_service.domain.status import MeasureFact
+    container.index.merge([(("insured", number), (MeasureFact(m.id, m.kind, m.region, m.starts_on, m.restores_on),),
+                            outcomes[0].violation.record_year)])
+    assert container.index.get("insured", number) == before
+    assert len(before.measures) == 1

@@ -47,6 +47,7 @@ def upgrade() -> None:
     sa.Column('subject_type', sa.String(length=16), nullable=False),
     sa.Column('id_number', sa.String(length=64), nullable=False),
     sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('origin', sa.String(length=48), nullable=True),
     sa.PrimaryKeyConstraint('seq')
     )
     op.create_table('violations',
