@@ -100,7 +100,7 @@ class FastStatusPath:
             date.fromisoformat(on) if isinstance(on, str) and len(on) == 10 else None)
         if day is None:
             return None
-        index, full_id = self.container.index, principal.role in _FULL_ID
+        facts_of, full_id = self.container.index.lookup(), principal.role in _FULL_ID
         # Subjects without measures share a few facts objects (one per set of record years, and CLEAN),
         # so their answer differs only in the number: compute it once per request and copy it.
         shared: dict[tuple[str, int], dict] = {}
@@ -112,7 +112,7 @@ class FastStatusPath:
             if subject_type not in ("insured", "physician", "pharmacist") or id_number_problem(id_number):
                 return None
             shown = id_number if full_id else mask_id_number(id_number)
-            facts = index.get(subject_type, id_number)
+            facts = facts_of((subject_type, id_number))
             if facts.measures:
                 results.append(status_json(subject_type, shown, status_on(subject_type, facts, day)))
                 continue
