@@ -13,6 +13,7 @@ from decimal import Decimal
 # 第十三条：“以上”“以下”包括本数，“不满”“超过”不含本数。
 INCLUSIVE_LOWER = {"以上": True, "超过": False}
 INCLUSIVE_UPPER = {"以下": True, "不满": False}
+_INCLUSIVE = {**INCLUSIVE_LOWER, **INCLUSIVE_UPPER}
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class Bound:
 
     @property
     def inclusive(self) -> bool:
-        return {**INCLUSIVE_LOWER, **INCLUSIVE_UPPER}[self.term]
+        return _INCLUSIVE[self.term]
 
 
 @dataclass(frozen=True)
