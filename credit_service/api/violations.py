@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import time
 
@@ -146,7 +145,7 @@ def _read_import_rows() -> list:
     content_type = request.mimetype
     if content_type == "application/json":
         try:
-            payload = json.loads(request.get_data())
+            payload = orjson.loads(request.get_data())
         except ValueError:
             raise Invalid("请求体不是有效的JSON。", code="malformed_import") from None
         if not isinstance(payload, list):
@@ -213,4 +212,4 @@ def _today():
 
 
 def _json(body: dict, status: int) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+    return Response(orjson.dumps(body), status=status, mimetype="application/json")
