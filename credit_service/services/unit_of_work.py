@@ -8,6 +8,10 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 
+SUBJECT_LOCK_LIMIT = 500
+INTAKE_LOCK = {"a": 0x6372, "b": 1}  # the two-int advisory key space: apart from the subjects' bigint keys
+
+
 class UnitOfWork:
     def __init__(self, session_factory: sessionmaker):
         self._session_factory = session_factory
@@ -27,15 +31,23 @@ class UnitOfWork:
     def lock_subjects(self, keys: Iterable[tuple[str, str]]) -> None:
         """Serialise concurrent intake per subject so that a year's aggregation is never raced.
 
-        PostgreSQL: transaction-scoped advisory locks, taken in a fixed order (no deadlocks).
+        PostgreSQL: transaction-scoped advisory locks, taken in a fixed order (no deadlocks). Every
+        writer holds the intake lock shared and its subjects' locks; a large import instead holds the
+        intake lock exclusively, as thousands of subject locks could exhaust PostgreSQL's lock table
+        (max_locks_per_transaction).
         SQLite: every transaction already began with BEGIN IMMEDIATE, which serialises writers.
         """
         if self.session.get_bind().dialect.name != "postgresql":
             return
         lock_ids = sorted({_lock_id(t, n) for t, n in keys})
-        if lock_ids:
-            self.session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k"),
-                                 {"ids": lock_ids})
+        if not lock_ids:
+            return
+        if len(lock_ids) > SUBJECT_LOCK_LIMIT:
+            self.session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), INTAKE_LOCK)
+            return
+        self.session.execute(text("SELECT pg_advisory_xact_lock_shared(:a, :b)"), INTAKE_LOCK)
+        self.session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k"),
+                             {"ids": lock_ids})
 
 
 def _lock_id(subject_type: str, id_number: str) -> int:

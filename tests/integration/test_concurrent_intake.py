@@ -5,18 +5,23 @@ import threading
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from credit_service.adapters.orm import MeasureRow
 from credit_service.clock import FixedClock
 from credit_service.container import build_container
-from credit_service.services import intake
+from credit_service.services import intake, unit_of_work
 from tests.conftest import TODAY
 from tests.factories import id_number
 from tests.unit_helpers import violation_input
 
 
-def test_art9_concurrent_violations_of_one_person_never_overlap_or_double_count(settings, container):
+@pytest.mark.parametrize("subject_lock_limit", [500, 0, 2],
+                         ids=["subject-locks", "exclusive-intake-lock", "one-bulk-writer-among-single-ones"])
+def test_art9_concurrent_violations_of_one_person_never_overlap_or_double_count(settings, container, monkeypatch,
+                                                                                subject_lock_limit):
+    monkeypatch.setattr(unit_of_work, "SUBJECT_LOCK_LIMIT", subject_lock_limit)
     person = id_number()
     workers = [build_container(settings, FixedClock(TODAY)) for _ in range(4)]
     barrier = threading.Barrier(len(workers))
@@ -25,9 +30,11 @@ def test_art9_concurrent_violations_of_one_person_never_overlap_or_double_count(
     def record(c, k):
         try:
             barrier.wait(5)
-            intake.record_violations(c.uow(), [violation_input(
-                id_number=person, fund_loss=Decimal("60000.00"), determined_on=date(2025, 4, 10),
-                source_ref=f"CONC-{k}")], c.rules, c.clock, f"worker-{k}")
+            rows = [violation_input(id_number=person, fund_loss=Decimal("60000.00"),
+                                    determined_on=date(2025, 4, 10), source_ref=f"CONC-{k}")]
+            if k == 0:  # with a limit of 2 this writer takes the intake lock exclusively
+                rows += [violation_input(id_number=id_number(), source_ref=f"CONC-{k}-{j}") for j in range(2)]
+            intake.record_violations(c.uow(), rows, c.rules, c.clock, f"worker-{k}")
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
