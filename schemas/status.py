@@ -5,10 +5,6 @@ from marshmallow import Schema, fields, validate
 from .fields import IdNumber, StrictDate, SubjectType
 
 
-class StatusQuerySchema(Schema):
-    on = StrictDate(load_default=None, metadata={"description": "查询日期，缺省为今天（Asia/Shanghai）"})
-
-
 class RestrictionSchema(Schema):
     measure_id = fields.String()
     kind = fields.String()

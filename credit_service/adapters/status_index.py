@@ -54,16 +54,18 @@ class StatusIndex:
         self._listeners.append(callback)
 
     def get(self, subject_type: str, id_number: str) -> SubjectFacts:
-        if not self._loaded or self._poller_pid != os.getpid():
-            self.ensure_ready()
+        self._ready()
         return self._facts.get((subject_type, id_number), CLEAN)
 
     def lookup(self) -> Callable[[SubjectKey], SubjectFacts]:
         """A look-up function for many subjects in one request (one readiness check for all)."""
-        if not self._loaded or self._poller_pid != os.getpid():
-            self.ensure_ready()
+        self._ready()
         facts = self._facts
         return lambda key: facts.get(key, CLEAN)
+
+    def _ready(self) -> None:
+        if not self._loaded or self._poller_pid != os.getpid():
+            self.ensure_ready()
 
     def ensure_ready(self) -> None:
         with self._lock:

@@ -8,7 +8,7 @@ from flask import Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from ..services.errors import ServiceError
+from ..services.errors import ServiceError, invalid_fields, problem_body
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,16 @@ def problem(status: int, code: str | None = None, detail: str | None = None, tit
     if errors:
         body["errors"] = errors
     body.update(extra)
+    return _response(body, status)
+
+
+def _response(body: dict, status: int) -> Response:
     return Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
                     mimetype="application/problem+json")
 
 
 def from_service_error(error: ServiceError) -> Response:
-    return problem(error.status, error.code, error.detail, error.title, error.errors, **error.extra)
+    return _response(problem_body(error), error.status)
 
 
 def from_http_exception(error: HTTPException) -> Response:
@@ -49,13 +53,7 @@ def from_http_exception(error: HTTPException) -> Response:
     data = getattr(error, "data", None) or {}
     messages = data.get("messages")
     if status == 422 and messages:
-        errors = _flatten(messages)
-        code = "invalid_id_number" if any(k.endswith("id_number") for k in errors) else "validation_failed"
-        if code == "invalid_id_number":
-            detail = next(m for k, v in errors.items() if k.endswith("id_number") for m in v)
-        else:
-            detail = "请求内容未通过校验：" + "；".join(f"{k}: {v[0]}" for k, v in errors.items())
-        return problem(422, code, detail, errors=errors)
+        return from_service_error(invalid_fields(_flatten(messages)))
     if status == 400:
         return problem(400, "malformed_request", "请求体不是有效的JSON，或缺少必需的请求体。")
     return problem(status)

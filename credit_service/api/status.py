@@ -13,7 +13,7 @@ from schemas.status import BatchRequestSchema, BatchResultSchema, StatusResultSc
 
 from ..domain.identity import SUBJECT_TYPES, id_number_problem, mask_id_number, normalise_id_number
 from ..domain.status import status_on
-from ..services.errors import Invalid
+from ..services.errors import Invalid, invalid_fields
 from .auth import check_subject_access, require, sees_full_id
 from .serializers import status_json
 
@@ -68,8 +68,7 @@ def batch_status():
             errors[f"subjects.{i}.id_number"] = [problem]
         keys.append((subject_type, id_number))
     if errors:
-        code = "invalid_id_number" if any(k.endswith("id_number") for k in errors) else "validation_failed"
-        raise Invalid(f"{len(errors)}项主体信息无效，详见 errors。", code=code, errors=errors)
+        raise invalid_fields(errors, f"{len(errors)}项主体信息无效")
     full_id, index = sees_full_id(g.principal), c.index
     results = [status_json(t, n if full_id else mask_id_number(n), status_on(t, index.get(t, n), day))
                for t, n in keys]

@@ -19,7 +19,7 @@ from ..adapters.status_index import process_origin
 from ..domain.status import MeasureFact
 from ..domain.violations import ViolationInput
 from ..services import intake
-from ..services.errors import Invalid, ServiceError
+from ..services.errors import Invalid, ServiceError, invalid_fields, problem_body
 from .auth import Forbidden, check_region_write, require, sees_full_id
 from .serializers import measure_brief_json, violation_json
 
@@ -71,7 +71,7 @@ def import_violations():
     rows: list[ViolationInput | ServiceError] = []
     for raw in raw_rows:
         row, errors = parse_violation(raw)
-        rows.append(_authorised(row) if row is not None else _row_invalid(errors))
+        rows.append(_authorised(row) if row is not None else invalid_fields(errors, "本行未通过校验"))
     outcomes = _run(rows)
     results, counts = [], {"created": 0, "duplicate": 0, "rejected": 0}
     for outcome, raw in zip(outcomes, raw_rows):
@@ -82,7 +82,7 @@ def import_violations():
             entry["violation_id"] = outcome.violation.id
             entry["measures"] = [measure_brief_json(m) for m in outcome.violation.measures]
         else:
-            entry["error"] = _problem_dict(outcome.error)
+            entry["error"] = problem_body(outcome.error)
         results.append(entry)
     body = orjson.dumps({"summary": {"total": len(raw_rows), **counts}, "results": results})
     log.info("import by %s: %d rows (%d created, %d duplicate, %d rejected) in %.3f s", g.principal.name,
@@ -132,13 +132,6 @@ def _to_input(data: dict) -> ViolationInput:
         occurred_on=data["occurred_on"], determined_on=data["determined_on"], fund_loss=data["fund_loss"],
         handling=data["handling"], fraud=data["fraud"], points=data["points"],
         description=data["description"], months_override=data["months"])
-
-
-def _row_invalid(errors: dict[str, list[str]]) -> Invalid:
-    if any(k.endswith("id_number") for k in errors):
-        detail = next(m for k, v in errors.items() if k.endswith("id_number") for m in v)
-        return Invalid(detail, code="invalid_id_number", errors=errors)
-    return Invalid("本行未通过校验：" + "；".join(f"{k}: {v[0]}" for k, v in errors.items()), errors=errors)
 
 
 def _read_import_rows() -> list:
@@ -197,14 +190,6 @@ def _csv_row(r: dict) -> dict:
             except ValueError:
                 pass  # the schema reports it
     return row
-
-
-def _problem_dict(error: ServiceError) -> dict:
-    body = {"type": f"urn:credit-service:problem:{error.code}", "title": error.title, "status": error.status,
-            "detail": error.detail, "code": error.code}
-    if error.errors:
-        body["errors"] = error.errors
-    return body
 
 
 def _today():

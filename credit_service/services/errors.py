@@ -20,6 +20,24 @@ class Invalid(ServiceError):
     status, code, title = 422, "validation_failed", "请求内容不符合要求"
 
 
+def invalid_fields(errors: dict[str, list[str]], lead: str = "请求内容未通过校验") -> Invalid:
+    """422 for per-field errors; a bad identity number gets its own code (API.md: invalid_id_number)."""
+    id_messages = [m for k, v in errors.items() if k.endswith("id_number") for m in v]
+    if id_messages:
+        return Invalid(id_messages[0], code="invalid_id_number", errors=errors)
+    return Invalid(f"{lead}：" + "；".join(f"{k}: {v[0]}" for k, v in errors.items()), errors=errors)
+
+
+def problem_body(error: ServiceError) -> dict:
+    """The RFC 9457 body of an error (also embedded in import rows)."""
+    body = {"type": f"urn:credit-service:problem:{error.code}", "title": error.title, "status": error.status,
+            "detail": error.detail, "code": error.code}
+    if error.errors:
+        body["errors"] = error.errors
+    body.update(error.extra)
+    return body
+
+
 class Conflict(ServiceError):
     status, code, title = 409, "conflict", "与已有记录冲突"
 
