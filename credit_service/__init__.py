@@ -30,10 +30,36 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     if settings.fast_status:
         from .api.fast_status import FastStatusPath
         app.wsgi_app = FastStatusPath(app.wsgi_app, container)
+    _wrap_operations(app, container)
     if settings.scheduler == "embedded":
         from jobs.runner import start_embedded_scheduler
         start_embedded_scheduler(container)
     return app
+
+
+def _wrap_operations(app: Flask, container: Container) -> None:
+    """Request ids, rate limits, metrics and the access log, outside the fast path so that both the
+    fast path and Flask are covered."""
+    from flask import request
+
+    from .api.operations import ENDPOINT_KEY, UNMATCHED, Operations
+    from .rate_limit import Limit, RateLimiter, parse_overrides
+
+    @app.before_request
+    def _route_template():
+        rule = request.url_rule
+        request.environ[ENDPOINT_KEY] = rule.rule if rule is not None else UNMATCHED
+
+    def route_of(environ) -> str:
+        try:
+            rule, _ = app.url_map.bind_to_environ(environ).match(return_rule=True)
+            return rule.rule
+        except Exception:
+            return UNMATCHED
+
+    settings = container.settings
+    limiter = RateLimiter(Limit.parse(settings.rate_limit), parse_overrides(settings.rate_limit_overrides))
+    app.wsgi_app = Operations(app.wsgi_app, container, limiter, route_of)
 
 
 class NoSessions(SessionInterface):

@@ -1,11 +1,72 @@
+"""Structured logs: one JSON object per line, each carrying the id of the request it belongs to.
+
+The request id lives in a context variable that the operations middleware sets for the duration of
+a request (credit_service/api/operations.py), so every log line written while serving it — by any
+module — carries it without being passed around. CREDIT_SERVICE_LOG_FORMAT=text gives the old
+human-readable lines.
+"""
 from __future__ import annotations
 
+import contextvars
+import json
 import logging
 import os
+from datetime import datetime, timezone
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+
+# Attributes every LogRecord has; anything else was passed with extra={...} and goes into the object.
+_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime",
+                                                                              "request_id"}
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None) or request_id_var.get()
+        if request_id:
+            entry["request_id"] = request_id
+        for key, value in vars(record).items():
+            if key not in _STANDARD and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def make_handler(fmt: str | None = None) -> logging.Handler:
+    handler = logging.StreamHandler()
+    if (fmt or os.environ.get("CREDIT_SERVICE_LOG_FORMAT", "json")) == "text":
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    else:
+        handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    return handler
 
 
 def configure_logging() -> None:
-    if logging.getLogger().handlers:
+    root = logging.getLogger()
+    if any(getattr(h, "_credit_service", False) for h in root.handlers) or _configured_elsewhere(root):
         return
-    logging.basicConfig(level=os.environ.get("CREDIT_SERVICE_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler = make_handler()
+    handler._credit_service = True
+    root.addHandler(handler)
+    root.setLevel(os.environ.get("CREDIT_SERVICE_LOG_LEVEL", "INFO"))
+
+
+def _configured_elsewhere(root: logging.Logger) -> bool:
+    """Someone (gunicorn's --log-config, an embedding application) set up logging: keep theirs.
+    pytest's capture handlers do not count."""
+    return any(type(h).__module__.split(".")[0] not in ("_pytest",) for h in root.handlers)

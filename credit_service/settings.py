@@ -34,6 +34,18 @@ class Settings:
     warm_index: bool = True
     import_max_rows: int = 10_000
     batch_max_subjects: int = 1_000
+    # Per-client rate limit, per worker process: "RATE/BURST" requests, or "off" (credit_service/rate_limit.py).
+    rate_limit: str = "500/1000"
+    # Per client name: "name=RATE/BURST,other=off".
+    rate_limit_overrides: str = ""
+    # One JSON log line per request (route template, status, duration, request id; never the raw path).
+    access_log: bool = True
+    # Webhook delivery (jobs/webhooks.py): how often the outbox is swept, attempts before dead-letter,
+    # first retry delay (doubling each attempt, capped at an hour), and the receiver's time to answer.
+    webhook_interval_seconds: float = 5.0
+    webhook_max_attempts: int = 8
+    webhook_backoff_seconds: float = 10.0
+    webhook_timeout_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -47,8 +59,16 @@ class Settings:
             values["scheduler"] = env["CREDIT_SERVICE_SCHEDULER"]
         if "CREDIT_SERVICE_INDEX_POLL_SECONDS" in env:
             values["index_poll_seconds"] = float(env["CREDIT_SERVICE_INDEX_POLL_SECONDS"])
+        for name, convert in (("rate_limit", str), ("rate_limit_overrides", str), ("access_log", _flag),
+                              ("webhook_interval_seconds", float), ("webhook_max_attempts", int),
+                              ("webhook_backoff_seconds", float), ("webhook_timeout_seconds", float)):
+            key = f"CREDIT_SERVICE_{name.upper()}"
+            if key in env:
+                values[name] = convert(env[key])
         values.update(overrides)
         settings = cls(**values)
+        from .rate_limit import Limit, parse_overrides
+        Limit.parse(settings.rate_limit), parse_overrides(settings.rate_limit_overrides)  # fail at start-up
         if settings.scheduler not in ("embedded", "off"):
             raise ValueError("CREDIT_SERVICE_SCHEDULER must be 'embedded' or 'off'")
         return settings
@@ -56,3 +76,7 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _flag(text: str) -> bool:
+    return text.strip().lower() not in ("0", "false", "no", "off", "")

@@ -53,6 +53,11 @@ class StatusIndex:
         """Called for every changed feed entry (used by the token cache for client revocations)."""
         self._listeners.append(callback)
 
+    @property
+    def loaded(self) -> bool:
+        """The first full load has finished (readiness)."""
+        return self._loaded
+
     def get(self, subject_type: str, id_number: str) -> SubjectFacts:
         self._ready()
         return self._facts.get((subject_type, id_number), CLEAN)

@@ -18,11 +18,13 @@ import orjson
 
 from ..domain.identity import id_number_problem, mask_id_number
 from ..domain.status import status_on
+from .operations import ENDPOINT_KEY, PRINCIPAL_KEY
 from .serializers import status_json
 
 _STATUS_PATH = re.compile(r"/api/v1/subjects/(insured|physician|pharmacist)/([0-9]{17}[0-9X])/status")
 _ON_QUERY = re.compile(r"on=([0-9]{4}-[0-9]{2}-[0-9]{2})")
 BATCH_PATH = "/api/v1/status/batch"
+STATUS_ROUTE = "/api/v1/subjects/<subject_type>/<id_number>/status"  # as Flask names it (metrics label)
 _READERS = frozenset({"settlement", "staff", "admin"})
 _FULL_ID = frozenset({"staff", "admin"})
 _HEADERS_BASE = [("Content-Type", "application/json")]
@@ -39,17 +41,20 @@ class FastStatusPath:
         try:
             method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
             if method == "GET" and path.endswith("/status"):
-                body = self._single(environ, path)
+                body, route = self._single(environ, path), STATUS_ROUTE
             elif method == "POST" and path == BATCH_PATH:
-                body = self._batch(environ)
+                body, route = self._batch(environ), BATCH_PATH
         except Exception:  # never answer wrongly: let Flask handle (and report) it
             body = None
         if body is None:
             return self.wsgi_app(environ, start_response)
+        environ[ENDPOINT_KEY] = route
         start_response("200 OK", _HEADERS_BASE + [("Content-Length", str(len(body)))])
         return [body]
 
     def _principal(self, environ):
+        if PRINCIPAL_KEY in environ:  # the operations middleware already looked the token up
+            return environ[PRINCIPAL_KEY]
         header = environ.get("HTTP_AUTHORIZATION", "")
         if not header.startswith("Bearer "):
             return None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 
@@ -23,3 +25,29 @@ def healthz():
 def ping():
     """Answers without touching anything: the hello-world baseline the benchmarks compare against."""
     return Response('{"status": "ok"}', mimetype="application/json")
+
+
+@blp.get("/readyz")
+def readyz():
+    """Ready for traffic: the database answers and this process's status index is loaded."""
+    container = current_app.extensions["credit_service"]
+    checks = {"database": "ok", "status_index": "ok" if container.index.loaded else "loading"}
+    try:
+        with container.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:
+        checks["database"] = "unavailable"
+    if checks["database"] != "ok":
+        return problem(503, "database_unavailable", "数据库暂时不可用，本实例暂不接收流量。", checks=checks)
+    if checks["status_index"] != "ok":
+        return problem(503, "not_ready", "状态索引尚在加载，本实例暂不接收流量。", title="服务尚未就绪", checks=checks)
+    return Response(json.dumps({"status": "ready", "checks": checks}), mimetype="application/json")
+
+
+@blp.get("/metrics")
+def metrics():
+    """Prometheus text exposition (no personal data: requests are labelled by route template)."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from ..metrics import render
+    return Response(render(current_app.extensions["credit_service"]), content_type=CONTENT_TYPE_LATEST)

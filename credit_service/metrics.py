@@ -1,0 +1,85 @@
+"""Prometheus metrics (GET /metrics).
+
+Requests are labelled by route template (`/api/v1/subjects/<subject_type>/<id_number>/status`), never
+by the raw path: paths carry identity numbers, and one series per person would also swamp Prometheus.
+
+Counters live in this module's registry. Gauges that describe the database (outbox backlog, and
+whatever other modules register with `gauge_hook`, e.g. overdue deadlines) are computed when
+scraped. With several gunicorn workers set PROMETHEUS_MULTIPROC_DIR (an empty directory, cleared at
+deploy) so that every worker's counters are summed; otherwise each scrape sees one worker.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+log = logging.getLogger(__name__)
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+REQUESTS = Counter("credit_service_http_requests_total", "HTTP requests by route template and status",
+                   ["method", "endpoint", "status"], registry=REGISTRY)
+LATENCY = Histogram("credit_service_http_request_duration_seconds", "HTTP request latency by route template",
+                    ["method", "endpoint"], registry=REGISTRY,
+                    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+RATE_LIMITED = Counter("credit_service_rate_limited_total", "Requests refused with 429", ["endpoint"],
+                       registry=REGISTRY)
+JOB_RUNS = Counter("credit_service_job_runs_total", "Scheduled sweeps run, by outcome (ok, failed, skipped)",
+                   ["job", "outcome"], registry=REGISTRY)
+WEBHOOK_ATTEMPTS = Counter("credit_service_webhook_attempts_total", "Webhook delivery attempts by outcome",
+                           ["outcome"], registry=REGISTRY)
+
+# name -> (help, function(container) -> float). Called at scrape time; a failing hook is skipped.
+GAUGE_HOOKS: dict[str, tuple[str, Callable]] = {}
+
+
+def gauge_hook(name: str, help_text: str):
+    """Register a gauge computed at scrape time from the container, e.g.
+
+        @gauge_hook("credit_service_overdue_deadlines", "Objections/repairs past their due date")
+        def overdue(container): ...
+    """
+    def register(function: Callable) -> Callable:
+        GAUGE_HOOKS[name] = (help_text, function)
+        return function
+    return register
+
+
+class _HookCollector:
+    def __init__(self, container):
+        self.container = container
+
+    def collect(self):
+        for name, (help_text, function) in list(GAUGE_HOOKS.items()):
+            try:
+                value = function(self.container)
+            except Exception:  # the database may be away: leave the gauge out rather than fail the scrape
+                log.warning("metric %s could not be computed", name, exc_info=True)
+                continue
+            family = GaugeMetricFamily(name, help_text)
+            if isinstance(value, dict):
+                family = GaugeMetricFamily(name, help_text, labels=["state"])
+                for label, number in value.items():
+                    family.add_metric([label], number)
+            else:
+                family.add_metric([], value)
+            yield family
+
+
+def render(container) -> bytes:
+    counters = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+        counters = CollectorRegistry()
+        multiprocess.MultiProcessCollector(counters)
+    hooks = CollectorRegistry(auto_describe=False)
+    hooks.register(_HookCollector(container))
+    return generate_latest(counters) + generate_latest(hooks)
+
+
+@gauge_hook("credit_service_status_index_loaded", "1 when this process's status index is loaded")
+def _index_loaded(container) -> float:
+    return 1.0 if container.index.loaded else 0.0
