@@ -7,6 +7,9 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+# hide_parameters: statement parameters carry identity numbers, and SQLAlchemy puts them into the text
+# of every database error — which ends up in logged tracebacks (PIPL; tests/api/test_no_id_number_in_logs.py).
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
@@ -14,14 +17,15 @@ def make_engine(url: str) -> Engine:
     # prepare_threshold=None: psycopg would otherwise prepare a statement after 5 runs, and PostgreSQL's
     # generic plan for the large IN lists of a bulk import can be a thousand times slower.
     connect_args = {"prepare_threshold": None} if "+psycopg" in url and "psycopg2" not in url else {}
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args,
+                         hide_parameters=True)
 
 
 def _sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

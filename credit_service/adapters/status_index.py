@@ -146,6 +146,8 @@ class StatusIndex:
             return 0
         own = process_origin()
         keys = {(t, n) for _, t, n, origin in entries if origin != own}
+        log.debug("change feed: %d new entries (up to seq %d), %d subjects to reload", len(entries),
+                  entries[-1][0], len(keys))
         self.refresh(keys)
         for key in keys:
             for listener in self._listeners:
