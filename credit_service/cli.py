@@ -92,7 +92,7 @@ def jobs_run() -> None:
 @click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD (default: today in Asia/Shanghai)")
 def jobs_run_once(name: str, as_of: str | None) -> None:
     """Run one sweep now, as of a date."""
-    from jobs.runner import JOBS, UnknownJob, run_job
+    from jobs.runner import INTERVAL_JOBS, JOBS, UnknownJob, run_job
     try:
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:
@@ -100,7 +100,7 @@ def jobs_run_once(name: str, as_of: str | None) -> None:
     try:
         summary = run_job(_container(), name, day, force=True)
     except UnknownJob:
-        raise click.ClickException(f"unknown job {name}; known: {', '.join(JOBS)}") from None
+        raise click.ClickException(f"unknown job {name}; known: {', '.join([*JOBS, *INTERVAL_JOBS])}") from None
     if summary is None:
         click.echo(f"{name}: another runner holds the lock; nothing done")
         sys.exit(75)

@@ -13,25 +13,26 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 JOB_LOCK_ID = 0x6372_6564_6974  # "credit"
+OUTBOX_LOCK_ID = 0x6372_6564_6975  # the webhook outbox: runs all day, apart from the daily sweeps
 
 
 @contextlib.contextmanager
-def runner_lock(engine: Engine):
+def runner_lock(engine: Engine, key: int = JOB_LOCK_ID, name: str = "jobs"):
     """Yields True if this process holds the lock, False if another runner has it (do nothing)."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
-            got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": JOB_LOCK_ID}).scalar()
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
             connection.commit()
             try:
                 yield bool(got)
             finally:
                 if got:
-                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": JOB_LOCK_ID})
+                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     connection.commit()
         return
     database = engine.url.database or ""
-    lock_path = Path(database + ".jobs.lock") if database and database != ":memory:" else Path(
-        "/tmp/credit-service-memory.jobs.lock")
+    lock_path = Path(f"{database}.{name}.lock") if database and database != ":memory:" else Path(
+        f"/tmp/credit-service-memory.{name}.lock")
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     with open(lock_path, "a+") as handle:
         try:

@@ -9,15 +9,23 @@ from sqlalchemy import select
 
 from credit_service.adapters.orm import JobRunRow
 from credit_service.clock import SHANGHAI
+from credit_service.metrics import JOB_RUNS
 
-from . import calendar_watch
-from .locks import runner_lock
+from . import calendar_watch, webhooks
+from .locks import OUTBOX_LOCK_ID, runner_lock
 
 log = logging.getLogger(__name__)
 
 # name -> (sweep, cron hour, cron minute). A sweep takes (container, as_of) and returns a summary.
 JOBS: dict[str, tuple[Callable, int, int]] = {
     "calendar_watch": (calendar_watch.run, 6, 0),
+}
+
+# name -> (sweep, Settings attribute holding the seconds between runs). These run all day long: no
+# once-a-day guard, no job_runs row unless they fail, and their own lock, so that they never keep a
+# daily sweep from running (a daily sweep that finds the lock taken waits for the next day).
+INTERVAL_JOBS: dict[str, tuple[Callable, str]] = {
+    "webhook_delivery": (webhooks.run, "webhook_interval_seconds"),
 }
 
 
@@ -31,6 +39,8 @@ def run_job(container, name: str, as_of: date | None = None, force: bool = False
     A sweep as of a day is done once: every web worker's start-up catch-up and the daily trigger
     find the day already swept and skip it. Operators' run-once passes force=True.
     """
+    if name in INTERVAL_JOBS:
+        return _run_interval_job(container, name, as_of)
     if name not in JOBS:
         raise UnknownJob(name)
     sweep = JOBS[name][0]
@@ -38,6 +48,7 @@ def run_job(container, name: str, as_of: date | None = None, force: bool = False
     with runner_lock(container.engine) as acquired:
         if not acquired:
             log.info("job %s skipped: another runner holds the lock", name)
+            JOB_RUNS.labels(name, "skipped").inc()
             return None
         if not force and _done(container, name, as_of):
             log.info("job %s as of %s already done", name, as_of)
@@ -48,11 +59,31 @@ def run_job(container, name: str, as_of: date | None = None, force: bool = False
             outcome = "ok"
         except Exception as exc:  # recorded, then raised for the scheduler's own logging
             summary, outcome = f"{exc.__class__.__name__}: {exc}", "failed"
+            JOB_RUNS.labels(name, outcome).inc()
             _record(container, name, as_of, started, outcome, summary)
             raise
+        JOB_RUNS.labels(name, outcome).inc()
         _record(container, name, as_of, started, outcome, summary)
         level = logging.WARNING if name == "calendar_watch" and summary != "calendar complete" else logging.INFO
         log.log(level, "job %s as of %s: %s", name, as_of, summary)
+        return summary
+
+
+def _run_interval_job(container, name: str, as_of: date | None) -> str | None:
+    sweep = INTERVAL_JOBS[name][0]
+    with runner_lock(container.engine, OUTBOX_LOCK_ID, "outbox") as acquired:
+        if not acquired:
+            JOB_RUNS.labels(name, "skipped").inc()
+            return None
+        started = container.clock.now()
+        try:
+            summary = sweep(container, as_of or container.clock.today())
+        except Exception as exc:
+            JOB_RUNS.labels(name, "failed").inc()
+            _record(container, name, as_of or container.clock.today(), started, "failed",
+                    f"{exc.__class__.__name__}: {exc}")
+            raise
+        JOB_RUNS.labels(name, "ok").inc()
         return summary
 
 
@@ -82,6 +113,11 @@ def build_scheduler(container, background: bool = True):
                           args=(container, name), id=name, name=name, misfire_grace_time=None,
                           coalesce=True, max_instances=1, replace_existing=True,
                           next_run_time=container.clock.now())
+    from apscheduler.triggers.interval import IntervalTrigger
+    for name, (_, seconds_setting) in INTERVAL_JOBS.items():
+        scheduler.add_job(_safe_run, IntervalTrigger(seconds=getattr(container.settings, seconds_setting)),
+                          args=(container, name), id=name, name=name, misfire_grace_time=None,
+                          coalesce=True, max_instances=1, replace_existing=True)
     return scheduler
 
 

@@ -57,9 +57,38 @@ def test_calendar_watch_warns_from_1_november(container, as_of, missing):
 def test_scheduler_defines_jobs_in_code_with_catch_up_settings(container):
     scheduler = runner.build_scheduler(container)
     jobs = scheduler.get_jobs()
-    assert {j.id for j in jobs} == set(runner.JOBS)
+    assert {j.id for j in jobs} == set(runner.JOBS) | set(runner.INTERVAL_JOBS)
     for job in jobs:
         assert job.misfire_grace_time is None and job.coalesce is True
+    delivery = scheduler.get_job("webhook_delivery")
+    assert delivery.trigger.interval.total_seconds() == container.settings.webhook_interval_seconds
+
+
+def test_interval_jobs_run_every_time_and_never_hold_the_daily_sweeps_lock(container, monkeypatch):
+    calls = []
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_delivery(c, as_of):
+        calls.append(as_of)
+        entered.set()
+        release.wait(5)
+        return "delivered"
+
+    monkeypatch.setitem(runner.INTERVAL_JOBS, "webhook_delivery", (slow_delivery, "webhook_interval_seconds"))
+    results = []
+    first = threading.Thread(target=lambda: results.append(runner.run_job(container, "webhook_delivery")))
+    first.start()
+    entered.wait(5)
+    try:
+        assert runner.run_job(container, "webhook_delivery") is None  # one deliverer at a time
+        assert runner.run_job(container, "calendar_watch", date(2026, 11, 1)) is not None  # daily lock is free
+    finally:
+        release.set()
+        first.join()
+    assert results == ["delivered"]
+    assert runner.run_job(container, "webhook_delivery") == "delivered"  # no once-a-day guard
+    with container.session_factory() as session:  # and no job_runs row for each frequent run
+        assert [r.job for r in session.scalars(select(JobRunRow))] == ["calendar_watch"]
 
 
 def test_a_day_already_swept_is_skipped_unless_forced(container, monkeypatch):

@@ -1,0 +1,41 @@
+"""POST/GET /api/v1/webhooks: settlement systems subscribe to status changes (admin registers them).
+
+Each event is POSTed as JSON with `X-Credit-Event-Id` (de-duplicate by it: delivery is at least once)
+and `X-Credit-Signature: sha256=<hex HMAC-SHA256 of the body under the secret>`. The body:
+{"event_id", "type": "status.changed", "seq", "changed_at", "subject_key", "status": <status result
+with the identity number masked>}. `subject_key` is HMAC-SHA256(secret, "TYPE:ID_NUMBER"), so the
+receiver can match the people it knows without the event carrying an identity number.
+"""
+from __future__ import annotations
+
+from flask import current_app, g
+from flask_smorest import Blueprint
+
+from schemas.problems import PROBLEM, ProblemSchema
+from schemas.webhooks import WebhookListSchema, WebhookRequestSchema, WebhookSchema
+
+from ..services import webhooks
+from .auth import require
+
+blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description="状态变更推送（Webhook）")
+
+
+@blp.route("", methods=["POST"])
+@require("admin")
+@blp.arguments(WebhookRequestSchema)
+@blp.response(201, WebhookSchema)
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="validation_failed")
+def register(data):
+    """登记Webhook：此后的每次信用状态变更都将签名后推送（至少一次，按 event_id 去重）。"""
+    c = current_app.extensions["credit_service"]
+    return webhooks.register_webhook(c.uow(), c.clock, g.principal.name, data["url"], data["secret"],
+                                     data["events"])
+
+
+@blp.route("", methods=["GET"])
+@require("admin")
+@blp.response(200, WebhookListSchema)
+def list_all():
+    """已登记的Webhook及其投递情况（不返回密钥）。"""
+    c = current_app.extensions["credit_service"]
+    return {"webhooks": webhooks.list_webhooks(c.uow())}

@@ -1,0 +1,201 @@
+"""Webhooks: registration, turning the change feed into deliveries, and recording attempts.
+
+The outbox is the subject_changes feed: every change appends to it in the same transaction as the
+change itself, so a committed change is never without its entry, whatever dies afterwards. The
+delivery job (jobs/webhooks.py) reads the feed after each webhook's cursor and makes one delivery row
+per (webhook, feed entry) — unique, so running it twice or in two runners makes no duplicates — then
+POSTs the due ones. At least once: a receiver de-duplicates by event id.
+
+Feed entries can commit out of sequence order (a transaction takes its number before it commits), so
+each pass re-reads a window below the cursor and skips what already has a delivery (as the status
+index does with its own window).
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from ..adapters import records
+from ..adapters.orm import SubjectChangeRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookRow
+from ..adapters.status_index import CLIENT_FEED
+from ..clock import Clock
+from ..domain.identity import SUBJECT_TYPES, mask_id_number
+from ..domain.status import CLEAN, status_on
+from ..domain.webhooks import EVENT_TYPES, STATUS_CHANGED, event_id, next_attempt, subject_key
+from ..metrics import gauge_hook
+from .errors import Invalid
+from .unit_of_work import UnitOfWork
+
+GAP_WINDOW = 1000
+ENQUEUE_BATCH = 2000
+
+
+def _serialise_status(subject_type, shown_id, status) -> dict:
+    from ..api.serializers import status_json  # the same shape as GET .../status
+    return status_json(subject_type, shown_id, status)
+
+
+def register_webhook(uow: UnitOfWork, clock: Clock, actor: str, url: str, secret: str, events: list[str]) -> dict:
+    errors: dict[str, list[str]] = {}
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        errors["url"] = ["须为 http:// 或 https:// 开头的完整地址。"]
+    if not isinstance(secret, str) or len(secret) < 16:
+        errors["secret"] = ["签名密钥至少16个字符。"]
+    if not events or any(e not in EVENT_TYPES for e in events):
+        errors["events"] = [f"事件类型须为以下之一：{'、'.join(EVENT_TYPES)}。"]
+    if errors:
+        raise Invalid("Webhook登记信息无效：" + "；".join(f"{k}: {v[0]}" for k, v in errors.items()), errors=errors)
+    with uow:
+        head = records.latest_change_seq(uow.session.connection())
+        row = WebhookRow(id=uuid.uuid4().hex, url=url, secret=secret, events=json.dumps(sorted(set(events))),
+                         start_seq=head, cursor=head, active=True, created_by=actor, created_at=clock.now())
+        uow.session.add(row)
+        uow.commit()
+        return webhook_json(row)
+
+
+def webhook_json(row: WebhookRow, counts: dict[str, int] | None = None) -> dict:
+    body = {"id": row.id, "url": row.url, "events": json.loads(row.events), "active": row.active,
+            "created_at": row.created_at.isoformat()}
+    if counts is not None:
+        body["deliveries"] = {state: counts.get(state, 0) for state in ("pending", "delivered", "dead")}
+    return body
+
+
+def list_webhooks(uow: UnitOfWork) -> list[dict]:
+    with uow:
+        rows = uow.session.scalars(select(WebhookRow).order_by(WebhookRow.created_at)).all()
+        counts: dict[str, dict[str, int]] = {}
+        for webhook_id, state, n in uow.session.execute(
+                select(WebhookDeliveryRow.webhook_id, WebhookDeliveryRow.state, func.count())
+                .group_by(WebhookDeliveryRow.webhook_id, WebhookDeliveryRow.state)):
+            counts.setdefault(webhook_id, {})[state] = n
+        return [webhook_json(r, counts.get(r.id, {})) for r in rows]
+
+
+def enqueue_changes(uow: UnitOfWork, clock: Clock) -> int:
+    """Make deliveries for feed entries no delivery exists for yet; returns how many were made."""
+    made = 0
+    with uow:
+        webhooks = uow.session.scalars(select(WebhookRow).where(WebhookRow.active.is_(True))).all()
+    for webhook in webhooks:
+        while True:
+            count, more = _enqueue_one(uow, clock, webhook.id)
+            made += count
+            if not more:
+                break
+    return made
+
+
+def _enqueue_one(uow: UnitOfWork, clock: Clock, webhook_id: str) -> tuple[int, bool]:
+    c, d = SubjectChangeRow.__table__.c, WebhookDeliveryRow.__table__.c
+    with uow:
+        session = uow.session
+        webhook = session.get(WebhookRow, webhook_id)
+        floor = max(webhook.start_seq, webhook.cursor - GAP_WINDOW)
+        entries = session.execute(
+            select(c.seq, c.subject_type, c.id_number, c.changed_at)
+            .where(c.seq > floor, c.subject_type != CLIENT_FEED).order_by(c.seq).limit(ENQUEUE_BATCH + GAP_WINDOW)
+        ).all()
+        done = set(session.scalars(select(d.seq).where(d.webhook_id == webhook_id, d.seq > floor)))
+        new = [e for e in entries if e.seq not in done and e.subject_type in SUBJECT_TYPES][:ENQUEUE_BATCH]
+        more = len(new) == ENQUEUE_BATCH
+        top = max([webhook.cursor] + ([new[-1].seq] if more else [e.seq for e in entries]))
+        if new:
+            keys = {(e.subject_type, e.id_number) for e in new}
+            facts = records.load_subject_facts(session.connection(), keys)
+            today, now = clock.today(), clock.now()
+            rows = []
+            for e in new:
+                status = status_on(e.subject_type, facts.get((e.subject_type, e.id_number), CLEAN), today)
+                payload = {
+                    "event_id": event_id(e.seq), "type": STATUS_CHANGED, "seq": e.seq,
+                    "changed_at": _iso(e.changed_at),
+                    "subject_key": subject_key(webhook.secret, e.subject_type, e.id_number),
+                    "status": _serialise_status(e.subject_type, mask_id_number(e.id_number), status),
+                }
+                rows.append({"webhook_id": webhook_id, "seq": e.seq, "event_id": event_id(e.seq),
+                             "event_type": STATUS_CHANGED, "state": "pending", "attempts": 0,
+                             "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                             "next_attempt_at": now, "created_at": now})
+            session.execute(WebhookDeliveryRow.__table__.insert(), rows)
+        webhook.cursor = top
+        uow.commit()
+    return len(new), more
+
+
+def _iso(moment) -> str | None:
+    return moment.isoformat() if isinstance(moment, datetime) else (str(moment) if moment else None)
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    id: int
+    webhook_id: str
+    url: str
+    secret: str
+    event_id: str
+    event_type: str
+    payload: bytes
+    attempts: int
+
+
+def due_deliveries(uow: UnitOfWork, now: datetime, limit: int = 500) -> list[DueDelivery]:
+    with uow:
+        rows = uow.session.execute(
+            select(WebhookDeliveryRow, WebhookRow.url, WebhookRow.secret)
+            .join(WebhookRow, WebhookRow.id == WebhookDeliveryRow.webhook_id)
+            .where(WebhookDeliveryRow.state == "pending", WebhookDeliveryRow.next_attempt_at <= now,
+                   WebhookRow.active.is_(True))
+            .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id).limit(limit)).all()
+        return [DueDelivery(d.id, d.webhook_id, url, secret, d.event_id, d.event_type, d.payload.encode(),
+                            d.attempts) for d, url, secret in rows]
+
+
+def record_attempt(uow: UnitOfWork, delivery_id: int, at: datetime, status_code: int | None, error: str | None,
+                   duration_ms: int, first_delay_seconds: float, max_attempts: int) -> str:
+    """Store an attempt in the delivery log and move the delivery on; returns its new state."""
+    with uow:
+        delivery = uow.session.get(WebhookDeliveryRow, delivery_id)
+        if delivery.state != "pending":  # another runner finished it meanwhile (only if the lock was lost)
+            return delivery.state
+        delivery.attempts += 1
+        delivery.last_status, delivery.last_error = status_code, error
+        if error is None and status_code is not None and 200 <= status_code < 300:
+            delivery.state, delivery.delivered_at = "delivered", at
+        else:
+            retry_at = next_attempt(at, delivery.attempts, first_delay_seconds, max_attempts)
+            if retry_at is None:
+                delivery.state = "dead"
+            else:
+                delivery.next_attempt_at = retry_at
+        uow.session.add(WebhookAttemptRow(delivery_id=delivery_id, attempted_at=at, status_code=status_code,
+                                          error=error, duration_ms=duration_ms))
+        state = delivery.state
+        uow.commit()
+        return state
+
+
+def outbox_backlog(uow: UnitOfWork) -> dict[str, int]:
+    """Pending and dead deliveries, and feed entries not yet turned into deliveries (per webhook)."""
+    with uow:
+        session = uow.session
+        states = dict(session.execute(select(WebhookDeliveryRow.state, func.count())
+                                      .where(WebhookDeliveryRow.state != "delivered")
+                                      .group_by(WebhookDeliveryRow.state)).all())
+        head = records.latest_change_seq(session.connection())
+        cursors = session.scalars(select(WebhookRow.cursor).where(WebhookRow.active.is_(True))).all()
+    return {"pending": states.get("pending", 0), "dead": states.get("dead", 0),
+            "not_enqueued": sum(max(0, head - cursor) for cursor in cursors)}
+
+
+@gauge_hook("credit_service_outbox_backlog",
+            "Webhook outbox: pending and dead deliveries, and feed entries not yet enqueued")
+def _backlog_gauge(container) -> dict[str, int]:
+    return outbox_backlog(container.uow())
