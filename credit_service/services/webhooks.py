@@ -83,10 +83,10 @@ def enqueue_changes(uow: UnitOfWork, clock: Clock) -> int:
     """Make deliveries for feed entries no delivery exists for yet; returns how many were made."""
     made = 0
     with uow:
-        webhooks = uow.session.scalars(select(WebhookRow).where(WebhookRow.active.is_(True))).all()
-    for webhook in webhooks:
+        webhook_ids = uow.session.scalars(select(WebhookRow.id).where(WebhookRow.active.is_(True))).all()
+    for webhook_id in webhook_ids:
         while True:
-            count, more = _enqueue_one(uow, clock, webhook.id)
+            count, more = _enqueue_one(uow, clock, webhook_id)
             made += count
             if not more:
                 break
