@@ -45,3 +45,20 @@ def test_status_and_batch_keep_answering_and_writes_are_503(client, auth, databa
     assert write.status_code == 503
     assert write.mimetype == "application/problem+json" and write.json["code"] == "database_unavailable"
     assert client.get("/healthz").status_code == 503
+
+
+def test_when_the_database_returns_everything_recovers_without_restart(client, auth, container, database_gone,
+                                                                       monkeypatch):
+    number = id_number()
+    assert client.post("/api/v1/violations", json=violation(id_number=number), headers=auth()).status_code == 201
+    database_gone()
+    assert client.post("/api/v1/violations", json=violation(), headers=auth()).status_code == 503
+    assert client.get("/readyz").status_code == 503
+    monkeypatch.undo()  # the database is back
+    later = id_number()
+    assert client.post("/api/v1/violations", json=violation(id_number=later), headers=auth()).status_code == 201
+    assert client.get("/healthz").status_code == 200
+    container.index.ensure_ready()
+    assert client.get("/readyz").status_code == 200
+    status = client.get(f"/api/v1/subjects/insured/{later}/status?on=2025-05-01", headers=auth("settlement"))
+    assert status.status_code == 200 and status.json["settlement_allowed"] is False
