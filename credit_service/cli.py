@@ -1,7 +1,9 @@
 """`credit-service`: db upgrade, clients, jobs and serve."""
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from datetime import date
 
 import click
@@ -117,6 +119,9 @@ def serve(host: str, port: int, workers: int) -> None:
 
     sys.argv = ["gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers), "--no-control-socket",
                 "credit_service:create_app()"]
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # /metrics then sums every worker's counters (credit_service/metrics.py); a fresh directory per start.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="credit-service-metrics-")
     # No access log: status URLs carry identity numbers (sensitive personal information, PIPL).
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
 

@@ -164,3 +164,19 @@ def _wait_for(condition, seconds: float) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("timed out")
+
+
+def test_metrics_sum_every_gunicorn_worker(container, database_url, admin_token, tmp_path):
+    server = Server(database_url, PROMETHEUS_MULTIPROC_DIR=tmp_path)
+    try:
+        url = f"{server.base}/api/v1/subjects/insured/{_numbers(30000, 1)[0]}/status"
+        with requests.Session() as http:
+            http.headers["Authorization"] = f"Bearer {admin_token}"
+            for _ in range(40):  # new connections: gunicorn spreads them over both workers
+                assert requests.get(url, headers=http.headers, timeout=5).status_code == 200
+        metrics = requests.get(f"{server.base}/metrics", timeout=5).text
+    finally:
+        server.stop()
+    line = next(l for l in metrics.splitlines() if l.startswith("credit_service_http_requests_total{")
+                and 'endpoint="/api/v1/subjects/<subject_type>/<id_number>/status"' in l and 'status="200"' in l)
+    assert float(line.rsplit(" ", 1)[1]) == 40.0
