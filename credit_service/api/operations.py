@@ -7,8 +7,10 @@ rest (ENDPOINT_KEY). The raw path is never logged nor used as a label: it carrie
 """
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -29,12 +31,23 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _LOOKS_LIKE_ID_NUMBER = re.compile(r"[0-9]{17}[0-9Xx]")
 
 
+_ids = {"pid": None, "prefix": "", "counter": itertools.count(1)}
+
+
+def new_request_id() -> str:
+    """Unique across processes and restarts: a random prefix per process (renewed after a fork) and a
+    counter — a fraction of uuid4's cost on the hot path."""
+    if _ids["pid"] != os.getpid():
+        _ids.update(pid=os.getpid(), prefix=uuid.uuid4().hex[:16], counter=itertools.count(1))
+    return f"{_ids['prefix']}{next(_ids['counter']):016x}"
+
+
 def request_id_from(header: str | None) -> str:
     """The caller's X-Request-Id if it is a plain token, else a new one. One that could be an identity
     number is replaced too: request ids are written to every log line."""
     if header and _REQUEST_ID.fullmatch(header) and not _LOOKS_LIKE_ID_NUMBER.search(header):
         return header
-    return uuid.uuid4().hex
+    return new_request_id()
 
 
 class Operations:
@@ -116,7 +129,10 @@ class Operations:
         series[0].inc()
         series[1].observe(seconds)
         if self.access_log and access_log.isEnabledFor(logging.INFO):
-            access_log.info("%s %s %s", method, endpoint, status, extra={
-                "method": method, "endpoint": endpoint, "status": int(status) if status.isdigit() else status,
-                "duration_ms": round(seconds * 1000, 3),
-                "client": principal.name if principal is not None else None})
+            # makeRecord + handle: Logger.info would also walk the stack for the caller's file and
+            # line, which costs more than everything else here and says nothing about a request.
+            access_log.handle(access_log.makeRecord(
+                access_log.name, logging.INFO, "(access)", 0, "%s %s %s", (method, endpoint, status), None,
+                extra={"method": method, "endpoint": endpoint, "status": int(status) if status.isdigit() else status,
+                       "duration_ms": round(seconds * 1000, 3),
+                       "client": principal.name if principal is not None else None}))
