@@ -11,7 +11,7 @@ from credit_service.adapters.orm import JobRunRow
 from credit_service.clock import SHANGHAI
 from credit_service.metrics import JOB_RUNS
 
-from . import calendar_watch, webhooks
+from . import calendar_watch, status_transitions, webhooks
 from .locks import OUTBOX_LOCK_ID, runner_lock
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 # name -> (sweep, cron hour, cron minute). A sweep takes (container, as_of) and returns a summary.
 JOBS: dict[str, tuple[Callable, int, int]] = {
     "calendar_watch": (calendar_watch.run, 6, 0),
+    "status_transitions": (status_transitions.run, 0, 5),
 }
 
 # name -> (sweep, Settings attribute holding the seconds between runs). These run all day long: no

@@ -7,7 +7,7 @@ import hmac
 import json
 import threading
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -283,3 +283,20 @@ def test_only_admin_registers_or_lists_webhooks(client, auth, role):
     assert client.post("/api/v1/webhooks", headers=auth(role), json=body).status_code == 403
     assert client.get("/api/v1/webhooks", headers=auth(role)).status_code == 403
     assert client.post("/api/v1/webhooks", json=body).status_code == 401
+
+
+def test_a_status_that_turns_by_the_calendar_is_pushed_on_that_day(client, auth, container, clock, receiver, hook):
+    number = id_number()
+    created = client.post("/api/v1/violations", headers=auth(), json=violation(
+        id_number=number, occurred_on="2026-10-01", determined_on="2026-11-20"))
+    [measure] = [m for m in created.json["measures"] if m["kind"] == "settlement_suspension"]
+    restores_on = date.fromisoformat(measure["restores_on"])
+    assert _deliver(container).startswith("1 enqueued, 1 delivered")  # the change itself
+    clock.current = restores_on - timedelta(days=1)
+    assert runner.run_job(container, "status_transitions", clock.current).startswith("0 subjects")
+    clock.current = restores_on + timedelta(days=1)  # the runner was down on the day itself: caught up
+    assert runner.run_job(container, "status_transitions", clock.current).startswith("1 subjects")
+    assert runner.run_job(container, "status_transitions", clock.current) is None  # once a day
+    assert _deliver(container).startswith("1 enqueued, 1 delivered")
+    first, second = sorted(receiver.events(), key=lambda e: e["seq"])
+    assert first["status"]["settlement_allowed"] is False and second["status"]["settlement_allowed"] is True
