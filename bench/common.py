@@ -81,7 +81,8 @@ def subject_type_of(i: int) -> str:
 # ---------------------------------------------------------------- environment / CLI
 def service_env(database_url: str, **extra) -> dict:
     env = dict(os.environ)
-    env.update({"CREDIT_SERVICE_DATABASE_URL": database_url, "CREDIT_SERVICE_SCHEDULER": "off"})
+    env.update({"CREDIT_SERVICE_DATABASE_URL": database_url, "CREDIT_SERVICE_SCHEDULER": "off",
+                "CREDIT_SERVICE_RATE_LIMIT": "off"})  # one load generator is one client: it is not to be throttled
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
