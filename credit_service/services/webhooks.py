@@ -158,28 +158,44 @@ def due_deliveries(uow: UnitOfWork, now: datetime, limit: int = 500) -> list[Due
                             d.attempts) for d, url, secret in rows]
 
 
-def record_attempt(uow: UnitOfWork, delivery_id: int, at: datetime, status_code: int | None, error: str | None,
-                   duration_ms: int, first_delay_seconds: float, max_attempts: int) -> str:
-    """Store an attempt in the delivery log and move the delivery on; returns its new state."""
+@dataclass(frozen=True)
+class Attempt:
+    delivery_id: int
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+def record_attempts(uow: UnitOfWork, attempts: list[Attempt], first_delay_seconds: float, max_attempts: int
+                    ) -> list[str]:
+    """Store attempts in the delivery log and move their deliveries on, in one transaction; returns the
+    new states. (Dying before this commits means those events are sent again: at least once.)"""
+    states = []
     with uow:
-        delivery = uow.session.get(WebhookDeliveryRow, delivery_id)
-        if delivery.state != "pending":  # another runner finished it meanwhile (only if the lock was lost)
-            return delivery.state
-        delivery.attempts += 1
-        delivery.last_status, delivery.last_error = status_code, error
-        if error is None and status_code is not None and 200 <= status_code < 300:
-            delivery.state, delivery.delivered_at = "delivered", at
-        else:
-            retry_at = next_attempt(at, delivery.attempts, first_delay_seconds, max_attempts)
-            if retry_at is None:
-                delivery.state = "dead"
+        ids = [a.delivery_id for a in attempts]
+        by_id = {d.id: d for d in uow.session.scalars(select(WebhookDeliveryRow).where(WebhookDeliveryRow.id.in_(ids)))}
+        for attempt in attempts:
+            delivery = by_id[attempt.delivery_id]
+            if delivery.state != "pending":  # another runner finished it meanwhile (only if the lock was lost)
+                states.append(delivery.state)
+                continue
+            delivery.attempts += 1
+            delivery.last_status, delivery.last_error = attempt.status_code, attempt.error
+            if attempt.error is None and attempt.status_code is not None and 200 <= attempt.status_code < 300:
+                delivery.state, delivery.delivered_at = "delivered", attempt.at
             else:
-                delivery.next_attempt_at = retry_at
-        uow.session.add(WebhookAttemptRow(delivery_id=delivery_id, attempted_at=at, status_code=status_code,
-                                          error=error, duration_ms=duration_ms))
-        state = delivery.state
+                retry_at = next_attempt(attempt.at, delivery.attempts, first_delay_seconds, max_attempts)
+                if retry_at is None:
+                    delivery.state = "dead"
+                else:
+                    delivery.next_attempt_at = retry_at
+            uow.session.add(WebhookAttemptRow(delivery_id=attempt.delivery_id, attempted_at=attempt.at,
+                                              status_code=attempt.status_code, error=attempt.error,
+                                              duration_ms=attempt.duration_ms))
+            states.append(delivery.state)
         uow.commit()
-        return state
+    return states
 
 
 def outbox_backlog(uow: UnitOfWork) -> dict[str, int]:

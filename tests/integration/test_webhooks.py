@@ -123,29 +123,28 @@ def test_a_receiver_that_fails_then_recovers_gets_every_change_exactly_once_afte
     revoke_client(container.uow(), container.clock, "reporter")  # a feed entry that is not a status change
 
     receiver.fail_next = 10**6
-    assert _deliver(container).startswith("4 enqueued, 0 delivered, 4 to retry")
+    # A failing receiver is tried once per pass (its other events wait), and a failed event backs off.
+    assert _deliver(container).startswith("4 enqueued, 0 delivered, 1 to retry")
+    assert _deliver(container).startswith("0 enqueued, 0 delivered, 1 to retry")
     assert receiver.events() == []  # 500s are not accepted
-    assert _deliver(container).startswith("0 enqueued, 0 delivered")  # not due yet: back-off
-    # The receiver recovers, but the first runner dies after the receiver took the second event and
-    # before it could write that down: the next pass sends that event again.
-    receiver.fail_next, calls = 0, []
-    real_record = webhook_service.record_attempt
+    # The receiver recovers, but the runner dies after the receiver took the events and before it could
+    # write that down: the next pass sends them again.
+    receiver.fail_next = 0
+    real_record = webhook_service.record_attempts
 
-    def crash_on_second(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("killed")
-        return real_record(*args, **kwargs)
+    def killed(*args, **kwargs):
+        raise RuntimeError("killed")
 
-    monkeypatch.setattr(webhook_service, "record_attempt", crash_on_second)
+    monkeypatch.setattr(webhook_service, "record_attempts", killed)
     _later(clock)
     with pytest.raises(RuntimeError):
         _deliver(container)
-    monkeypatch.setattr(webhook_service, "record_attempt", real_record)
-    assert _deliver(container).startswith("0 enqueued, 3 delivered")
+    assert len(receiver.events()) == 4
+    monkeypatch.setattr(webhook_service, "record_attempts", real_record)
+    assert _deliver(container).startswith("0 enqueued, 4 delivered")
 
     events = receiver.events()
-    assert len(events) == 5  # one event twice: at least once
+    assert len(events) == 8  # every event twice: at least once
     unique = _dedup(events)
     feed = _subject_feed(container)
     assert sorted(unique) == sorted(f"chg-{seq}" for seq in feed)  # every change, once
@@ -160,9 +159,9 @@ def test_a_receiver_that_fails_then_recovers_gets_every_change_exactly_once_afte
     with container.session_factory() as session:
         deliveries = session.scalars(select(WebhookDeliveryRow)).all()
         assert {d.state for d in deliveries} == {"delivered"} and len(deliveries) == 4
-        assert session.query(WebhookAttemptRow).count() == 4 + 4  # the delivery log: 4 failed, 4 succeeded
+        assert session.query(WebhookAttemptRow).count() == 2 + 4  # the delivery log: 2 failed, 4 succeeded
     assert _deliver(container).startswith("0 enqueued, 0 delivered")
-    assert len(receiver.events()) == 5
+    assert len(receiver.events()) == 8
 
 
 def test_back_off_then_dead_letter_after_the_last_attempt(settings, clock, receiver):
@@ -300,3 +299,18 @@ def test_a_status_that_turns_by_the_calendar_is_pushed_on_that_day(client, auth,
     assert _deliver(container).startswith("1 enqueued, 1 delivered")
     first, second = sorted(receiver.events(), key=lambda e: e["seq"])
     assert first["status"]["settlement_allowed"] is False and second["status"]["settlement_allowed"] is True
+
+
+def test_a_dead_receiver_costs_one_attempt_per_pass_and_never_holds_up_another(client, auth, container, receiver,
+                                                                               hook):
+    other = Receiver()
+    try:
+        assert client.post("/api/v1/webhooks", headers=auth(), json={
+            "url": other.url, "secret": SECRET, "events": ["status.changed"]}).status_code == 201
+        receiver.fail_next, receiver.drop = 10**6, True
+        rows = [violation() for _ in range(120)]  # more than one recording chunk
+        assert client.post("/api/v1/violations/import", json=rows, headers=auth()).status_code == 200
+        assert _deliver(container).startswith("240 enqueued, 120 delivered, 1 to retry")
+        assert len(_dedup(other.events())) == 120 and receiver.events() == []
+    finally:
+        other.close()
