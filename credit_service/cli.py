@@ -19,6 +19,8 @@ def _container():
 @click.group()
 def main() -> None:
     """山东医保信用管理服务 (credit-service)."""
+    from .logging_setup import configure_logging
+    configure_logging()  # the job runner and one-off commands log like the web processes (JSON)
 
 
 @main.group()

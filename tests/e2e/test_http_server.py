@@ -27,8 +27,9 @@ def _free_port() -> int:
 @pytest.fixture
 def server(container, database_url):
     port = _free_port()
+    # WARNING: stderr is a pipe read only on failure; a JSON access line per request would fill it.
     env = dict(os.environ, CREDIT_SERVICE_DATABASE_URL=database_url, CREDIT_SERVICE_SCHEDULER="embedded",
-               CREDIT_SERVICE_INDEX_POLL_SECONDS="0.5")
+               CREDIT_SERVICE_INDEX_POLL_SECONDS="0.5", CREDIT_SERVICE_LOG_LEVEL="WARNING")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket",
          "credit_service:create_app()"],

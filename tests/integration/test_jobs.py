@@ -111,7 +111,11 @@ def test_a_failed_sweep_is_tried_again(container, monkeypatch):
             raise outcome
         return outcome
 
+    from credit_service.metrics import JOB_RUNS
+    failed, ok = JOB_RUNS.labels("flaky", "failed"), JOB_RUNS.labels("flaky", "ok")
+    before = (failed._value.get(), ok._value.get())
     monkeypatch.setitem(runner.JOBS, "flaky", (flaky, 0, 0))
     with pytest.raises(RuntimeError):
         runner.run_job(container, "flaky", date(2026, 11, 26))
     assert runner.run_job(container, "flaky", date(2026, 11, 26)) == "done"
+    assert (failed._value.get() - before[0], ok._value.get() - before[1]) == (1, 1)  # /metrics job counters
