@@ -79,6 +79,11 @@ def configure_logging() -> None:
     handler._credit_service = True
     root.addHandler(handler)
     root.setLevel(os.environ.get("CREDIT_SERVICE_LOG_LEVEL", "INFO"))
+    # APScheduler says "Running job …" / "executed successfully" at INFO for every run — every few
+    # seconds per worker for the webhook job; jobs/runner.py logs what each run did instead.
+    scheduler_log = logging.getLogger("apscheduler")
+    if scheduler_log.level == logging.NOTSET:
+        scheduler_log.setLevel(logging.WARNING)
 
 
 def _configured_elsewhere(root: logging.Logger) -> bool:

@@ -26,3 +26,7 @@ class WebhookSchema(Schema):
 
 class WebhookListSchema(Schema):
     webhooks = fields.List(fields.Nested(WebhookSchema))
+
+
+class RedeliverSchema(Schema):
+    requeued = fields.Integer(metadata={"description": "重新排队的死信投递数"})

@@ -12,7 +12,7 @@ from flask import current_app, g
 from flask_smorest import Blueprint
 
 from schemas.problems import PROBLEM, ProblemSchema
-from schemas.webhooks import WebhookListSchema, WebhookRequestSchema, WebhookSchema
+from schemas.webhooks import RedeliverSchema, WebhookListSchema, WebhookRequestSchema, WebhookSchema
 
 from ..services import webhooks
 from .auth import require
@@ -39,3 +39,23 @@ def list_all():
     """已登记的Webhook及其投递情况（不返回密钥）。"""
     c = current_app.extensions["credit_service"]
     return {"webhooks": webhooks.list_webhooks(c.uow())}
+
+
+@blp.route("/<webhook_id>", methods=["DELETE"])
+@require("admin")
+@blp.response(200, WebhookSchema)
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="webhook_not_found")
+def deactivate(webhook_id: str):
+    """停用Webhook：不再推送（已有投递记录保留）。"""
+    c = current_app.extensions["credit_service"]
+    return webhooks.deactivate_webhook(c.uow(), webhook_id)
+
+
+@blp.route("/<webhook_id>/redeliver", methods=["POST"])
+@require("admin")
+@blp.response(200, RedeliverSchema)
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="webhook_not_found")
+def redeliver(webhook_id: str):
+    """把已进入死信（dead）的投递重新排队（接收方修复后使用）。"""
+    c = current_app.extensions["credit_service"]
+    return {"requeued": webhooks.redeliver_dead(c.uow(), c.clock, webhook_id)}

@@ -28,7 +28,7 @@ from ..domain.identity import SUBJECT_TYPES, mask_id_number
 from ..domain.status import CLEAN, status_on
 from ..domain.webhooks import EVENT_TYPES, STATUS_CHANGED, event_id, next_attempt, subject_key
 from ..metrics import gauge_hook
-from .errors import Invalid
+from .errors import Invalid, NotFound
 from .unit_of_work import UnitOfWork
 
 GAP_WINDOW = 1000
@@ -77,6 +77,31 @@ def list_webhooks(uow: UnitOfWork) -> list[dict]:
                 .group_by(WebhookDeliveryRow.webhook_id, WebhookDeliveryRow.state)):
             counts.setdefault(webhook_id, {})[state] = n
         return [webhook_json(r, counts.get(r.id, {})) for r in rows]
+
+
+def deactivate_webhook(uow: UnitOfWork, webhook_id: str) -> dict:
+    """Stop pushing to it (its pending deliveries stay, unsent, for the record)."""
+    with uow:
+        row = uow.session.get(WebhookRow, webhook_id)
+        if row is None:
+            raise NotFound(f"Webhook {webhook_id} 不存在。", code="webhook_not_found")
+        row.active = False
+        body = webhook_json(row)
+        uow.commit()
+        return body
+
+
+def redeliver_dead(uow: UnitOfWork, clock: Clock, webhook_id: str) -> int:
+    """Dead letters back to pending with fresh attempts (after the receiver was fixed); returns how many."""
+    with uow:
+        if uow.session.get(WebhookRow, webhook_id) is None:
+            raise NotFound(f"Webhook {webhook_id} 不存在。", code="webhook_not_found")
+        dead = uow.session.scalars(select(WebhookDeliveryRow).where(
+            WebhookDeliveryRow.webhook_id == webhook_id, WebhookDeliveryRow.state == "dead")).all()
+        for delivery in dead:
+            delivery.state, delivery.attempts, delivery.next_attempt_at = "pending", 0, clock.now()
+        uow.commit()
+        return len(dead)
 
 
 def enqueue_changes(uow: UnitOfWork, clock: Clock) -> int:

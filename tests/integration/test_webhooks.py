@@ -190,6 +190,16 @@ def test_back_off_then_dead_letter_after_the_last_attempt(settings, clock, recei
         assert 'credit_service_outbox_backlog{state="pending"} 0.0' in metrics
         hooks = client.get("/api/v1/webhooks", headers=admin).json["webhooks"]
         assert hooks[0]["deliveries"] == {"pending": 0, "delivered": 0, "dead": 1} and "secret" not in hooks[0]
+        # The receiver is fixed; the operator puts the dead letter back in the queue.
+        receiver.fail_next = 0
+        assert client.post(f"/api/v1/webhooks/{hooks[0]['id']}/redeliver", headers=admin).json == {"requeued": 1}
+        assert _deliver(container).startswith("0 enqueued, 1 delivered")
+        assert len(receiver.events()) == 1
+        # Deactivated: nothing more is pushed to it.
+        assert client.delete(f"/api/v1/webhooks/{hooks[0]['id']}", headers=admin).json["active"] is False
+        assert client.post("/api/v1/violations", json=violation(), headers=admin).status_code == 201
+        assert _deliver(container).startswith("0 enqueued, 0 delivered")
+        assert client.delete("/api/v1/webhooks/nope", headers=admin).status_code == 404
     finally:
         container.index.stop()
         container.engine.dispose()
