@@ -97,7 +97,7 @@ def load_ledgers(session: Session, keys: Iterable[SubjectKey]) -> dict[SubjectKe
         totals = session.execute(
             select(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year,
                    func.sum(ViolationRow.__table__.c.fund_loss_fen))
-            .where(_member_of(dialect, ViolationRow.id_number, chunk))
+            .where(_member_of(dialect, ViolationRow.id_number, chunk), ViolationRow.voided_on.is_(None))
             .group_by(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year))
         for subject_type, id_number, year, total in totals:  # SUM keeps the Yuan type: already yuan
             if (subject_type, id_number) in ledgers:
@@ -162,9 +162,9 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     measures: dict[SubjectKey, list[MeasureFact]] = defaultdict(list)
     year_masks: dict[SubjectKey, int] = {}  # bit (year - 1900): cheaper than a set per subject
     m, v = MeasureRow.__table__.c, ViolationRow.__table__.c
-    measure_query = select(m.id, m.kind, m.region, m.starts_on, m.restores_on, m.subject_type, m.id_number) \
-        .where(m.revoked_on.is_(None))
-    year_query = select(v.subject_type, v.id_number, v.record_year).distinct()
+    measure_query = select(m.id, m.kind, m.region, m.starts_on, m.restores_on, m.subject_type, m.id_number,
+                           m.credit_state).where(m.revoked_on.is_(None))
+    year_query = select(v.subject_type, v.id_number, v.record_year).where(v.voided_on.is_(None)).distinct()
     if keys is None:
         batches = [(measure_query, year_query)]
     else:
@@ -177,9 +177,9 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     types = {t: t for t in ("insured", "physician", "pharmacist")}  # one str object per type
     for mq, yq in batches:
         # .all(): one bulk fetch; iterating the result would fetch row by row (3× slower for 1M rows).
-        for mid, kind, region, starts_on, restores_on, subject_type, id_number in connection.execute(mq).all():
+        for mid, kind, region, starts_on, restores_on, subject_type, id_number, credit in connection.execute(mq).all():
             measures[(types.get(subject_type, subject_type), id_number)].append(
-                MeasureFact(mid, kind, region, starts_on, restores_on))
+                MeasureFact(mid, kind, region, starts_on, restores_on, credit == "unrepaired"))
         get = year_masks.get
         for subject_type, id_number, year in connection.execute(yq).all():
             key = (types.get(subject_type, subject_type), id_number)

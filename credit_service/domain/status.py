@@ -16,6 +16,7 @@ class MeasureFact:
     region: str
     starts_on: date
     restores_on: date | None  # None: open-ended (a listing)
+    unrepaired: bool = False  # ended without credit repair (第十二条): blocks incentives until repaired
 
     def covers(self, day: date) -> bool:
         return self.starts_on <= day and (self.restores_on is None or day < self.restores_on)
@@ -60,7 +61,8 @@ def status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: in
     else:
         restrictions, listed = (), False
     incentives: tuple[str, ...] = ()
-    if subject_type == "insured" and lenient_acceptance(facts.record_years, day, clean_years):
+    if (subject_type == "insured" and lenient_acceptance(facts.record_years, day, clean_years)
+            and not any(m.unrepaired for m in facts.measures)):
         incentives = ("lenient_acceptance",)
     return Status(on=day, settlement_allowed=not restrictions, restrictions=restrictions,
                   listed=listed, incentives=incentives)

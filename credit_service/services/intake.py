@@ -104,7 +104,7 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
                 outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
                     str(exc), code="months_out_of_range", errors={"months": [str(exc)]}))
                 continue
-            recorded = _new_records(v, body_hash, decision, actor, now, violation_rows, measure_rows)
+            recorded = _new_records(v, body_hash, decision, actor, now, violation_rows, measure_rows, order=i)
             ledger.add(v.record_year, v.fund_loss, recorded.measures)
             in_batch[ref] = (body_hash, recorded)
             changed.add(v.subject_key)
@@ -129,7 +129,7 @@ def _replay(i: int, v: ViolationInput, body_hash: str, first_hash: str, first) -
 
 
 def _new_records(v: ViolationInput, body_hash: str, decision: Decision, actor: str, now, violation_rows: list,
-                 measure_rows: list) -> RecordedViolation:
+                 measure_rows: list, order: int = 0) -> RecordedViolation:
     violation_id = uuid.uuid4().hex
     notes = "".join(decision.notes)
     violation_rows.append({
@@ -138,7 +138,7 @@ def _new_records(v: ViolationInput, body_hash: str, decision: Decision, actor: s
         "occurred_on": v.occurred_on, "determined_on": v.determined_on, "record_year": v.record_year,
         "fund_loss_fen": v.fund_loss, "handling": v.handling, "fraud": v.fraud, "points": v.points,
         "months_override": v.months_override, "description": v.description, "rule_set": decision.rule_set,
-        "notes": notes, "recorded_by": actor, "recorded_at": now})
+        "notes": notes, "recorded_by": actor, "recorded_at": now, "intake_order": order})
     recorded = RecordedViolation(violation_id, v, v.record_year, decision.rule_set, notes)
     for draft in decision.measures:
         measure = RecordedMeasure(
