@@ -158,30 +158,32 @@ class Restoration:
 
 
 def restoration_at_end(restores_on: date, repairs: Iterable[RepairView]) -> Restoration:
-    """What the end of a measure does to credit, judged by what was on record on `restores_on` —
-    never by when the sweep happens to run, so a sweep that catches up decides exactly as the daily
-    one would have. Settlement is allowed again from `restores_on` either way (the period is bounded).
-
-    On record = an application with all three conditions, approved on or before that day.
+    """What the end of a measure does to credit. Settlement is allowed again from `restores_on` in any
+    case (the period is bounded); credit is restored when an application with all three conditions
+    of 第十二条 has been approved — automatically on `restores_on` if approved by then, else on the day
+    of the approval. A pure function of the record, never of when a sweep happens to run: a sweep
+    that catches up decides exactly as daily ones would have.
     """
-    for r in repairs:
-        if r.complete and r.state == "approved" and r.decided_on is not None and r.decided_on <= restores_on:
-            return Restoration("restored", restores_on, "automatic",
-                               f"措施期满（{restores_on}），已纠正失信行为、消除不良影响并作出修复承诺，"
-                               "依第十二条信用自动修复。")
-    return Restoration("unrepaired", restores_on, None,
-                       f"措施期满（{restores_on}），自该日起恢复联网结算；修复条件未全部具备，信用尚未修复，"
-                       "经信用修复申请核准后修复（第十一条、第十二条）。")
+    approvals = [r.decided_on for r in repairs
+                 if r.complete and r.state == "approved" and r.decided_on is not None]
+    if not approvals:
+        return Restoration("unrepaired", restores_on, None,
+                           f"措施期满（{restores_on}），自该日起恢复联网结算；修复条件未全部具备，信用尚未修复，"
+                           "经信用修复申请核准后修复（第十一条、第十二条）。")
+    approved_on = min(approvals)
+    if approved_on <= restores_on:
+        return Restoration("restored", restores_on, "automatic",
+                           f"措施期满（{restores_on}），已纠正失信行为、消除不良影响并作出修复承诺，"
+                           "依第十二条信用自动修复。")
+    return Restoration("restored", approved_on, "repair",
+                       f"措施期满（{restores_on}）时修复条件未全部具备；信用修复申请于{approved_on}核准，"
+                       "信用修复（第十一条、第十二条）。")
 
 
-def restoration_on_approval(restores_on: date | None, credit_state: str | None, decided_on: date,
-                            repair: RepairView) -> Restoration | None:
-    """An approval after the measure ended unrepaired restores credit; one approved on or before the
-    end is applied by the end-of-measure sweep instead (returns None)."""
+def restoration_on_approval(restores_on: date | None, credit_state: str | None,
+                            repairs: Iterable[RepairView]) -> Restoration | None:
+    """An approval after the measure ended unrepaired restores credit now; while the measure still
+    runs (or its end is not yet swept) the end-of-measure sweep applies it."""
     if credit_state != "unrepaired" or restores_on is None:
         return None
-    if decided_on <= restores_on and repair.complete:
-        return Restoration("restored", restores_on, "automatic",
-                           f"措施期满（{restores_on}）前已具备第十二条的修复条件，信用自动修复。")
-    return Restoration("restored", max(decided_on, restores_on), "repair",
-                       f"信用修复申请于{decided_on}核准，信用修复（第十一条）。")
+    return restoration_at_end(restores_on, repairs)

@@ -252,7 +252,9 @@ def decide_repair(w: Workflow, actor: str, repair_id: str, outcome: str, decided
         add_event(s, m, f"repair_{outcome}", decided_on, now, ref=r.id)
         result = RepairDecision(repair=r, measure=m)
         if outcome == "approved":
-            restoration = rules_of.restoration_on_approval(m.restores_on, m.credit_state, decided_on, repair_view(r))
+            s.flush()
+            repairs = [repair_view(x) for x in s.scalars(select(RepairRow).where(RepairRow.measure_id == m.id))]
+            restoration = rules_of.restoration_on_approval(m.restores_on, m.credit_state, repairs)
             if restoration is not None:
                 m.credit_state, m.credit_restored_on, m.credit_restored_how = (
                     restoration.credit_state, restoration.on, restoration.how)
