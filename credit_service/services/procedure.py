@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -155,6 +155,8 @@ def decide_objection(w: Workflow, actor: str, objection_id: str, outcome: str, d
         m = get_measure(s, o.measure_id)
         o.state, o.outcome, o.decided_on, o.decision_reason, o.decided_by = "decided", outcome, decided_on, reason, actor
         o.decided_late = decided_on > o.review_due_on
+        if o.decided_late and o.overdue_on is None:  # as the overdue sweep would have flagged it
+            o.overdue_on = o.review_due_on + timedelta(days=1)
         o.corrected_fund_loss = fund_loss
         result = ObjectionDecision(objection=o, subject=(o.subject_type, o.id_number))
         add_event(s, m, f"objection_{outcome}", decided_on, now, ref=o.id,
@@ -249,6 +251,8 @@ def decide_repair(w: Workflow, actor: str, repair_id: str, outcome: str, decided
                           code="repair_conditions_incomplete")
         m = get_measure(s, r.measure_id, for_update=True)
         r.state, r.decided_on, r.decision_reason, r.decided_by = outcome, decided_on, reason, actor
+        if decided_on > r.reply_due_on and r.overdue_on is None:  # as the overdue sweep would have flagged it
+            r.overdue_on = r.reply_due_on + timedelta(days=1)
         add_event(s, m, f"repair_{outcome}", decided_on, now, ref=r.id)
         result = RepairDecision(repair=r, measure=m)
         if outcome == "approved":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from ..adapters.orm import MeasureRow, NoticeRow, ObjectionRow, RepairRow
 from ..domain.procedure import restoration_at_end
@@ -26,13 +26,19 @@ def _claim(session, table, row_id: str, unset_column, values: dict) -> bool:
     return result.rowcount == 1
 
 
+def _not_revoked_by(day_column):
+    """A measure revoked later than a transition still went through it (on that day it was in force),
+    whether the sweep ran before the revocation or catches up after it."""
+    return or_(MeasureRow.revoked_on.is_(None), day_column <= MeasureRow.revoked_on)
+
+
 def activate_measures(w: Workflow, as_of: date) -> str:
     done = 0
     while True:
         with w.uow_factory() as uow:
             s = uow.session
             due = s.scalars(select(MeasureRow).where(MeasureRow.activated_on.is_(None), MeasureRow.starts_on <= as_of,
-                                                     MeasureRow.revoked_on.is_(None))
+                                                     _not_revoked_by(MeasureRow.starts_on))
                             .order_by(MeasureRow.starts_on, MeasureRow.id).limit(CHUNK)).all()
             if not due:
                 break
@@ -54,7 +60,7 @@ def end_measures(w: Workflow, as_of: date) -> str:
         with w.uow_factory() as uow:
             s = uow.session
             due = s.scalars(select(MeasureRow).where(MeasureRow.ended_on.is_(None), MeasureRow.restores_on <= as_of,
-                                                     MeasureRow.revoked_on.is_(None))
+                                                     _not_revoked_by(MeasureRow.restores_on))
                             .order_by(MeasureRow.restores_on, MeasureRow.id).limit(CHUNK)).all()
             if not due:
                 break
