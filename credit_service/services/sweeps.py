@@ -2,16 +2,17 @@
 
 Every effect is dated by the rule (the day a measure started or ended, the day after a deadline),
 never by the day the sweep ran: a runner that was down for a month and catches up in one run leaves
-the database exactly as daily runs would have. Each row is claimed with a conditional UPDATE
-(… WHERE ended_on IS NULL), so two runners never act on it twice even without the runner lock.
+the database exactly as daily runs would have. Each row is claimed before it is acted on (locked
+rows of due measures, conditional UPDATEs elsewhere) and each transition is a unique event row, so
+two runners never act on it twice even without the runner lock.
 """
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
-from ..adapters.orm import MeasureRow, NoticeRow, ObjectionRow, RepairRow
+from ..adapters.orm import MeasureEventRow, MeasureRow, NoticeRow, ObjectionRow, RepairRow
 from ..domain.procedure import restoration_at_end
 from .measure_records import add_event, append_changes, procedure_for
 from .procedure import Workflow, repair_view
@@ -32,56 +33,77 @@ def _not_revoked_by(day_column):
     return or_(MeasureRow.revoked_on.is_(None), day_column <= MeasureRow.revoked_on)
 
 
+def _claim_due(session, where, order_by) -> list:
+    """The next chunk of due measures, locked for this transaction. PostgreSQL: FOR UPDATE SKIP LOCKED,
+    so a second runner takes other rows (or none), and re-checks `where` on rows that a concurrent
+    transaction just changed; SQLite: the transaction began with BEGIN IMMEDIATE (one writer)."""
+    m = MeasureRow.__table__.c
+    query = select(m.id, m.subject_type, m.id_number, m.starts_on, m.restores_on).where(*where) \
+        .order_by(*order_by).limit(CHUNK)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return session.execute(query).all()
+
+
+def _events(rows, event: str, day_of, now, detail_of=None) -> list[dict]:
+    return [{"measure_id": r.id, "subject_type": r.subject_type, "id_number": r.id_number, "event": event, "ref": "",
+             "on": day_of(r), "detail": detail_of(r) if detail_of else "", "recorded_at": now} for r in rows]
+
+
 def activate_measures(w: Workflow, as_of: date) -> str:
+    m = MeasureRow.__table__.c
     done = 0
     while True:
         with w.uow_factory() as uow:
             s = uow.session
-            due = s.scalars(select(MeasureRow).where(MeasureRow.activated_on.is_(None), MeasureRow.starts_on <= as_of,
-                                                     _not_revoked_by(MeasureRow.starts_on))
-                            .order_by(MeasureRow.starts_on, MeasureRow.id).limit(CHUNK)).all()
+            due = _claim_due(s, (m.activated_on.is_(None), m.starts_on <= as_of, _not_revoked_by(m.starts_on)),
+                             (m.starts_on, m.id))
             if not due:
                 break
             now = w.clock.now()
-            for m in due:
-                if _claim(s, MeasureRow, m.id, MeasureRow.activated_on, {"activated_on": m.starts_on}):
-                    add_event(s, m, "activated", m.starts_on, now)
-                    done += 1
-            append_changes(s, [(m.subject_type, m.id_number) for m in due], now)
+            s.execute(update(MeasureRow.__table__).where(m.id == bindparam("b_id"))
+                      .values(activated_on=bindparam("b_on")),
+                      [{"b_id": r.id, "b_on": r.starts_on} for r in due])
+            s.execute(insert(MeasureEventRow.__table__), _events(due, "activated", lambda r: r.starts_on, now))
+            append_changes(s, [(r.subject_type, r.id_number) for r in due], now)
             uow.commit()
+            done += len(due)
     return f"{done}项措施已生效"
 
 
 def end_measures(w: Workflow, as_of: date) -> str:
     """Measures whose restores_on has come: settlement is allowed again in any case; credit is restored
-    automatically when the three conditions of 第十二条 were on record, else it stays unrepaired."""
+    (第十二条) when a repair with all three conditions is approved, else it stays unrepaired."""
+    m = MeasureRow.__table__.c
     ended = restored = 0
     while True:
         with w.uow_factory() as uow:
             s = uow.session
-            due = s.scalars(select(MeasureRow).where(MeasureRow.ended_on.is_(None), MeasureRow.restores_on <= as_of,
-                                                     _not_revoked_by(MeasureRow.restores_on))
-                            .order_by(MeasureRow.restores_on, MeasureRow.id).limit(CHUNK)).all()
+            due = _claim_due(s, (m.ended_on.is_(None), m.restores_on <= as_of, _not_revoked_by(m.restores_on)),
+                             (m.restores_on, m.id))
             if not due:
                 break
             now = w.clock.now()
             repairs: dict[str, list] = {}
-            for r in s.scalars(select(RepairRow).where(RepairRow.measure_id.in_([m.id for m in due]))):
+            for r in s.scalars(select(RepairRow).where(RepairRow.measure_id.in_([d.id for d in due]))):
                 repairs.setdefault(r.measure_id, []).append(repair_view(r))
-            for m in due:
-                outcome = restoration_at_end(m.restores_on, repairs.get(m.id, []))
-                values = {"ended_on": m.restores_on, "credit_state": outcome.credit_state}
-                if outcome.credit_state == "restored":
-                    values.update(credit_restored_on=outcome.on, credit_restored_how=outcome.how)
-                if not _claim(s, MeasureRow, m.id, MeasureRow.ended_on, values):
-                    continue
-                add_event(s, m, "ended", m.restores_on, now)
-                add_event(s, m, f"credit_{outcome.credit_state}", outcome.on, now, detail=outcome.explanation)
-                ended += 1
-                restored += outcome.credit_state == "restored"
-            append_changes(s, [(m.subject_type, m.id_number) for m in due], now)
+            outcomes = {d.id: restoration_at_end(d.restores_on, repairs.get(d.id, [])) for d in due}
+            s.execute(update(MeasureRow.__table__).where(m.id == bindparam("b_id")).values(
+                ended_on=bindparam("b_end"), credit_state=bindparam("b_state"),
+                credit_restored_on=bindparam("b_restored"), credit_restored_how=bindparam("b_how")),
+                [{"b_id": d.id, "b_end": d.restores_on, "b_state": outcomes[d.id].credit_state,
+                  "b_restored": outcomes[d.id].on if outcomes[d.id].credit_state == "restored" else None,
+                  "b_how": outcomes[d.id].how} for d in due])
+            events = _events(due, "ended", lambda d: d.restores_on, now)
+            for d in due:
+                o = outcomes[d.id]
+                events += _events([d], f"credit_{o.credit_state}", lambda _: o.on, now, lambda _: o.explanation)
+            s.execute(insert(MeasureEventRow.__table__), events)
+            append_changes(s, [(d.subject_type, d.id_number) for d in due], now)
             uow.commit()
-    return f"{ended}项措施期满，其中{restored}项信用自动修复，{ended - restored}项待修复"
+            ended += len(due)
+            restored += sum(o.credit_state == "restored" for o in outcomes.values())
+    return f"{ended}项措施期满，其中{restored}项信用已修复，{ended - restored}项待修复"
 
 
 def close_objection_windows(w: Workflow, as_of: date) -> str:
