@@ -6,6 +6,7 @@ from datetime import date
 
 from credit_service.calendar_config import build_calendar
 from credit_service.services import sweeps
+from credit_service.services.procedure import Workflow
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,9 @@ def flag_overdue(container, as_of: date) -> str:
 
 
 def recompute_deadlines(container, as_of: date) -> str:
-    """Reads config/calendar/ again first, so a year added to a running service is picked up; a
-    malformed file fails this run (and is reported) instead of stopping the service."""
-    fresh = build_calendar(container.settings.config_dir / "calendar")
-    newly_known = [y for y in range(as_of.year - 1, as_of.year + 3)
-                   if fresh.knows_year(y) and not container.calendar.knows_year(y)]
-    if newly_known:
-        log.info("calendar years loaded: %s", newly_known)
-    container.calendar = fresh
-    return sweeps.recompute_provisional_deadlines(container.workflow(), as_of)
+    """Reads config/calendar/ afresh (a malformed file fails this run, and is reported, instead of
+    stopping the service), so a year added to a running service counts at once."""
+    container.calendar = build_calendar(container.settings.config_dir / "calendar")
+    return sweeps.recompute_provisional_deadlines(
+        Workflow(uow_factory=container.uow, rules=container.rules, calendar=container.calendar,
+                 clock=container.clock), as_of)

@@ -317,3 +317,23 @@ def settings_cleanup(settings):
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
     engine.dispose()
+
+
+def test_every_process_picks_up_a_newly_published_year_and_ignores_a_malformed_file(
+        settings, clock, config_copy, monkeypatch):
+    import credit_service.container as container_module
+    monkeypatch.setattr(container_module, "CALENDAR_CHECK_SECONDS", 0.0)
+    container = build_container(replace(settings, config_dir=config_copy), clock)
+    try:
+        assert not container.workflow().calendar.knows_year(2027)
+        (config_copy / "calendar" / "2028.toml").write_text("year = 2028\n[[holiday]]\nname = 1\n", encoding="utf-8")
+        assert not container.workflow().calendar.knows_year(2028)  # malformed: logged, old calendar kept
+        (config_copy / "calendar" / "2028.toml").unlink()
+        (config_copy / "calendar" / "2027.toml").write_text(
+            'year = 2027\nsource = "测试用"\nadjusted_working_days = []\n'
+            '[[holiday]]\nname = "元旦"\nfrom = 2027-01-01\nto = 2027-01-03\n', encoding="utf-8")
+        calendar = container.workflow().calendar
+        assert calendar.knows_year(2027) and not calendar.is_working_day(D("2027-01-01"))
+    finally:
+        container.index.stop()
+        container.engine.dispose()
