@@ -8,6 +8,7 @@ from typing import Callable
 from sqlalchemy import select
 
 from credit_service.adapters.orm import JobRunRow
+from credit_service.audit_context import Actor, acting_as
 from credit_service.clock import SHANGHAI
 
 from . import calendar_watch, workflow
@@ -50,7 +51,8 @@ def run_job(container, name: str, as_of: date | None = None, force: bool = False
             return None
         started = container.clock.now()
         try:
-            summary = sweep(container, as_of)
+            with acting_as(Actor(f"job:{name}", "system")):
+                summary = sweep(container, as_of)
             outcome = "ok"
         except Exception as exc:  # recorded, then raised for the scheduler's own logging
             summary, outcome = f"{exc.__class__.__name__}: {exc}", "failed"

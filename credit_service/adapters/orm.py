@@ -242,3 +242,27 @@ class MeasureEventRow(Base):
     on: Mapped[date] = mapped_column(Date)
     detail: Mapped[str] = mapped_column(Text, default="")
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEventRow(Base):
+    """The hash-chained audit trail (services/audit.py): `payload` is the canonical JSON that is hashed;
+    the other columns mirror it for queries."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_subject", "id_number", "subject_type", "day"),
+                      Index("ix_audit_events_region_day", "region", "day"))
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    day: Mapped[date] = mapped_column(Date)  # Asia/Shanghai
+    action: Mapped[str] = mapped_column(String(48))
+    entity: Mapped[str] = mapped_column(String(24))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str | None] = mapped_column(String(16))
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    region: Mapped[str | None] = mapped_column(String(6))
+    actor: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,10 +1,12 @@
 """Bearer tokens → Principal, and the role/region/subject checks of API.md."""
 from __future__ import annotations
 
+import uuid
 from functools import wraps
 
 from flask import current_app, g, request
 
+from ..audit_context import Actor, acting_as
 from ..services.clients import Principal
 from ..services.errors import ServiceError
 
@@ -40,7 +42,9 @@ def require(*roles: str):
                 raise Forbidden(f"角色 {principal.role} 无权执行此操作（允许：{'、'.join(roles)}）。",
                                 code="role_not_allowed")
             g.principal = principal
-            return view(*args, **kwargs)
+            request_id = getattr(g, "request_id", None) or request.headers.get("X-Request-Id") or uuid.uuid4().hex
+            with acting_as(Actor(principal.name, principal.role, principal.region, request_id[:64])):
+                return view(*args, **kwargs)
 
         wrapper._roles = roles  # read by the OpenAPI security annotation
         return wrapper

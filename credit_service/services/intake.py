@@ -13,6 +13,7 @@ from ..domain.rules import RuleBook
 from ..domain.violations import ViolationInput
 from ..adapters import records
 from ..adapters.orm import MeasureRow, ViolationRow
+from . import audit
 from .errors import Conflict, Invalid, ServiceError
 from .unit_of_work import UnitOfWork
 
@@ -110,6 +111,7 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
             changed.add(v.subject_key)
             outcomes[i] = RowOutcome(i, "created", violation=recorded)
 
+        audit.stage(uow.session, _audit_changes(outcomes), now)
         try:
             records.insert_rows(uow.session, violation_rows, measure_rows, changed, now, origin)
             uow.commit()
@@ -118,6 +120,25 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
                 raise ConcurrentDuplicate() from exc
             raise
     return outcomes, changed
+
+
+def _audit_changes(outcomes) -> list[audit.Change]:
+    """violation_recorded, with the measures it caused (their creation is part of the same change)."""
+    changes = []
+    for o in outcomes:
+        if o is None or o.status != "created":
+            continue
+        r, v = o.violation, o.violation.input
+        changes.append(audit.Change(
+            action="violation_recorded", entity="violation", entity_id=r.id, subject_type=v.subject_type,
+            id_number=v.id_number, region=v.region,
+            after={"source": v.source, "source_ref": v.source_ref, "occurred_on": v.occurred_on,
+                   "determined_on": v.determined_on, "fund_loss": v.fund_loss, "handling": v.handling,
+                   "fraud": v.fraud, "points": v.points, "months": v.months_override, "rule_set": r.rule_set,
+                   "measures": [{"id": m.id, "kind": m.kind, "starts_on": m.starts_on,
+                                 "restores_on": m.restores_on, "months": m.months, "article": m.article}
+                                for m in r.measures]}))
+    return changes
 
 
 def _replay(i: int, v: ViolationInput, body_hash: str, first_hash: str, first) -> RowOutcome:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..domain.procedure import MeasureView, Procedure
 from ..domain.rules import RuleBook
 from ..adapters.orm import MeasureEventRow, MeasureRow, NoticeRow, SubjectChangeRow
+from . import audit
 from .errors import NotFound
 
 SubjectKey = tuple[str, str]
@@ -49,9 +50,36 @@ def notice_of(session: Session, measure_id: str) -> NoticeRow | None:
 
 
 def add_event(session: Session, m: MeasureRow, event: str, on: date, now: datetime, ref: str = "",
-              detail: str = "") -> None:
+              detail: str = "", entity: str = "measure", after: dict | None = None,
+              before: dict | None = None) -> None:
+    """The transition, once (measure_events), and its audit-trail entry, in this transaction."""
     session.add(MeasureEventRow(measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
                                 event=event, ref=ref, on=on, detail=detail, recorded_at=now))
+    audit.stage(session, [measure_change(m.id, m.subject_type, m.id_number, m.region, event, on, ref, detail,
+                                         after, before)], now)
+
+
+_EVENT_ENTITY = {
+    "notice_served": "notice", "objection_window_closed": "notice", "objection_deadline_final": "notice",
+    "objection_filed": "objection", "objection_evidence_complete": "objection", "objection_upheld": "objection",
+    "objection_rejected": "objection", "objection_modified": "objection", "review_overdue": "objection",
+    "review_due_on_final": "objection",
+    "repair_filed": "repair", "repair_approved": "repair", "repair_rejected": "repair",
+    "repair_reply_overdue": "repair", "reply_due_on_final": "repair",
+}
+
+
+def measure_change(measure_id: str, subject_type: str, id_number: str, region: str, event: str, on: date,
+                   ref: str = "", detail: str = "", after: dict | None = None,
+                   before: dict | None = None) -> audit.Change:
+    """The audit entry of a measure event: about the notice/objection/repair it concerns, if any."""
+    entity = _EVENT_ENTITY.get(event, "measure")
+    action = event if entity != "measure" else f"measure_{event}"
+    return audit.Change(action=action, entity=entity, entity_id=measure_id if entity == "measure" else ref,
+                        subject_type=subject_type, id_number=id_number, region=region, before=before,
+                        after={"measure_id": measure_id, "on": on, **({"cause": ref} if ref and entity == "measure"
+                                                                       else {}),
+                               **({"detail": detail} if detail else {}), **(after or {})})
 
 
 def append_changes(session: Session, keys: Iterable[SubjectKey], now: datetime) -> None:

@@ -17,6 +17,7 @@ from ..domain.procedure import RepairView, TransitionRefused
 from ..domain.rules import RuleBook
 from ..domain.working_days import WorkingCalendar
 from ..adapters.orm import MeasureRow, NoticeRow, ObjectionRow, RepairRow, ViolationRow
+from . import audit
 from .errors import Conflict, Invalid, NotFound
 from .measure_records import add_event, append_changes, get_measure, notice_of, procedure_for, view_of
 from .recompute import recompute_subject
@@ -89,7 +90,8 @@ def file_objection(w: Workflow, actor: str, measure_id: str, filed_on: date, rea
             acceptance_note=note, review_due_on=due.due_on, review_due_provisional=due.provisional, state="open",
             filed_by=actor, created_at=now)
         s.add(objection)
-        add_event(s, m, "objection_filed", filed_on, now, ref=objection.id)
+        add_event(s, m, "objection_filed", filed_on, now, ref=objection.id,
+                  after={"review_due_on": due.due_on, "acceptance_note": note})
         try:
             uow.commit()
         except IntegrityError:
@@ -160,15 +162,23 @@ def decide_objection(w: Workflow, actor: str, objection_id: str, outcome: str, d
         o.corrected_fund_loss = fund_loss
         result = ObjectionDecision(objection=o, subject=(o.subject_type, o.id_number))
         add_event(s, m, f"objection_{outcome}", decided_on, now, ref=o.id,
-                  detail="逾期作出复核决定" if o.decided_late else "")
+                  detail="逾期作出复核决定" if o.decided_late else "", before={"state": "open"},
+                  after={"state": "decided", "outcome": outcome, "reason": reason, "fund_loss": fund_loss,
+                         "decided_late": o.decided_late})
         if outcome in ("upheld", "modified"):
             violation = s.get(ViolationRow, m.violation_id)
+            before = {"fund_loss": violation.fund_loss, "voided_on": violation.voided_on}
             if outcome == "upheld":
                 violation.voided_on, violation.voided_by = decided_on, o.id
             else:
                 if violation.reported_fund_loss is None:
                     violation.reported_fund_loss = violation.fund_loss
                 violation.fund_loss = fund_loss
+            audit.stage(s, [audit.Change(
+                action="violation_voided" if outcome == "upheld" else "violation_corrected", entity="violation",
+                entity_id=violation.id, subject_type=violation.subject_type, id_number=violation.id_number,
+                region=violation.region, before=before,
+                after={"fund_loss": violation.fund_loss, "voided_on": violation.voided_on, "objection": o.id})], now)
             redone = recompute_subject(s, o.subject_type, o.id_number, violation.record_year, w.rules, decided_on,
                                        o.id, now)
             result.revoked, result.created = redone.revoked, redone.created
@@ -200,7 +210,9 @@ def file_repair(w: Workflow, actor: str, measure_id: str, subject: tuple[str, st
             commitment=commitment, evidence=json.dumps(evidence, ensure_ascii=False), reply_due_on=due.due_on,
             reply_due_provisional=due.provisional, state="open", filed_by=actor, created_at=now)
         s.add(repair)
-        add_event(s, m, "repair_filed", filed_on, now, ref=repair.id)
+        add_event(s, m, "repair_filed", filed_on, now, ref=repair.id,
+                  after={"corrected": corrected, "adverse_effects_removed": adverse_effects_removed,
+                         "commitment": commitment, "reply_due_on": due.due_on})
         try:
             uow.commit()
         except IntegrityError:
@@ -253,7 +265,8 @@ def decide_repair(w: Workflow, actor: str, repair_id: str, outcome: str, decided
         r.state, r.decided_on, r.decision_reason, r.decided_by = outcome, decided_on, reason, actor
         if decided_on > r.reply_due_on and r.overdue_on is None:  # as the overdue sweep would have flagged it
             r.overdue_on = r.reply_due_on + timedelta(days=1)
-        add_event(s, m, f"repair_{outcome}", decided_on, now, ref=r.id)
+        add_event(s, m, f"repair_{outcome}", decided_on, now, ref=r.id, before={"state": "open"},
+                  after={"state": outcome, "reason": reason})
         result = RepairDecision(repair=r, measure=m)
         if outcome == "approved":
             s.flush()

@@ -14,7 +14,8 @@ from sqlalchemy import bindparam, insert, or_, select, update
 
 from ..adapters.orm import MeasureEventRow, MeasureRow, NoticeRow, ObjectionRow, RepairRow
 from ..domain.procedure import restoration_at_end
-from .measure_records import add_event, append_changes, procedure_for
+from . import audit
+from .measure_records import add_event, append_changes, measure_change, procedure_for
 from .procedure import Workflow, repair_view
 
 CHUNK = 1000
@@ -38,7 +39,7 @@ def _claim_due(session, where, order_by) -> list:
     so a second runner takes other rows (or none), and re-checks `where` on rows that a concurrent
     transaction just changed; SQLite: the transaction began with BEGIN IMMEDIATE (one writer)."""
     m = MeasureRow.__table__.c
-    query = select(m.id, m.subject_type, m.id_number, m.starts_on, m.restores_on).where(*where) \
+    query = select(m.id, m.subject_type, m.id_number, m.region, m.starts_on, m.restores_on).where(*where) \
         .order_by(*order_by).limit(CHUNK)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -65,6 +66,8 @@ def activate_measures(w: Workflow, as_of: date) -> str:
                       .values(activated_on=bindparam("b_on")),
                       [{"b_id": r.id, "b_on": r.starts_on} for r in due])
             s.execute(insert(MeasureEventRow.__table__), _events(due, "activated", lambda r: r.starts_on, now))
+            audit.stage(s, [measure_change(r.id, r.subject_type, r.id_number, r.region, "activated", r.starts_on)
+                            for r in due], now)
             append_changes(s, [(r.subject_type, r.id_number) for r in due], now)
             uow.commit()
             done += len(due)
@@ -99,6 +102,12 @@ def end_measures(w: Workflow, as_of: date) -> str:
                 o = outcomes[d.id]
                 events += _events([d], f"credit_{o.credit_state}", lambda _: o.on, now, lambda _: o.explanation)
             s.execute(insert(MeasureEventRow.__table__), events)
+            audit.stage(s, [measure_change(d.id, d.subject_type, d.id_number, d.region, "ended", d.restores_on,
+                                           after={"credit_state": outcomes[d.id].credit_state,
+                                                  "credit_restored_on": outcomes[d.id].on
+                                                  if outcomes[d.id].credit_state == "restored" else None,
+                                                  "credit_restored_how": outcomes[d.id].how})
+                            for d in due], now)
             append_changes(s, [(d.subject_type, d.id_number) for d in due], now)
             uow.commit()
             ended += len(due)
