@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain.decisions import JOINT_PUNISHMENT_LISTING, SETTLEMENT_SUSPENSION, YearPosition
+from ..domain.practitioners import ENDING_KINDS, QUALIFICATION_SUSPENSION, SUSPENDING_KINDS
 from ..domain.status import MeasureFact, SubjectFacts
 from .orm import MeasureRow, SubjectChangeRow, ViolationRow
 
@@ -40,18 +41,40 @@ class SubjectLedger:
     year_months: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     suspended_until: date | None = None
     listed: bool = False
+    # Practitioners: points per record year, and their payment qualification
+    year_points: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    year_qualification_months: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    qualification_suspended_until: date | None = None
+    qualification_barred_until: date | None = None
 
     def position(self, year: int) -> YearPosition:
         return YearPosition(total_loss=self.year_loss[year], months_imposed=self.year_months[year],
-                            suspended_until=self.suspended_until, listed=self.listed)
+                            suspended_until=self.suspended_until, listed=self.listed,
+                            points=self.year_points[year],
+                            qualification_months=self.year_qualification_months[year],
+                            qualification_suspended_until=self.qualification_suspended_until,
+                            qualification_barred_until=self.qualification_barred_until)
 
-    def add(self, year: int, fund_loss: Decimal, measures: Iterable) -> None:
+    def add(self, year: int, fund_loss: Decimal, measures: Iterable, points: int | None = None) -> None:
+        """Record a decided violation: its loss, its points (practitioners) and the measures it caused."""
         self.year_loss[year] += fund_loss
+        self.year_points[year] += points or 0
         for m in measures:
-            self.note_measure(year, m.kind, m.months, m.restores_on)
+            self.note_measure(year, m.kind, m.months, m.restores_on, getattr(m, "reregistration_from", None))
 
-    def note_measure(self, year: int, kind: str, months: int | None, restores_on: date | None) -> None:
-        if kind == SETTLEMENT_SUSPENSION:
+    def note_measure(self, year: int, kind: str, months: int | None, restores_on: date | None,
+                     reregistration_from: date | None = None) -> None:
+        if kind in SUSPENDING_KINDS:
+            if kind == QUALIFICATION_SUSPENSION:
+                self.year_qualification_months[year] += months or 0
+            if self.qualification_suspended_until is None or (
+                    restores_on and restores_on > self.qualification_suspended_until):
+                self.qualification_suspended_until = restores_on
+        elif kind in ENDING_KINDS:
+            if self.qualification_barred_until is None or (
+                    reregistration_from and reregistration_from > self.qualification_barred_until):
+                self.qualification_barred_until = reregistration_from
+        elif kind == SETTLEMENT_SUSPENSION:
             self.year_months[year] += months or 0
             if self.suspended_until is None or (restores_on and restores_on > self.suspended_until):
                 self.suspended_until = restores_on
@@ -96,19 +119,20 @@ def load_ledgers(session: Session, keys: Iterable[SubjectKey]) -> dict[SubjectKe
     for chunk in _chunks(numbers, _chunk_size(dialect)):
         totals = session.execute(
             select(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year,
-                   func.sum(ViolationRow.__table__.c.fund_loss_fen))
+                   func.sum(ViolationRow.__table__.c.fund_loss_fen), func.sum(ViolationRow.points))
             .where(_member_of(dialect, ViolationRow.id_number, chunk))
             .group_by(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year))
-        for subject_type, id_number, year, total in totals:  # SUM keeps the Yuan type: already yuan
+        for subject_type, id_number, year, total, points in totals:  # SUM keeps the Yuan type: already yuan
             if (subject_type, id_number) in ledgers:
                 ledgers[(subject_type, id_number)].year_loss[year] += total
+                ledgers[(subject_type, id_number)].year_points[year] += points or 0
         measures = session.execute(
             select(MeasureRow.subject_type, MeasureRow.id_number, MeasureRow.record_year, MeasureRow.kind,
-                   MeasureRow.months, MeasureRow.restores_on)
+                   MeasureRow.months, MeasureRow.restores_on, MeasureRow.reregistration_from)
             .where(_member_of(dialect, MeasureRow.id_number, chunk), MeasureRow.revoked_on.is_(None)))
-        for subject_type, id_number, year, kind, months, restores_on in measures:
+        for subject_type, id_number, year, kind, months, restores_on, again in measures:
             if (subject_type, id_number) in ledgers:
-                ledgers[(subject_type, id_number)].note_measure(year, kind, months, restores_on)
+                ledgers[(subject_type, id_number)].note_measure(year, kind, months, restores_on, again)
     return ledgers
 
 
