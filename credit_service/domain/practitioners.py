@@ -100,8 +100,8 @@ def _under(v: d.ViolationFacts, position: d.YearPosition, selection: Selection) 
                                  "该违规类别不中止医保医药服务")
     measures: list[d.MeasureDraft] = []
     notes: list[str] = []
-    barred = position.qualification_barred_until
-    ended = barred is not None and v.determined_on < barred
+    # Ended for good as far as this service knows: re-registration is recorded elsewhere.
+    ended = position.qualification_barred_until is not None
     day = v.determined_on
 
     def draft(kind, article, text, starts_on=day, restores_on=None, months=None, reregistration_from=None):
