@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..domain.decisions import JOINT_PUNISHMENT_LISTING, SETTLEMENT_SUSPENSION, YearPosition
 from ..domain.practitioners import ENDING_KINDS, QUALIFICATION_SUSPENSION, SUSPENDING_KINDS
 from ..domain.status import MeasureFact, SubjectFacts
-from .orm import MeasureRow, SubjectChangeRow, ViolationRow
+from .orm import ExpertRecommendationRow, MeasureRow, SubjectChangeRow, ViolationRow
 
 SubjectKey = tuple[str, str]
 
@@ -185,25 +185,30 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     """Facts for the status check: all subjects when keys is None, else just those."""
     measures: dict[SubjectKey, list[MeasureFact]] = defaultdict(list)
     year_masks: dict[SubjectKey, int] = {}  # bit (year - 1900): cheaper than a set per subject
-    m, v = MeasureRow.__table__.c, ViolationRow.__table__.c
-    measure_query = select(m.id, m.kind, m.region, m.starts_on, m.restores_on, m.subject_type, m.id_number) \
-        .where(m.revoked_on.is_(None))
+    recommended: dict[SubjectKey, set[int]] = defaultdict(set)
+    m, v, r = MeasureRow.__table__.c, ViolationRow.__table__.c, ExpertRecommendationRow.__table__.c
+    measure_query = select(m.id, m.kind, m.region, m.starts_on, m.restores_on, m.subject_type, m.id_number,
+                           m.reregistration_from).where(m.revoked_on.is_(None))
     year_query = select(v.subject_type, v.id_number, v.record_year).distinct()
+    recommendation_query = select(r.subject_type, r.id_number, r.year)
     if keys is None:
-        batches = [(measure_query, year_query)]
+        batches = [(measure_query, year_query, recommendation_query)]
     else:
         wanted = set(keys)
         numbers = sorted({n for _, n in wanted})
         dialect = connection.dialect.name
         batches = [(measure_query.where(_member_of(dialect, m.id_number, c)),
-                    year_query.where(_member_of(dialect, v.id_number, c)))
+                    year_query.where(_member_of(dialect, v.id_number, c)),
+                    recommendation_query.where(_member_of(dialect, r.id_number, c)))
                    for c in _chunks(numbers, _chunk_size(dialect))]
     types = {t: t for t in ("insured", "physician", "pharmacist")}  # one str object per type
-    for mq, yq in batches:
+    for mq, yq, rq in batches:
         # .all(): one bulk fetch; iterating the result would fetch row by row (3× slower for 1M rows).
-        for mid, kind, region, starts_on, restores_on, subject_type, id_number in connection.execute(mq).all():
+        for mid, kind, region, starts_on, restores_on, subject_type, id_number, again in connection.execute(mq).all():
             measures[(types.get(subject_type, subject_type), id_number)].append(
-                MeasureFact(mid, kind, region, starts_on, restores_on))
+                MeasureFact(mid, kind, region, starts_on, restores_on, again))
+        for subject_type, id_number, year in connection.execute(rq).all():
+            recommended[(subject_type, id_number)].add(year)
         get = year_masks.get
         for subject_type, id_number, year in connection.execute(yq).all():
             key = (types.get(subject_type, subject_type), id_number)
@@ -211,6 +216,7 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     if keys is not None:
         year_masks = {k: mask for k, mask in year_masks.items() if k in wanted}
         measures = {k: ms for k, ms in measures.items() if k in wanted}
+        recommended = {k: ys for k, ys in recommended.items() if k in wanted}
     # Most subjects share a handful of year sets and have no measures: share those objects, so the
     # index of a province stays within a few hundred MiB per worker.
     measureless: dict[int, SubjectFacts] = {}
@@ -231,6 +237,10 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     for key, subject_measures in measures.items():
         facts[key] = SubjectFacts(measures=tuple(sorted(subject_measures, key=lambda f: f.starts_on)),
                                   record_years=years_of(year_masks.get(key, 0)))
+    for key, years in recommended.items():
+        known = facts.get(key)
+        facts[key] = SubjectFacts(measures=known.measures if known else (),
+                                  record_years=years_of(year_masks.get(key, 0)), recommended_years=frozenset(years))
     return facts
 
 

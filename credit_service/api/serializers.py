@@ -11,7 +11,7 @@ from ..services.intake import RecordedMeasure, RecordedViolation
 
 
 def _iso(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
+    return None if day is None or day == date.max else day.isoformat()
 
 
 def measure_json(m: RecordedMeasure, today: date) -> dict:
@@ -20,7 +20,7 @@ def measure_json(m: RecordedMeasure, today: date) -> dict:
         "starts_on": m.starts_on.isoformat(), "restores_on": _iso(m.restores_on), "months": m.months,
         "state": measure_state(m.starts_on, m.restores_on, m.revoked_on is not None, today),
         "rule_set": m.rule_set, "article": m.article, "explanation": m.explanation,
-        "past_expiry": m.past_expiry,
+        "past_expiry": m.past_expiry, "reregistration_from": _iso(m.reregistration_from),
     }
 
 
@@ -28,7 +28,8 @@ def measure_brief_json(m: RecordedMeasure) -> dict:
     """A measure in a bulk-import row: what it is and when, without the explanation (which the
     single-record endpoint returns, and which would make a 10,000-row answer some 10 MB)."""
     return {"id": m.id, "kind": m.kind, "starts_on": m.starts_on.isoformat(), "restores_on": _iso(m.restores_on),
-            "months": m.months, "rule_set": m.rule_set, "article": m.article, "past_expiry": m.past_expiry}
+            "months": m.months, "rule_set": m.rule_set, "article": m.article, "past_expiry": m.past_expiry,
+            "reregistration_from": _iso(m.reregistration_from)}
 
 
 def violation_json(r: RecordedViolation, full_id: bool, today: date) -> dict:
@@ -42,7 +43,7 @@ def violation_json(r: RecordedViolation, full_id: bool, today: date) -> dict:
             "region": v.region, "occurred_on": v.occurred_on.isoformat(),
             "determined_on": v.determined_on.isoformat(), "record_year": r.record_year,
             "fund_loss": format_yuan(v.fund_loss), "handling": v.handling, "fraud": v.fraud,
-            "points": v.points, "description": v.description, "months": v.months_override,
+            "points": v.points, "category": v.category, "description": v.description, "months": v.months_override,
             "rule_set": r.rule_set, "notes": r.notes,
         },
         "measures": [measure_json(m, today) for m in r.measures],
@@ -50,7 +51,7 @@ def violation_json(r: RecordedViolation, full_id: bool, today: date) -> dict:
 
 
 def status_json(subject_type: str, shown_id: str, status: Status) -> dict:
-    return {
+    body = {
         "subject_type": subject_type, "id_number": shown_id, "on": status.on.isoformat(),
         "settlement_allowed": status.settlement_allowed,
         "restrictions": [{"measure_id": m.measure_id, "kind": m.kind, "region": m.region,
@@ -59,6 +60,14 @@ def status_json(subject_type: str, shown_id: str, status: Status) -> dict:
         "listed": status.listed,
         "incentives": list(status.incentives),
     }
+    q = status.qualification
+    if q is not None:
+        body["qualification"] = {"status": q.status, "since": _iso(q.since), "until": _iso(q.until),
+                                 "reregistration_from": _iso(q.reregistration_from)}
+    if status.emergency is not None:
+        body["emergency"] = status.emergency
+        body["emergency_exempted"] = status.emergency_exempted
+    return body
 
 
 def _mask_name(name: str | None) -> str | None:
