@@ -51,7 +51,9 @@ def _single_cases(numbers):
     for role in ("settlement", "admin", "person"):
         for number in numbers.values():
             for query in ("?on=2025-05-01", "?on=2025-09-01", "?on=2025-05-01&emergency=true",
-                          "?on=2025-05-01&emergency=false", "?emergency=maybe", ""):
+                          "?emergency=true&on=2025-05-01", "?on=2025-05-01&emergency=false", "?emergency=true",
+                          "?emergency=maybe", "?on=2025-05-01&on=2025-05-02", "?emergency=true&emergency=false",
+                          "?on=2025-05-01&emergency=true&x=1", "?on=2025-02-30&emergency=true", ""):
                 cases.append((role, f"/api/v1/subjects/physician/{number}/status{query}"))
     cases.append(("settlement", f"/api/v1/subjects/doctor/{PERSON_ID}/status"))
     cases.append(("settlement", f"/api/v1/subjects/physician/{PERSON_ID}/status"))
@@ -116,3 +118,6 @@ def test_the_fast_path_really_answers_without_flask(client, auth, recorded, app)
     response = client.post("/api/v1/status/batch", headers=auth("settlement"), json={
         "on": "2025-05-01", "subjects": [{"subject_type": "insured", "id_number": recorded["listed"]}]})
     assert response.status_code == 200 and response.json["results"][0]["listed"] is True
+    response = client.get(f"/api/v1/subjects/physician/{recorded['doctor']}/status?on=2025-05-01&emergency=true",
+                          headers=auth("settlement"))
+    assert response.status_code == 200 and response.json["emergency_exempted"] is True
