@@ -95,7 +95,8 @@ def _agreement(r: "_Reader | None") -> Agreement | None:
         category = Category(
             id=c.get("id", str), title=c.get("title", str), article=c.get("article", str),
             points=_int_range(c, "points", 1), service_suspension=_int_range(c, "service_suspension", 1),
-            qualification_revoked=bool(c.get("qualification_revoked", bool, required=False)))
+            qualification_revoked=bool(c.get("qualification_revoked", bool, required=False)),
+            handlings=_handlings(c))
         if not category.id or set(category.id) - set(_CATEGORY_ID):
             raise RuleConfigError(r.path, f"{c.prefix}.id", "must be lower-case letters, digits or _")
         if any(seen.id == category.id for seen in categories):
@@ -115,6 +116,19 @@ def _agreement(r: "_Reader | None") -> Agreement | None:
             raise RuleConfigError(r.path, f"{fraud.prefix}.measure", 'only "qualification_revoked"')
         fraud_article = fraud.get("article", str)
     return Agreement(categories=tuple(categories), points=points, criminal_fraud_article=fraud_article)
+
+
+_HANDLINGS = ("agreement", "administrative", "criminal")
+
+
+def _handlings(c: "_Reader") -> tuple[str, ...] | None:
+    """Art. 8 item 2 is about 协议处理, item 3 about 行政处罚 of the institution: a category may be limited."""
+    values = c.get("handlings", list, required=False)
+    if values is None:
+        return None
+    if not values or not all(v in _HANDLINGS for v in values):
+        raise RuleConfigError(c.path, f"{c.prefix}.handlings", f"must be a non-empty list of {'/'.join(_HANDLINGS)}")
+    return tuple(values)
 
 
 def _point_rule(r: "_Reader | None") -> PointRule | None:

@@ -39,6 +39,15 @@ class UnknownCategory(AgreementInputError):
         super().__init__(f"违规类别“{category}”不在协议约定规则集{rule_set}中，可用类别：{names}。")
 
 
+class CategoryNotApplicable(AgreementInputError):
+    code, field = "category_not_applicable", "category"
+
+    def __init__(self, category: Category, handling: str):
+        words = {"agreement": "协议处理", "administrative": "行政处罚", "criminal": "刑事处理"}
+        allowed = "、".join(words[h] for h in category.handlings)
+        super().__init__(f"协议约定的违规类别“{category.title}”仅适用于{allowed}，本条为{words.get(handling, handling)}。")
+
+
 class PointsOutOfBand(AgreementInputError):
     code, field = "points_out_of_band", "points"
 
@@ -186,6 +195,8 @@ def _category(v: d.ViolationFacts, known: tuple[Category, ...], rule_set: str) -
     found = next((c for c in known if c.id == v.category), None)
     if found is None:
         raise UnknownCategory(v.category, known, rule_set)
+    if found.handlings is not None and v.handling not in found.handlings:
+        raise CategoryNotApplicable(found, v.handling)
     return found
 
 

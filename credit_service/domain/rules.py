@@ -91,6 +91,7 @@ class Category:
     points: range | None = None  # the band a violation of this category is scored in
     service_suspension: range | None = None  # months of 中止医保医药服务 the agreement allows
     qualification_revoked: bool = False
+    handlings: tuple[str, ...] | None = None  # the handlings the category applies to; None: any
 
     @property
     def points_words(self) -> str:

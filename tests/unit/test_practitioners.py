@@ -217,6 +217,13 @@ id = "prescription_fraud"
 title = "串换药品、虚开处方"
 article = "协议第二十条"
 service_suspension = { from = 3, to = 6 }
+
+[[agreement.categories]]
+id = "unit_penalised_unreformed"
+title = "所在单位被行政处罚后仍拒不改正"
+article = "协议第二十一条"
+handlings = ["administrative"]
+qualification_revoked = true
 ''')
 
 
@@ -263,6 +270,15 @@ def test_an_agreement_category_may_suspend_service_for_months_within_its_range(t
             book=two_region_book)
     with pytest.raises(UnknownCategory):  # Jinan's agreement has no such category
         run(physician("2025-04-01", None, category="prescription_fraud", region=JINAN), book=two_region_book)
+
+
+def test_art8_item3_a_category_may_be_limited_to_a_handling(two_region_book):
+    from credit_service.domain.practitioners import CategoryNotApplicable
+    v = physician("2025-04-01", None, category="unit_penalised_unreformed", region=WEIHAI, handling="administrative")
+    (decision,), _ = run(v, book=two_region_book)
+    assert [(m.kind, m.article) for m in decision.measures] == [(QUALIFICATION_REVOKED, "协议第二十一条")]
+    with pytest.raises(CategoryNotApplicable, match="仅适用于行政处罚"):
+        run(physician("2025-04-01", None, category="unit_penalised_unreformed", region=WEIHAI), book=two_region_book)
 
 
 def test_months_cannot_be_chosen_for_a_points_category():
@@ -330,6 +346,8 @@ MALFORMED_AGREEMENTS = [
                  "agreement.criminal_fraud.measure", "qualification_revoked", id="第八条第四项-measure"),
     pytest.param(_agreement_edit("[agreement.points]", "[agreement.points_model]"), "agreement.categories[0].points",
                  "no [agreement.points]", id="有记分类别却无记分模型"),
+    pytest.param(_agreement_edit("points = { from = 1, to = 3 }", 'points = { from = 1, to = 3 }\nhandlings = ["fine"]'),
+                 "agreement.categories[0].handlings", "agreement/administrative/criminal", id="处理方式未知"),
     pytest.param(AGREEMENT_TEXT + '\n[insured]\naggregation = "natural_year_sum"\n', "insured",
                  "only [agreement]", id="协议规则集混入参保人规则"),
 ]
