@@ -381,3 +381,53 @@ def test_a_malformed_agreement_file_stops_start_up(tmp_path):
     message = str(caught.value)
     assert "shandong-practitioners-2024.toml" in message
     assert "agreement.points.suspension[2].months" in message and "within 1 to 6" in message
+
+
+# --- properties over many sequences: per natural year, by the hand-written table --------------------
+
+from hypothesis import given, settings as hypothesis_settings, strategies as st  # noqa: E402
+
+# 医保发〔2024〕23号 as shipped, written out by hand: months for a year's total of 9, 10, 11 points.
+MONTHS_FOR_TOTAL = {9: 1, 10: 2, 11: 3}
+DAYS = st.dates(date(2025, 1, 1), date(2026, 12, 31))
+
+
+@hypothesis_settings(database=None, deadline=None, max_examples=200)
+@given(st.lists(st.tuples(st.integers(1, 12), DAYS), min_size=1, max_size=8))
+def test_each_year_is_judged_by_its_own_points_alone(rows):
+    rows = sorted(rows, key=lambda r: r[1])
+    decisions, _ = run(*(physician(day.isoformat(), points) for points, day in rows))
+    ended = False
+    for year in (2025, 2026):
+        of_year = [(p, d) for (p, day), d in zip(rows, decisions) if day.year == year]
+        total = sum(p for p, _ in of_year)
+        measures = [m for _, d in of_year for m in d.measures]
+        months = sum(m.months for m in measures if m.kind == QUALIFICATION_SUSPENSION)
+        terminations = [m for m in measures if m.kind == QUALIFICATION_TERMINATION]
+        if ended:
+            assert measures == []
+            continue
+        # Months imposed before the year reached 12 points are kept; none are added after.
+        running, expected_months = 0, 0
+        for p, _ in of_year:
+            running += p
+            if running >= 12:
+                break
+            expected_months = MONTHS_FOR_TOTAL.get(running, expected_months)
+        assert months == expected_months
+        assert len(terminations) == (1 if total >= 12 else 0)
+        if terminations:
+            single = next(p for p, _ in _running_until(of_year, 12)) >= 12
+            (t,) = terminations
+            assert t.reregistration_from == t.starts_on.replace(year=t.starts_on.year + (3 if single else 1))
+            ended = True
+
+
+def _running_until(rows, threshold):
+    """The row at which the running total first reaches `threshold`, as a one-element list."""
+    running = 0
+    for row in rows:
+        running += row[0]
+        if running >= threshold:
+            return [row]
+    return []
