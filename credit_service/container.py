@@ -14,6 +14,7 @@ from .domain.rules import RuleBook
 from .domain.working_days import WorkingCalendar
 from .rules_config import load_rule_book
 from .services.clients import TokenCache
+from .services.procedure import Workflow
 from .services.unit_of_work import UnitOfWork
 from .settings import Settings
 
@@ -31,6 +32,9 @@ class Container:
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
+
+    def workflow(self) -> Workflow:
+        return Workflow(uow_factory=self.uow, rules=self.rules, calendar=self.calendar, clock=self.clock)
 
 
 def build_container(settings: Settings, clock: Clock | None = None) -> Container:

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from .domain.procedure import Procedure
 from .domain.rules import (INCLUSIVE_LOWER, INCLUSIVE_UPPER, Agreement, Bound, Category, ListingRule,
                            PointRule, RuleBook, RuleSet, Tier)
 
@@ -45,7 +46,7 @@ def load_rule_set(path: Path) -> RuleSet:
 
     agreement = _agreement(r.table("agreement", required=False))
     if agreement is not None:
-        for other in ("insured", "practitioner", "incentives"):
+        for other in ("insured", "practitioner", "incentives", "procedure"):
             if other in data:
                 raise RuleConfigError(path, other, "an agreement rule set holds only [agreement]; "
                                                    "put credit rules in their own file")
@@ -68,6 +69,7 @@ def load_rule_set(path: Path) -> RuleSet:
     practitioner_listing = _listing(practitioner.table("criminal_fraud", required=False)) if practitioner else None
     incentives = r.table("incentives", required=False)
     lenient = incentives.table("lenient_acceptance", required=False) if incentives else None
+    procedure = _procedure(r.table("procedure", required=False))
 
     return RuleSet(
         id=r.get("id", str), title=r.get("title", str), document=r.get("document", str),
@@ -76,6 +78,7 @@ def load_rule_set(path: Path) -> RuleSet:
         insured_criminal_fraud=insured_listing, practitioner_criminal_fraud=practitioner_listing,
         lenient_clean_years=lenient.get("clean_years", int) if lenient else 2,
         lenient_article=lenient.get("article", str) if lenient else "第九条第一项",
+        procedure=procedure,
         source_file=str(path), agreement=agreement)
 
 
@@ -228,6 +231,22 @@ def _check_tiers(path: Path, tiers: list[Tier]) -> None:
     if tiers and tiers[-1].loss_below is not None:
         raise RuleConfigError(path, f"insured.tiers[{len(tiers) - 1}].loss_below",
                               "the highest tier must be open-ended")
+
+
+def _procedure(table: "_Reader | None") -> Procedure:
+    if table is None:
+        return Procedure()
+    values = {}
+    for key in ("objection_working_days", "review_working_days", "repair_reply_working_days"):
+        days = table.get(key, int)
+        if not 1 <= days <= 90:
+            raise RuleConfigError(table.path, f"{table.prefix}.{key}", f"must be 1..90 working days, got {days}")
+        values[key] = days
+    pauses = table.get("objection_pauses_measure", bool)
+    if pauses:
+        raise RuleConfigError(table.path, f"{table.prefix}.objection_pauses_measure",
+                              "true is not supported yet: an objection does not pause the measure (第十条)")
+    return Procedure(**values, objection_pauses_measure=pauses)
 
 
 def _listing(table: "_Reader | None") -> ListingRule | None:

@@ -10,13 +10,19 @@ from sqlalchemy import select
 from credit_service.adapters.orm import JobRunRow
 from credit_service.clock import SHANGHAI
 
-from . import calendar_watch
+from . import calendar_watch, workflow
 from .locks import runner_lock
 
 log = logging.getLogger(__name__)
 
 # name -> (sweep, cron hour, cron minute). A sweep takes (container, as_of) and returns a summary.
+# Each has its own lock and dates its effects by the rules, not by the run: their order does not matter.
 JOBS: dict[str, tuple[Callable, int, int]] = {
+    "activate_measures": (workflow.activate_measures, 0, 5),
+    "end_measures": (workflow.end_measures, 0, 10),
+    "recompute_deadlines": (workflow.recompute_deadlines, 0, 20),
+    "close_objection_windows": (workflow.close_objection_windows, 0, 30),
+    "flag_overdue": (workflow.flag_overdue, 0, 40),
     "calendar_watch": (calendar_watch.run, 6, 0),
 }
 
@@ -35,7 +41,7 @@ def run_job(container, name: str, as_of: date | None = None, force: bool = False
         raise UnknownJob(name)
     sweep = JOBS[name][0]
     as_of = as_of or container.clock.today()
-    with runner_lock(container.engine) as acquired:
+    with runner_lock(container.engine, name) as acquired:
         if not acquired:
             log.info("job %s skipped: another runner holds the lock", name)
             return None

@@ -120,7 +120,7 @@ def load_ledgers(session: Session, keys: Iterable[SubjectKey]) -> dict[SubjectKe
         totals = session.execute(
             select(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year,
                    func.sum(ViolationRow.__table__.c.fund_loss_fen), func.sum(ViolationRow.points))
-            .where(_member_of(dialect, ViolationRow.id_number, chunk))
+            .where(_member_of(dialect, ViolationRow.id_number, chunk), ViolationRow.voided_on.is_(None))
             .group_by(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year))
         for subject_type, id_number, year, total, points in totals:  # SUM keeps the Yuan type: already yuan
             if (subject_type, id_number) in ledgers:
@@ -188,8 +188,8 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     recommended: dict[SubjectKey, set[int]] = defaultdict(set)
     m, v, r = MeasureRow.__table__.c, ViolationRow.__table__.c, ExpertRecommendationRow.__table__.c
     measure_query = select(m.id, m.kind, m.region, m.starts_on, m.restores_on, m.subject_type, m.id_number,
-                           m.reregistration_from).where(m.revoked_on.is_(None))
-    year_query = select(v.subject_type, v.id_number, v.record_year).distinct()
+                           m.credit_state, m.reregistration_from).where(m.revoked_on.is_(None))
+    year_query = select(v.subject_type, v.id_number, v.record_year).where(v.voided_on.is_(None)).distinct()
     recommendation_query = select(r.subject_type, r.id_number, r.year)
     if keys is None:
         batches = [(measure_query, year_query, recommendation_query)]
@@ -204,9 +204,11 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     types = {t: t for t in ("insured", "physician", "pharmacist")}  # one str object per type
     for mq, yq, rq in batches:
         # .all(): one bulk fetch; iterating the result would fetch row by row (3× slower for 1M rows).
-        for mid, kind, region, starts_on, restores_on, subject_type, id_number, again in connection.execute(mq).all():
+        for mid, kind, region, starts_on, restores_on, subject_type, id_number, credit, again in \
+                connection.execute(mq).all():
             measures[(types.get(subject_type, subject_type), id_number)].append(
-                MeasureFact(mid, kind, region, starts_on, restores_on, again))
+                MeasureFact(mid, kind, region, starts_on, restores_on, credit == "unrepaired",
+                            reregistration_from=again))
         for subject_type, id_number, year in connection.execute(rq).all():
             recommended[(subject_type, id_number)].add(year)
         get = year_masks.get

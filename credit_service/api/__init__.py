@@ -7,7 +7,7 @@ from flask_smorest import Api
 from schemas.problems import PROBLEM, ProblemSchema
 
 from ..services.errors import ServiceError
-from . import claims, health, practitioners, status, violations
+from . import claims, health, practitioners, procedure, records, status, violations
 from .problems import from_http_exception, from_service_error, from_unexpected
 
 
@@ -49,6 +49,8 @@ def register_api(app: Flask) -> None:
     api = CreditApi(app)
     api.register_blueprint(violations.blp)
     api.register_blueprint(status.blp)
+    api.register_blueprint(procedure.blp)
+    api.register_blueprint(records.blp)
     api.register_blueprint(claims.blp)
     api.register_blueprint(practitioners.blp)
     app.register_blueprint(health.blp)

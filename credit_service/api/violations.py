@@ -102,7 +102,8 @@ def _run(rows):
                 raise
     c.index.merge(
         ((o.violation.input.subject_key,
-          tuple(MeasureFact(m.id, m.kind, m.region, m.starts_on, m.restores_on, m.reregistration_from)
+          tuple(MeasureFact(m.id, m.kind, m.region, m.starts_on, m.restores_on,
+                            reregistration_from=m.reregistration_from)
                 for m in o.violation.measures),
           o.violation.record_year)
          for o in outcomes if o.status == "created"))

@@ -10,6 +10,8 @@ from functools import cached_property
 from datetime import date
 from decimal import Decimal
 
+from .procedure import Procedure
+
 # 第十三条：“以上”“以下”包括本数，“不满”“超过”不含本数。
 INCLUSIVE_LOWER = {"以上": True, "超过": False}
 INCLUSIVE_UPPER = {"以下": True, "不满": False}
@@ -148,6 +150,7 @@ class RuleSet:
     practitioner_criminal_fraud: ListingRule | None = None
     lenient_clean_years: int = 2
     lenient_article: str = "第九条第一项"
+    procedure: Procedure = Procedure()
     source_file: str = ""
     agreement: Agreement | None = None  # set only in agreement rule sets (practitioners, 第八条)
 

@@ -20,6 +20,7 @@ class MeasureFact:
     region: str
     starts_on: date
     restores_on: date | None  # None: open-ended (a listing, a terminated qualification)
+    unrepaired: bool = False  # ended without credit repair (第十二条): blocks incentives until repaired
     reregistration_from: date | None = None  # qualification ended: when re-registration is allowed
 
     def covers(self, day: date) -> bool:
@@ -90,7 +91,8 @@ def status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: in
     incentives: tuple[str, ...] = ()
     qualification = None
     if subject_type == "insured":
-        if lenient_acceptance(facts.record_years, day, clean_years):
+        if (lenient_acceptance(facts.record_years, day, clean_years)
+                and not any(m.unrepaired for m in facts.measures)):
             incentives = (LENIENT_ACCEPTANCE,)
     elif subject_type in PRACTITIONER_TYPES:
         qualification = qualification_on(facts.measures, day) if facts.measures else NORMAL

@@ -110,7 +110,7 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
                 outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
                     str(exc), code=exc.code, errors={exc.field: [str(exc)]}))
                 continue
-            recorded = _new_records(v, body_hash, decision, actor, now, violation_rows, measure_rows)
+            recorded = _new_records(v, body_hash, decision, actor, now, violation_rows, measure_rows, order=i)
             ledger.add(v.record_year, v.fund_loss, recorded.measures, points=v.points)
             in_batch[ref] = (body_hash, recorded)
             changed.add(v.subject_key)
@@ -135,7 +135,7 @@ def _replay(i: int, v: ViolationInput, body_hash: str, first_hash: str, first) -
 
 
 def _new_records(v: ViolationInput, body_hash: str, decision: Decision, actor: str, now, violation_rows: list,
-                 measure_rows: list) -> RecordedViolation:
+                 measure_rows: list, order: int = 0) -> RecordedViolation:
     violation_id = uuid.uuid4().hex
     notes = "".join(decision.notes)
     violation_rows.append({
@@ -145,7 +145,7 @@ def _new_records(v: ViolationInput, body_hash: str, decision: Decision, actor: s
         "fund_loss_fen": v.fund_loss, "handling": v.handling, "fraud": v.fraud, "points": v.points,
         "category": v.category,
         "months_override": v.months_override, "description": v.description, "rule_set": decision.rule_set,
-        "notes": notes, "recorded_by": actor, "recorded_at": now})
+        "notes": notes, "recorded_by": actor, "recorded_at": now, "intake_order": order})
     recorded = RecordedViolation(violation_id, v, v.record_year, decision.rule_set, notes)
     for draft in decision.measures:
         measure = RecordedMeasure(

@@ -137,7 +137,7 @@ def test_insured_persons_are_not_scored():
 def test_status_normal_suspended_terminated_with_dates():
     decisions, _ = run(physician("2025-03-01", 9), physician("2025-06-01", 3))
     from credit_service.domain.status import MeasureFact
-    facts = [MeasureFact(str(i), m.kind, JINAN, m.starts_on, m.restores_on, m.reregistration_from)
+    facts = [MeasureFact(str(i), m.kind, JINAN, m.starts_on, m.restores_on, reregistration_from=m.reregistration_from)
              for i, m in enumerate(agreement_measures(decisions))]
     assert qualification_on(facts, D("2025-02-28")) == ("normal", None, None, None)
     assert qualification_on(facts, D("2025-03-01")) == ("suspended", D("2025-03-01"), D("2025-04-01"), None)

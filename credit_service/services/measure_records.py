@@ -1,0 +1,65 @@
+"""Loading measures for the procedure, and writing what every workflow transition writes: an event
+(once per transition) and a change-feed entry (so every process's status index reloads the subject)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Iterable
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from ..domain.procedure import MeasureView, Procedure
+from ..domain.rules import RuleBook
+from ..adapters.orm import MeasureEventRow, MeasureRow, NoticeRow, SubjectChangeRow
+from .errors import NotFound
+
+SubjectKey = tuple[str, str]
+
+
+def get_measure(session: Session, measure_id: str, for_update: bool = False) -> MeasureRow:
+    query = select(MeasureRow).where(MeasureRow.id == measure_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    measure = session.scalar(query)
+    if measure is None:
+        raise NotFound(f"未找到编号为{measure_id}的信用管理措施。", code="measure_not_found")
+    return measure
+
+
+def measure_header(session_factory, measure_id: str) -> tuple[str, str, str]:
+    """(subject_type, id_number, region) of a measure, for the access checks before a write."""
+    with session_factory() as session:
+        m = get_measure(session, measure_id)
+        return m.subject_type, m.id_number, m.region
+
+
+def view_of(m: MeasureRow) -> MeasureView:
+    return MeasureView(id=m.id, starts_on=m.starts_on, restores_on=m.restores_on, revoked_on=m.revoked_on,
+                       credit_state=m.credit_state)
+
+
+def procedure_for(rules: RuleBook, rule_set_id: str, region: str | None = None, on: date | None = None) -> Procedure:
+    """The deadlines of the rule set that produced the measure (defaults if it is no longer configured).
+    A practitioner's agreement measure follows the credit rules of its region (第十至十二条 apply to all)."""
+    rule_set = rules.get(rule_set_id)
+    if rule_set is not None and rule_set.agreement is not None and region is not None and on is not None:
+        credit = rules.select(region, on)
+        rule_set = credit.rule_set if credit is not None else None
+    return rule_set.procedure if rule_set is not None else Procedure()
+
+
+def notice_of(session: Session, measure_id: str) -> NoticeRow | None:
+    return session.scalar(select(NoticeRow).where(NoticeRow.measure_id == measure_id))
+
+
+def add_event(session: Session, m: MeasureRow, event: str, on: date, now: datetime, ref: str = "",
+              detail: str = "") -> None:
+    session.add(MeasureEventRow(measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
+                                event=event, ref=ref, on=on, detail=detail, recorded_at=now))
+
+
+def append_changes(session: Session, keys: Iterable[SubjectKey], now: datetime) -> None:
+    """No origin: every process, this one included, reloads these subjects from the database."""
+    rows = [{"subject_type": t, "id_number": n, "changed_at": now, "origin": None} for t, n in sorted(set(keys))]
+    if rows:
+        session.execute(insert(SubjectChangeRow), rows)
