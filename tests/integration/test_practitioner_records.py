@@ -38,3 +38,29 @@ def test_a_rebuilt_index_answers_as_the_live_one(client, auth, container):
     assert rebuilt[0].qualification.status == "terminated"
     assert rebuilt[0].qualification.reregistration_from == date(2028, 3, 1)
     assert rebuilt[1].incentives == ("expert_recommendation",)
+
+
+# --- 第十条 for practitioners: the same objections, and the recomputation counts points ---------------
+
+def test_an_upheld_objection_recomputes_the_years_points(container):
+    from credit_service.services import procedure
+    from tests.workflow import D, record, standing_measures
+    doctor = id_number()
+    record(container, doctor, "2026-03-02", "1000.00", handling="agreement", subject_type="physician",
+           points=9, category="serious")                     # 9 points: suspended 1 month
+    second = record(container, doctor, "2026-04-01", "1000.00", handling="agreement", subject_type="physician",
+                    points=2, category="minor")              # 11 points: 2 more months
+    record(container, doctor, "2026-05-04", "1000.00", handling="agreement", subject_type="physician",
+           points=1, category="minor")                       # 12 points: terminated
+    assert [m[0] for m in standing_measures(container, doctor)] == [
+        "qualification_suspension", "qualification_suspension", "qualification_termination"]
+    w = container.workflow()
+    objection = procedure.file_objection(w, "staff", second.measures[0].id, D("2026-06-01"), "记分有误", ["病历"])
+    procedure.decide_objection(w, "staff", objection.id, "upheld", D("2026-06-10"), "复核成立", None)
+    # Without the second violation the year holds 9 + 1 = 10 points: 2 months in all, no termination.
+    assert standing_measures(container, doctor) == [
+        ("qualification_suspension", "2026-03-02", "2026-04-02", 1),
+        ("qualification_suspension", "2026-05-04", "2026-06-04", 1)]
+    with container.uow() as uow:
+        ledger = records.load_ledgers(uow.session, [("physician", doctor)])[("physician", doctor)]
+    assert ledger.position(2026).points == 10 and ledger.position(2026).qualification_barred_until is None
