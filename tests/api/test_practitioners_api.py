@@ -315,3 +315,28 @@ def test_lenient_acceptance_is_computed_from_records_and_shown_in_claims(client,
         body = client.post("/api/v1/claims/check", headers=auth("settlement"),
                            json=claim(number, [], "2026-06-01")).json
         assert body["parties"][0]["incentives"] == expected
+
+
+# --- the same notices, objections and record as the insured (第十至十二条) ----------------------------
+
+def test_a_practitioners_measure_has_the_same_notice_objection_and_record(client, auth):
+    doctor = id_number()
+    body = record(client, auth, physician_violation(doctor, 10, "grave", "2026-10-09", occurred_on="2026-09-01"))
+    (measure,) = body["measures"]
+    notice = client.post(f"/api/v1/measures/{measure['id']}/notice", headers=auth("staff-jinan"),
+                         json={"served_on": "2026-10-12", "received_on": "2026-10-13"})
+    assert notice.status_code == 201 and notice.json["objection_deadline"] == "2026-11-03"  # 15 working days
+    page = client.get(f"/api/v1/measures/{measure['id']}/notice", headers=auth()).get_data(as_text=True)
+    for text in ("暂停医保支付资格", "医保医师", "医保发〔2024〕23号", "累计记分达到9分"):
+        assert text in page, text
+    year = client.get(f"/api/v1/subjects/physician/{doctor}/record?year=2026", headers=auth()).json
+    assert [(v["points"], v["category"]) for v in year["violations"]] == [(10, "grave")]
+    assert [m["kind"] for m in year["measures"]] == ["qualification_suspension"]
+    objection = client.post("/api/v1/objections", headers=auth(), json={
+        "measure_id": measure["id"], "filed_on": "2026-10-20", "reason": "记分档次有误"})
+    assert objection.status_code == 201, objection.json
+    decided = client.post(f"/api/v1/objections/{objection.json['id']}/decision", headers=auth(), json={
+        "outcome": "upheld", "decided_on": "2026-11-02", "reason": "复核成立"})
+    assert decided.status_code == 200, decided.json
+    after = status(client, auth, doctor, "2026-10-15")
+    assert after["settlement_allowed"] is True and after["qualification"]["status"] == "normal"
