@@ -340,3 +340,39 @@ def test_a_practitioners_measure_has_the_same_notice_objection_and_record(client
     assert decided.status_code == 200, decided.json
     after = status(client, auth, doctor, "2026-10-15")
     assert after["settlement_allowed"] is True and after["qualification"]["status"] == "normal"
+
+
+# --- a second region's agreement file, through the HTTP layer ---------------------------------------
+
+@pytest.fixture
+def weihai_client(settings, clock, tmp_path):
+    """The service started with the shipped config plus the example agreement for 3710xx."""
+    import shutil
+    from dataclasses import replace
+
+    from credit_service import create_app
+    from credit_service.services.clients import create_client
+    config = tmp_path / "config"
+    shutil.copytree(settings.config_dir, config)
+    examples = settings.config_dir.parent / "examples" / "rules"
+    shutil.copy(examples / "weihai-practitioners-example.toml", config / "rules")
+    app = create_app(replace(settings, config_dir=config), clock=clock)
+    container = app.extensions["credit_service"]
+    _, token = create_client(container.uow(), clock, "admin-weihai-test", "admin")
+    yield app.test_client(), {"Authorization": f"Bearer {token}"}
+    container.index.stop()
+    container.engine.dispose()
+
+
+@pytest.mark.parametrize(("region", "kinds_months", "rule_set"), [
+    pytest.param("371000", [("qualification_suspension", 2)], "weihai-practitioners-example", id="威海示例-8分暂停2个月"),
+    pytest.param("370100", [], None, id="济南-8分不处理"),
+    pytest.param("370900", [], None, id="泰安-8分不处理"),
+])
+def test_a_second_regions_agreement_file_changes_only_that_region(weihai_client, region, kinds_months, rule_set):
+    client, headers = weihai_client
+    body = client.post("/api/v1/violations", headers=headers, json=physician_violation(
+        id_number(), 8, "serious", "2025-04-01", region=region))
+    assert body.status_code == 201, body.json
+    assert [(m["kind"], m["months"]) for m in body.json["measures"]] == kinds_months
+    assert {m["rule_set"] for m in body.json["measures"]} == ({rule_set} if rule_set else set())

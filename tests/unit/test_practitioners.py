@@ -203,28 +203,8 @@ def test_criminal_handling_without_fraud_is_scored_only():
 
 # --- a second region's agreement with different numbers ---------------------------------------------
 
-WEIHAI_TEXT = (AGREEMENT_TEXT
-               .replace('id = "shandong-practitioners-2024"', 'id = "weihai-practitioners-2025"')
-               .replace('regions = ["37"]', 'regions = ["3710"]')
-               .replace("suspend_at = 9", "suspend_at = 8")
-               .replace("{ points = 9, months = 1 },", "{ points = 8, months = 2 },\n  { points = 9, months = 4 },")
-               .replace("{ points = 10, months = 2 }", "{ points = 10, months = 5 }")
-               .replace("{ points = 11, months = 3 }", "{ points = 11, months = 6 }")
-               .replace("bar_years_single = 3", "bar_years_single = 5")
-               + '''
-[[agreement.categories]]
-id = "prescription_fraud"
-title = "串换药品、虚开处方"
-article = "协议第二十条"
-service_suspension = { from = 3, to = 6 }
-
-[[agreement.categories]]
-id = "unit_penalised_unreformed"
-title = "所在单位被行政处罚后仍拒不改正"
-article = "协议第二十一条"
-handlings = ["administrative"]
-qualification_revoked = true
-''')
+WEIHAI_FILE = RULES_DIR.parents[1] / "examples" / "rules" / "weihai-practitioners-example.toml"
+WEIHAI_ID = "weihai-practitioners-example"
 
 
 @pytest.fixture
@@ -232,7 +212,7 @@ def two_region_book(tmp_path):
     (tmp_path / "shandong-2024-trial.toml").write_text(
         (RULES_DIR / "shandong-2024-trial.toml").read_text(encoding="utf-8"), encoding="utf-8")
     (tmp_path / "shandong-practitioners-2024.toml").write_text(AGREEMENT_TEXT, encoding="utf-8")
-    (tmp_path / "weihai-practitioners-2025.toml").write_text(WEIHAI_TEXT, encoding="utf-8")
+    (tmp_path / WEIHAI_FILE.name).write_text(WEIHAI_FILE.read_text(encoding="utf-8"), encoding="utf-8")
     return load_rule_book(tmp_path)
 
 
@@ -253,7 +233,7 @@ def test_a_second_regions_agreement_changes_only_that_region(two_region_book, ro
     assert outcome(WEIHAI, two_region_book) == weihai
     assert outcome(WEIHAI, SHIPPED_BOOK) == jinan  # without its own file Weihai has the Shandong default
     decisions, _ = run(*(physician(day, p, region=WEIHAI) for p, day in rows), book=two_region_book)
-    assert {m.rule_set for m in agreement_measures(decisions)} <= {"weihai-practitioners-2025"}
+    assert {m.rule_set for m in agreement_measures(decisions)} <= {WEIHAI_ID}
 
 
 def test_an_agreement_category_may_suspend_service_for_months_within_its_range(two_region_book):
