@@ -17,7 +17,8 @@ _refs = itertools.count(1)
 
 def record(container, id_number: str, determined_on: str, fund_loss: str, *, months: int | None = None,
            handling: str = "administrative", fraud: bool = False, occurred_on: str | None = None,
-           subject_type: str = "insured", region: str = "370100"):
+           subject_type: str = "insured", region: str = "370100", points: int | None = None,
+           category: str | None = None):
     """Records one violation as of its determination day; returns the RecordedViolation."""
     clock = container.clock
     saved = clock.current
@@ -26,8 +27,8 @@ def record(container, id_number: str, determined_on: str, fund_loss: str, *, mon
         v = ViolationInput(source="test", source_ref=f"T-{next(_refs):06d}", subject_type=subject_type,
                            id_number=id_number, name="张三", region=region,
                            occurred_on=D(occurred_on or determined_on), determined_on=D(determined_on),
-                           fund_loss=Decimal(fund_loss), handling=handling, fraud=fraud, points=None,
-                           description="测试", months_override=months)
+                           fund_loss=Decimal(fund_loss), handling=handling, fraud=fraud, points=points,
+                           description="测试", months_override=months, category=category)
         outcomes, _ = intake.record_violations(container.uow(), [v], container.rules, clock, "test")
     finally:
         clock.current = saved

@@ -48,6 +48,7 @@ class ViolationRow(Base):
     handling: Mapped[str] = mapped_column(String(16))
     fraud: Mapped[bool] = mapped_column(Boolean)
     points: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(32))  # practitioners: the agreement's category
     months_override: Mapped[int | None] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text, default="")
     rule_set: Mapped[str | None] = mapped_column(String(64))
@@ -88,6 +89,8 @@ class MeasureRow(Base):
     article: Mapped[str] = mapped_column(String(32))
     explanation: Mapped[str] = mapped_column(Text)
     past_expiry: Mapped[bool] = mapped_column(Boolean, default=False)
+    # qualification terminated/revoked: first day re-registration is allowed (9999-12-31: never)
+    reregistration_from: Mapped[date | None] = mapped_column(Date)
     revoked_on: Mapped[date | None] = mapped_column(Date)
     revoked_by: Mapped[str | None] = mapped_column(String(32))  # the objection whose decision revoked it
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -111,6 +114,22 @@ class SubjectChangeRow(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Which process wrote it: that process already applied the change to its own index.
     origin: Mapped[str | None] = mapped_column(String(48))
+
+
+class ExpertRecommendationRow(Base):
+    """Staff mark an outstanding practitioner for a year (第八条第一项：优先推荐入医保专家库)."""
+
+    __tablename__ = "expert_recommendations"
+    __table_args__ = (UniqueConstraint("subject_type", "id_number", "year", name="uq_expert_recommendations"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    region: Mapped[str] = mapped_column(String(6))
+    reason: Mapped[str] = mapped_column(Text)
+    marked_by: Mapped[str] = mapped_column(String(64))
+    marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ApiClientRow(Base):

@@ -7,7 +7,7 @@ from flask_smorest import Api
 from schemas.problems import PROBLEM, ProblemSchema
 
 from ..services.errors import ServiceError
-from . import audit, health, procedure, records, status, violations
+from . import audit, claims, health, practitioners, procedure, records, status, violations
 from .problems import from_http_exception, from_service_error, from_unexpected
 
 
@@ -51,6 +51,8 @@ def register_api(app: Flask) -> None:
     api.register_blueprint(status.blp)
     api.register_blueprint(procedure.blp)
     api.register_blueprint(records.blp)
+    api.register_blueprint(claims.blp)
+    api.register_blueprint(practitioners.blp)
     api.register_blueprint(audit.blp)
     app.register_blueprint(health.blp)
     app.register_error_handler(ServiceError, from_service_error)

@@ -11,7 +11,8 @@ from ..domain.rules import RuleBook
 from ..domain.status import measure_state
 
 _KIND = {"settlement_suspension": "暂停医疗费用联网结算", "joint_punishment_listing": "纳入失信联合惩戒对象名单",
-         "service_suspension": "中止医保医药服务", "qualification_revoked": "取消医保医（药）师资格"}
+         "service_suspension": "中止医保医药服务", "qualification_revoked": "取消医保医（药）师资格",
+         "qualification_suspension": "暂停医保支付资格", "qualification_termination": "终止医保支付资格"}
 _SUBJECT = {"insured": "参保人", "physician": "医保医师", "pharmacist": "医保药师"}
 _HANDLING = {"agreement": "协议处理", "administrative": "行政处罚", "criminal": "刑事处理"}
 _STATE = {"pending": "待执行", "active": "执行中", "ended": "已期满", "revoked": "已撤销"}

@@ -12,7 +12,7 @@ from ..services.intake import RecordedMeasure, RecordedViolation
 
 
 def _iso(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
+    return None if day is None or day == date.max else day.isoformat()
 
 
 def measure_json(m: RecordedMeasure, today: date) -> dict:
@@ -21,7 +21,7 @@ def measure_json(m: RecordedMeasure, today: date) -> dict:
         "starts_on": m.starts_on.isoformat(), "restores_on": _iso(m.restores_on), "months": m.months,
         "state": measure_state(m.starts_on, m.restores_on, m.revoked_on is not None, today),
         "rule_set": m.rule_set, "article": m.article, "explanation": m.explanation,
-        "past_expiry": m.past_expiry,
+        "past_expiry": m.past_expiry, "reregistration_from": _iso(m.reregistration_from),
     }
 
 
@@ -29,7 +29,8 @@ def measure_brief_json(m: RecordedMeasure) -> dict:
     """A measure in a bulk-import row: what it is and when, without the explanation (which the
     single-record endpoint returns, and which would make a 10,000-row answer some 10 MB)."""
     return {"id": m.id, "kind": m.kind, "starts_on": m.starts_on.isoformat(), "restores_on": _iso(m.restores_on),
-            "months": m.months, "rule_set": m.rule_set, "article": m.article, "past_expiry": m.past_expiry}
+            "months": m.months, "rule_set": m.rule_set, "article": m.article, "past_expiry": m.past_expiry,
+            "reregistration_from": _iso(m.reregistration_from)}
 
 
 def violation_json(r: RecordedViolation, full_id: bool, today: date) -> dict:
@@ -43,7 +44,7 @@ def violation_json(r: RecordedViolation, full_id: bool, today: date) -> dict:
             "region": v.region, "occurred_on": v.occurred_on.isoformat(),
             "determined_on": v.determined_on.isoformat(), "record_year": r.record_year,
             "fund_loss": format_yuan(v.fund_loss), "handling": v.handling, "fraud": v.fraud,
-            "points": v.points, "description": v.description, "months": v.months_override,
+            "points": v.points, "category": v.category, "description": v.description, "months": v.months_override,
             "rule_set": r.rule_set, "notes": r.notes,
         },
         "measures": [measure_json(m, today) for m in r.measures],
@@ -51,7 +52,7 @@ def violation_json(r: RecordedViolation, full_id: bool, today: date) -> dict:
 
 
 def status_json(subject_type: str, shown_id: str, status: Status) -> dict:
-    return {
+    body = {
         "subject_type": subject_type, "id_number": shown_id, "on": status.on.isoformat(),
         "settlement_allowed": status.settlement_allowed,
         "restrictions": [{"measure_id": m.measure_id, "kind": m.kind, "region": m.region,
@@ -60,6 +61,14 @@ def status_json(subject_type: str, shown_id: str, status: Status) -> dict:
         "listed": status.listed,
         "incentives": list(status.incentives),
     }
+    q = status.qualification
+    if q is not None:
+        body["qualification"] = {"status": q.status, "since": _iso(q.since), "until": _iso(q.until),
+                                 "reregistration_from": _iso(q.reregistration_from)}
+    if status.emergency is not None:
+        body["emergency"] = status.emergency
+        body["emergency_exempted"] = status.emergency_exempted
+    return body
 
 
 def _mask_name(name: str | None) -> str | None:
@@ -77,6 +86,7 @@ def measure_row_json(m, today: date) -> dict:
         "rule_set": m.rule_set, "article": m.article, "explanation": m.explanation, "past_expiry": m.past_expiry,
         "violation_id": m.violation_id, "revoked_on": _iso(m.revoked_on), "credit_state": m.credit_state,
         "credit_restored_on": _iso(m.credit_restored_on), "credit_restored_how": m.credit_restored_how,
+        "reregistration_from": _iso(m.reregistration_from),
     }
 
 
@@ -124,7 +134,7 @@ def violation_row_json(v, full_id: bool) -> dict:
                     "name": v.name if full_id else _mask_name(v.name)},
         "region": v.region, "occurred_on": v.occurred_on.isoformat(), "determined_on": v.determined_on.isoformat(),
         "record_year": v.record_year, "fund_loss": format_yuan(v.fund_loss), "handling": v.handling,
-        "fraud": v.fraud, "points": v.points, "description": v.description, "months": v.months_override,
+        "fraud": v.fraud, "points": v.points, "category": v.category, "description": v.description, "months": v.months_override,
         "rule_set": v.rule_set, "notes": v.notes, "voided_on": _iso(v.voided_on),
         "reported_fund_loss": None if v.reported_fund_loss is None else format_yuan(v.reported_fund_loss),
     }

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..clock import Clock
 from ..domain.decisions import Decision, MonthsBelowImposed, MonthsOutOfRange, decide
+from ..domain.practitioners import AgreementInputError
 from ..domain.rules import RuleBook
 from ..domain.violations import ViolationInput
 from ..adapters import records
@@ -36,6 +37,7 @@ class RecordedMeasure:
     article: str
     explanation: str
     past_expiry: bool
+    reregistration_from: date | None = None
 
 
 @dataclass
@@ -105,8 +107,12 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
                 outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
                     str(exc), code="months_out_of_range", errors={"months": [str(exc)]}))
                 continue
+            except AgreementInputError as exc:
+                outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
+                    str(exc), code=exc.code, errors={exc.field: [str(exc)]}))
+                continue
             recorded = _new_records(v, body_hash, decision, actor, now, violation_rows, measure_rows, order=i)
-            ledger.add(v.record_year, v.fund_loss, recorded.measures)
+            ledger.add(v.record_year, v.fund_loss, recorded.measures, points=v.points)
             in_batch[ref] = (body_hash, recorded)
             changed.add(v.subject_key)
             outcomes[i] = RowOutcome(i, "created", violation=recorded)
@@ -158,6 +164,7 @@ def _new_records(v: ViolationInput, body_hash: str, decision: Decision, actor: s
         "subject_type": v.subject_type, "id_number": v.id_number, "name": v.name, "region": v.region,
         "occurred_on": v.occurred_on, "determined_on": v.determined_on, "record_year": v.record_year,
         "fund_loss_fen": v.fund_loss, "handling": v.handling, "fraud": v.fraud, "points": v.points,
+        "category": v.category,
         "months_override": v.months_override, "description": v.description, "rule_set": decision.rule_set,
         "notes": notes, "recorded_by": actor, "recorded_at": now, "intake_order": order})
     recorded = RecordedViolation(violation_id, v, v.record_year, decision.rule_set, notes)
@@ -166,7 +173,7 @@ def _new_records(v: ViolationInput, body_hash: str, decision: Decision, actor: s
             id=uuid.uuid4().hex, kind=draft.kind, subject_type=v.subject_type, region=v.region,
             starts_on=draft.starts_on, restores_on=draft.restores_on, months=draft.months, revoked_on=None,
             rule_set=draft.rule_set, article=draft.article, explanation=draft.explanation,
-            past_expiry=draft.past_expiry)
+            past_expiry=draft.past_expiry, reregistration_from=draft.reregistration_from)
         recorded.measures.append(measure)
         measure_rows.append({
             "id": measure.id, "violation_id": violation_id, "kind": draft.kind,
@@ -174,7 +181,7 @@ def _new_records(v: ViolationInput, body_hash: str, decision: Decision, actor: s
             "record_year": v.record_year, "starts_on": draft.starts_on, "restores_on": draft.restores_on,
             "months": draft.months, "rule_set": draft.rule_set, "article": draft.article,
             "explanation": draft.explanation, "past_expiry": draft.past_expiry, "revoked_on": None,
-            "created_at": now})
+            "reregistration_from": draft.reregistration_from, "created_at": now})
     return recorded
 
 
@@ -183,10 +190,11 @@ def _from_row(row: ViolationRow, measures: list[MeasureRow]) -> RecordedViolatio
         source=row.source, source_ref=row.source_ref, subject_type=row.subject_type, id_number=row.id_number,
         name=row.name, region=row.region, occurred_on=row.occurred_on, determined_on=row.determined_on,
         fund_loss=row.fund_loss, handling=row.handling, fraud=row.fraud, points=row.points,
-        description=row.description, months_override=row.months_override)
+        description=row.description, months_override=row.months_override, category=row.category)
     recorded = RecordedViolation(row.id, v, row.record_year, row.rule_set, row.notes)
     recorded.measures = [RecordedMeasure(
         id=m.id, kind=m.kind, subject_type=m.subject_type, region=m.region, starts_on=m.starts_on,
         restores_on=m.restores_on, months=m.months, revoked_on=m.revoked_on, rule_set=m.rule_set,
-        article=m.article, explanation=m.explanation, past_expiry=m.past_expiry) for m in measures]
+        article=m.article, explanation=m.explanation, past_expiry=m.past_expiry,
+        reregistration_from=m.reregistration_from) for m in measures]
     return recorded

@@ -39,9 +39,13 @@ def view_of(m: MeasureRow) -> MeasureView:
                        credit_state=m.credit_state)
 
 
-def procedure_for(rules: RuleBook, rule_set_id: str) -> Procedure:
-    """The deadlines of the rule set that produced the measure (defaults if it is no longer configured)."""
+def procedure_for(rules: RuleBook, rule_set_id: str, region: str | None = None, on: date | None = None) -> Procedure:
+    """The deadlines of the rule set that produced the measure (defaults if it is no longer configured).
+    A practitioner's agreement measure follows the credit rules of its region (第十至十二条 apply to all)."""
     rule_set = rules.get(rule_set_id)
+    if rule_set is not None and rule_set.agreement is not None and region is not None and on is not None:
+        credit = rules.select(region, on)
+        rule_set = credit.rule_set if credit is not None else None
     return rule_set.procedure if rule_set is not None else Procedure()
 
 

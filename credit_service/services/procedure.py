@@ -51,7 +51,7 @@ def serve_notice(w: Workflow, actor: str, measure_id: str, served_on: date, rece
             rules_of.check_notice(view_of(m), served_on, received_on, today, notice_of(s, m.id) is not None)
         except TransitionRefused as exc:
             raise _refused(exc) from None
-        deadline = procedure_for(w.rules, m.rule_set).objection_deadline(w.calendar, received_on)
+        deadline = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).objection_deadline(w.calendar, received_on)
         notice = NoticeRow(id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
                            region=m.region, served_on=served_on, received_on=received_on,
                            objection_deadline=deadline.due_on, deadline_provisional=deadline.provisional,
@@ -83,7 +83,7 @@ def file_objection(w: Workflow, actor: str, measure_id: str, filed_on: date, rea
             note = rules_of.check_objection(view_of(m), filed_on, today, deadline, open_one)
         except TransitionRefused as exc:
             raise _refused(exc) from None
-        due = procedure_for(w.rules, m.rule_set).review_due(w.calendar, filed_on)
+        due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).review_due(w.calendar, filed_on)
         objection = ObjectionRow(
             id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
             region=m.region, filed_on=filed_on, reason=reason, evidence=json.dumps(evidence, ensure_ascii=False),
@@ -127,7 +127,7 @@ def record_evidence_complete(w: Workflow, actor: str, objection_id: str, on: dat
             raise Invalid(f"材料补齐日期须在异议提出日期（{o.filed_on}）与今天（{today}）之间。",
                           code="validation_failed", errors={"on": ["日期不在允许范围内。"]})
         m = get_measure(s, o.measure_id)
-        due = procedure_for(w.rules, m.rule_set).review_due(w.calendar, on)
+        due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).review_due(w.calendar, on)
         o.evidence_complete_on, o.review_due_on, o.review_due_provisional = on, due.due_on, due.provisional
         o.overdue_on = None
         add_event(s, m, "objection_evidence_complete", on, now, ref=o.id, detail=f"复核期限{due.due_on}")
@@ -203,7 +203,7 @@ def file_repair(w: Workflow, actor: str, measure_id: str, subject: tuple[str, st
             rules_of.check_repair(view_of(m), filed_on, today, open_one is not None)
         except TransitionRefused as exc:
             raise _refused(exc) from None
-        due = procedure_for(w.rules, m.rule_set).repair_reply_due(w.calendar, filed_on)
+        due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).repair_reply_due(w.calendar, filed_on)
         repair = RepairRow(
             id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number, region=m.region,
             filed_on=filed_on, corrected=corrected, adverse_effects_removed=adverse_effects_removed,

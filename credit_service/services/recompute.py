@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from ..adapters.orm import MeasureRow, ViolationRow
 from ..adapters.records import SubjectLedger
 from ..domain.decisions import MeasureDraft, MonthsBelowImposed, MonthsOutOfRange, ViolationFacts, decide
+from ..domain.practitioners import AgreementInputError
 from ..domain.rules import RuleBook
 from .measure_records import add_event
 
@@ -40,12 +41,13 @@ def recompute_subject(session: Session, subject_type: str, id_number: str, from_
     standing: dict[str, list[MeasureRow]] = {}
     for m in measures:
         if m.record_year < from_year:
-            ledger.note_measure(m.record_year, m.kind, m.months, m.restores_on)
+            ledger.note_measure(m.record_year, m.kind, m.months, m.restores_on, m.reregistration_from)
         else:
             standing.setdefault(m.violation_id, []).append(m)
     for v in violations:
         if v.record_year < from_year and v.voided_on is None:
             ledger.year_loss[v.record_year] += v.fund_loss
+            ledger.year_points[v.record_year] += v.points or 0
 
     result = Recomputed(revoked=[], created=[])
     for v in violations:
@@ -65,7 +67,7 @@ def recompute_subject(session: Session, subject_type: str, id_number: str, from_
                 result.created.append(created)
                 kept.append(created)
         _revoke(session, existing, on, cause, now, result)
-        ledger.add(v.record_year, v.fund_loss, kept)
+        ledger.add(v.record_year, v.fund_loss, kept, points=v.points)
     for leftover in standing.values():  # measures of voided violations
         _revoke(session, leftover, on, cause, now, result)
     return result
@@ -74,10 +76,14 @@ def recompute_subject(session: Session, subject_type: str, id_number: str, from_
 def _decide_again(v: ViolationRow, ledger: SubjectLedger, rules: RuleBook) -> tuple[tuple[MeasureDraft, ...], str]:
     facts = ViolationFacts(subject_type=v.subject_type, region=v.region, occurred_on=v.occurred_on,
                            determined_on=v.determined_on, fund_loss=v.fund_loss, handling=v.handling,
-                           fraud=v.fraud, months_override=v.months_override)
+                           fraud=v.fraud, months_override=v.months_override, points=v.points, category=v.category)
     position = ledger.position(v.record_year)
     try:
         return decide(facts, position, rules).measures, "（异议复核后重新计算。）"
+    except AgreementInputError:
+        # The agreement in force no longer knows the category or its band: the violation is only recorded.
+        decision = decide(replace(facts, points=None, category=None, months_override=None), position, rules)
+        return decision.measures, "（异议复核后重新计算；原违规类别或记分不符合现行协议约定，不再记分。）"
     except (MonthsOutOfRange, MonthsBelowImposed):
         # The staff-chosen duration no longer fits the corrected year total: the rule set's default applies.
         decision = decide(replace(facts, months_override=None), position, rules)
@@ -85,8 +91,8 @@ def _decide_again(v: ViolationRow, ledger: SubjectLedger, rules: RuleBook) -> tu
 
 
 def _same(m: MeasureRow, draft: MeasureDraft) -> bool:
-    return (m.kind, m.starts_on, m.restores_on, m.months) == (draft.kind, draft.starts_on, draft.restores_on,
-                                                              draft.months)
+    return (m.kind, m.starts_on, m.restores_on, m.months, m.reregistration_from) == (
+        draft.kind, draft.starts_on, draft.restores_on, draft.months, draft.reregistration_from)
 
 
 def _create(session: Session, v: ViolationRow, draft: MeasureDraft, note: str, now: datetime) -> MeasureRow:
@@ -94,7 +100,7 @@ def _create(session: Session, v: ViolationRow, draft: MeasureDraft, note: str, n
                      id_number=v.id_number, region=v.region, record_year=v.record_year, starts_on=draft.starts_on,
                      restores_on=draft.restores_on, months=draft.months, rule_set=draft.rule_set,
                      article=draft.article, explanation=draft.explanation + note, past_expiry=draft.past_expiry,
-                     revoked_on=None, created_at=now)
+                     reregistration_from=draft.reregistration_from, revoked_on=None, created_at=now)
     session.add(row)
     return row
 

@@ -174,7 +174,7 @@ def recompute_provisional_deadlines(w: Workflow, as_of: date) -> str:
                 query = query.where(table.state == state)
             for row in s.scalars(query):
                 m = s.get(MeasureRow, row.measure_id)
-                deadline = compute(procedure_for(w.rules, m.rule_set), row)
+                deadline = compute(procedure_for(w.rules, m.rule_set, m.region, m.starts_on), row)
                 old = getattr(row, due_attr)
                 if deadline.due_on == old and deadline.provisional:
                     continue

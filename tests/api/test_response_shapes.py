@@ -30,8 +30,26 @@ def test_status_fields_match_their_schema(client, auth):
     number = id_number()
     client.post("/api/v1/violations", json=violation(id_number=number), headers=auth())
     body = client.get(f"/api/v1/subjects/insured/{number}/status?on=2025-05-01", headers=auth()).json
-    assert set(body) == fields_of(StatusResultSchema)
+    # qualification: practitioners only; emergency fields: only when the request asks about emergency care
+    assert set(body) == fields_of(StatusResultSchema) - {"qualification", "emergency", "emergency_exempted"}
     assert set(body["restrictions"][0]) == fields_of(RestrictionSchema)
+
+
+def test_practitioner_status_and_claim_fields_match_their_schemas(client, auth):
+    from schemas.claims import ClaimReasonSchema, ClaimResultSchema
+    from schemas.status import QualificationSchema
+    number, insured = id_number(), id_number()
+    client.post("/api/v1/violations", json=violation(id_number=number, subject_type="physician", points=10,
+                                                     category="grave"), headers=auth())
+    body = client.get(f"/api/v1/subjects/physician/{number}/status?on=2025-05-01&emergency=true",
+                      headers=auth()).json
+    assert set(body) == fields_of(StatusResultSchema)
+    assert set(body["qualification"]) == fields_of(QualificationSchema)
+    claim = client.post("/api/v1/claims/check", headers=auth(), json={
+        "on": "2025-05-01", "insured": {"subject_type": "insured", "id_number": insured},
+        "practitioners": [{"subject_type": "physician", "id_number": number}]}).json
+    assert set(claim) == fields_of(ClaimResultSchema)
+    assert claim["reasons"] and all(set(r) == fields_of(ClaimReasonSchema) for r in claim["reasons"])
 
 
 def test_procedure_fields_match_their_schemas(client, auth):
