@@ -90,13 +90,14 @@ def status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: in
         blocking = tuple(m for m in restrictions if m.kind not in PRACTITIONER_KINDS)
     incentives: tuple[str, ...] = ()
     qualification = None
+    # A measure that ended without credit repair withholds every incentive until repaired (第十二条).
+    unrepaired = facts.measures and any(m.unrepaired for m in facts.measures)
     if subject_type == "insured":
-        if (lenient_acceptance(facts.record_years, day, clean_years)
-                and not any(m.unrepaired for m in facts.measures)):
+        if lenient_acceptance(facts.record_years, day, clean_years) and not unrepaired:
             incentives = (LENIENT_ACCEPTANCE,)
     elif subject_type in PRACTITIONER_TYPES:
         qualification = qualification_on(facts.measures, day) if facts.measures else NORMAL
-        if day.year in facts.recommended_years and day.year not in facts.record_years:
+        if day.year in facts.recommended_years and day.year not in facts.record_years and not unrepaired:
             incentives = (EXPERT_RECOMMENDATION,)
     return Status(on=day, settlement_allowed=not blocking, restrictions=restrictions,
                   listed=listed, incentives=incentives, qualification=qualification, emergency=emergency,

@@ -173,3 +173,21 @@ def test_property_deadline_is_a_working_day_exactly_n_working_days_later(receive
     assert deadline.due_on > received and CAL.is_working_day(deadline.due_on)
     assert CAL.working_days_between(received, deadline.due_on) == n
     assert CAL.working_days_between(received, deadline.due_on - timedelta(days=1)) == n - 1
+
+
+@pytest.mark.parametrize(("subject_type", "incentive", "recommended"), [
+    ("insured", "lenient_acceptance", frozenset()),
+    ("physician", "expert_recommendation", frozenset({2027})),
+])
+def test_art12_an_unrepaired_measure_withholds_incentives_until_repaired(subject_type, incentive, recommended):
+    from credit_service.domain.status import MeasureFact, SubjectFacts, status_on
+    kind = "settlement_suspension" if subject_type == "insured" else "qualification_suspension"
+    ended = dict(measure_id="m1", kind=kind, region="370100", starts_on=D("2024-09-02"), restores_on=D("2024-12-02"))
+    day = D("2027-03-01")  # 2025 and 2026 are clean
+    repaired = SubjectFacts(measures=(MeasureFact(**ended),), record_years=frozenset({2024}),
+                            recommended_years=recommended)
+    unrepaired = SubjectFacts(measures=(MeasureFact(**ended, unrepaired=True),), record_years=frozenset({2024}),
+                              recommended_years=recommended)
+    assert status_on(subject_type, repaired, day).incentives == (incentive,)
+    assert status_on(subject_type, unrepaired, day).incentives == ()
+    assert status_on(subject_type, unrepaired, day).settlement_allowed  # the period itself is over
