@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -28,9 +28,13 @@ class FixedClock:
     """For tests and operators' --as-of runs."""
 
     current: date
+    _ticks: int = 0
 
     def today(self) -> date:
         return self.current
 
     def now(self) -> datetime:
-        return datetime(self.current.year, self.current.month, self.current.day, 12, tzinfo=SHANGHAI)
+        """Noon of the current day, a microsecond later at each call: records keep their order."""
+        self._ticks += 1
+        return datetime(self.current.year, self.current.month, self.current.day, 12, tzinfo=SHANGHAI) + \
+            timedelta(microseconds=self._ticks)

@@ -1,21 +1,27 @@
 """Everything a request, CLI command or job needs, built once per process from Settings."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from .adapters.database import make_engine, make_session_factory
 from .adapters.status_index import StatusIndex
-from .calendar_config import build_calendar
+from .calendar_config import CalendarConfigError, build_calendar
 from .clock import Clock, SystemClock
 from .domain.rules import RuleBook
 from .domain.working_days import WorkingCalendar
 from .rules_config import load_rule_book
 from .services.clients import TokenCache
+from .services.procedure import Workflow
 from .services.unit_of_work import UnitOfWork
 from .settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,9 +34,41 @@ class Container:
     clock: Clock
     index: StatusIndex
     tokens: TokenCache
+    _calendar_signature: tuple = ()
+    _calendar_checked_at: float = field(default_factory=time.monotonic)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.session_factory)
+
+    def workflow(self) -> Workflow:
+        return Workflow(uow_factory=self.uow, rules=self.rules, calendar=self.current_calendar(),
+                        clock=self.clock)
+
+    def current_calendar(self) -> WorkingCalendar:
+        """The calendar, re-read when a file under config/calendar/ changed (checked at most once a
+        minute), so that every process — not only the one whose sweep noticed — counts a newly
+        published year. A malformed new file is logged and the calendar in use kept."""
+        now = time.monotonic()
+        if now - self._calendar_checked_at >= CALENDAR_CHECK_SECONDS:
+            self._calendar_checked_at = now
+            signature = _directory_signature(self.settings.config_dir / "calendar")
+            if signature != self._calendar_signature:
+                try:
+                    self.calendar = build_calendar(self.settings.config_dir / "calendar")
+                    self._calendar_signature = signature
+                    log.info("working-day calendar reloaded from %s", self.settings.config_dir / "calendar")
+                except CalendarConfigError as exc:
+                    log.error("calendar file not loaded, keeping the calendar in use: %s", exc)
+        return self.calendar
+
+
+CALENDAR_CHECK_SECONDS = 60.0
+
+
+def _directory_signature(directory: Path) -> tuple:
+    if not directory.is_dir():
+        return ()
+    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in directory.glob("*.toml")))
 
 
 def build_container(settings: Settings, clock: Clock | None = None) -> Container:
@@ -43,4 +81,5 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     tokens = TokenCache(session_factory)
     index.add_listener(tokens.on_change)
     return Container(settings=settings, engine=engine, session_factory=session_factory, rules=rules,
-                     calendar=calendar, clock=clock or SystemClock(), index=index, tokens=tokens)
+                     calendar=calendar, clock=clock or SystemClock(), index=index, tokens=tokens,
+                     _calendar_signature=_directory_signature(settings.config_dir / "calendar"))

@@ -6,8 +6,9 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from .domain.rules import (INCLUSIVE_LOWER, INCLUSIVE_UPPER, Bound, ListingRule, RuleBook, RuleSet,
-                           Tier)
+from .domain.procedure import Procedure
+from .domain.rules import (INCLUSIVE_LOWER, INCLUSIVE_UPPER, Agreement, Bound, Category, ListingRule,
+                           PointRule, RuleBook, RuleSet, Tier)
 
 
 class RuleConfigError(ValueError):
@@ -43,6 +44,13 @@ def load_rule_set(path: Path) -> RuleSet:
     if not regions or not all(isinstance(x, str) and x.isdigit() and 1 <= len(x) <= 6 for x in regions):
         raise RuleConfigError(path, "regions", "must be a non-empty list of region-code prefixes (digits)")
 
+    agreement = _agreement(r.table("agreement", required=False))
+    if agreement is not None:
+        for other in ("insured", "practitioner", "incentives", "procedure"):
+            if other in data:
+                raise RuleConfigError(path, other, "an agreement rule set holds only [agreement]; "
+                                                   "put credit rules in their own file")
+
     insured = r.table("insured", required=False)
     tiers: list[Tier] = []
     default_months = "minimum"
@@ -61,6 +69,7 @@ def load_rule_set(path: Path) -> RuleSet:
     practitioner_listing = _listing(practitioner.table("criminal_fraud", required=False)) if practitioner else None
     incentives = r.table("incentives", required=False)
     lenient = incentives.table("lenient_acceptance", required=False) if incentives else None
+    procedure = _procedure(r.table("procedure", required=False))
 
     return RuleSet(
         id=r.get("id", str), title=r.get("title", str), document=r.get("document", str),
@@ -69,7 +78,107 @@ def load_rule_set(path: Path) -> RuleSet:
         insured_criminal_fraud=insured_listing, practitioner_criminal_fraud=practitioner_listing,
         lenient_clean_years=lenient.get("clean_years", int) if lenient else 2,
         lenient_article=lenient.get("article", str) if lenient else "第九条第一项",
-        source_file=str(path))
+        procedure=procedure,
+        source_file=str(path), agreement=agreement)
+
+
+_CATEGORY_ID = "abcdefghijklmnopqrstuvwxyz0123456789_"
+
+
+def _agreement(r: "_Reader | None") -> Agreement | None:
+    """[agreement]: a region's service agreement for physicians and pharmacists (第八条第二至四项)."""
+    if r is None:
+        return None
+    points = _point_rule(r.table("points", required=False))
+    categories: list[Category] = []
+    for i, raw in enumerate(r.get("categories", list)):
+        c = _Reader(r.path, raw, f"{r.prefix}.categories[{i}]") if isinstance(raw, dict) else None
+        if c is None:
+            raise RuleConfigError(r.path, f"{r.prefix}.categories[{i}]", "must be a table")
+        category = Category(
+            id=c.get("id", str), title=c.get("title", str), article=c.get("article", str),
+            points=_int_range(c, "points", 1), service_suspension=_int_range(c, "service_suspension", 1),
+            qualification_revoked=bool(c.get("qualification_revoked", bool, required=False)),
+            handlings=_handlings(c))
+        if not category.id or set(category.id) - set(_CATEGORY_ID):
+            raise RuleConfigError(r.path, f"{c.prefix}.id", "must be lower-case letters, digits or _")
+        if any(seen.id == category.id for seen in categories):
+            raise RuleConfigError(r.path, f"{c.prefix}.id", f"duplicate category {category.id!r}")
+        if category.points and points is None:
+            raise RuleConfigError(r.path, f"{c.prefix}.points", "the agreement has no [agreement.points] model")
+        if not (category.points or category.service_suspension or category.qualification_revoked):
+            raise RuleConfigError(r.path, c.prefix, "gives no points, no service_suspension and no "
+                                                    "qualification_revoked: it would change nothing")
+        categories.append(category)
+    if not categories:
+        raise RuleConfigError(r.path, f"{r.prefix}.categories", "must list at least one category")
+    fraud = r.table("criminal_fraud", required=False)
+    fraud_article = None
+    if fraud is not None:
+        if fraud.get("measure", str) != "qualification_revoked":
+            raise RuleConfigError(r.path, f"{fraud.prefix}.measure", 'only "qualification_revoked"')
+        fraud_article = fraud.get("article", str)
+    return Agreement(categories=tuple(categories), points=points, criminal_fraud_article=fraud_article)
+
+
+_HANDLINGS = ("agreement", "administrative", "criminal")
+
+
+def _handlings(c: "_Reader") -> tuple[str, ...] | None:
+    """Art. 8 item 2 is about 协议处理, item 3 about 行政处罚 of the institution: a category may be limited."""
+    values = c.get("handlings", list, required=False)
+    if values is None:
+        return None
+    if not values or not all(v in _HANDLINGS for v in values):
+        raise RuleConfigError(c.path, f"{c.prefix}.handlings", f"must be a non-empty list of {'/'.join(_HANDLINGS)}")
+    return tuple(values)
+
+
+def _point_rule(r: "_Reader | None") -> PointRule | None:
+    if r is None:
+        return None
+    if r.get("reset", str) != "natural_year":
+        raise RuleConfigError(r.path, f"{r.prefix}.reset", 'only "natural_year" (记分以自然年度累计) is supported')
+    suspend_at, terminate_at = r.get("suspend_at", int), r.get("terminate_at", int)
+    if not 0 < suspend_at < terminate_at:
+        raise RuleConfigError(r.path, f"{r.prefix}.suspend_at", "must be above 0 and below terminate_at")
+    longest = r.get("suspension_months_max", int)
+    table: list[tuple[int, int]] = []
+    for i, raw in enumerate(r.get("suspension", list)):
+        key = f"{r.prefix}.suspension[{i}]"
+        if not isinstance(raw, dict):
+            raise RuleConfigError(r.path, key, "must be a table { points = N, months = M }")
+        row = _Reader(r.path, raw, key)
+        table.append((row.get("points", int), row.get("months", int)))
+        if not 1 <= table[-1][1] <= longest:
+            raise RuleConfigError(r.path, f"{key}.months", f"must be within 1 to {longest} "
+                                                           "(suspension_months_max)")
+    wanted = list(range(suspend_at, terminate_at))
+    if [p for p, _ in table] != wanted:
+        raise RuleConfigError(r.path, f"{r.prefix}.suspension",
+                              f"must give the months for each of {wanted} points, in that order")
+    if any(b[1] < a[1] for a, b in zip(table, table[1:])):
+        raise RuleConfigError(r.path, f"{r.prefix}.suspension", "more points must not suspend for fewer months")
+    bars = [r.get(k, int) for k in ("bar_years_cumulative", "bar_years_single")]
+    for key, years in zip(("bar_years_cumulative", "bar_years_single"), bars):
+        if years < 0:
+            raise RuleConfigError(r.path, f"{r.prefix}.{key}", "must be 0 or more years")
+    return PointRule(suspend_at=suspend_at, terminate_at=terminate_at, suspension_months=tuple(table),
+                     bar_years_cumulative=bars[0], bar_years_single=bars[1],
+                     suspend_article=r.get("suspend_article", str),
+                     terminate_article=r.get("terminate_article", str),
+                     single_article=r.get("single_article", str))
+
+
+def _int_range(r: "_Reader", key: str, lowest: int) -> range | None:
+    """`key = { from = A, to = B }`, both included."""
+    table = r.table(key, required=False)
+    if table is None:
+        return None
+    low, high = table.get("from", int), table.get("to", int)
+    if low < lowest or high < low:
+        raise RuleConfigError(r.path, f"{table.prefix}", f"must have {lowest} <= from <= to, got {low} to {high}")
+    return range(low, high + 1)
 
 
 def _tier(r: "_Reader") -> Tier:
@@ -122,6 +231,22 @@ def _check_tiers(path: Path, tiers: list[Tier]) -> None:
     if tiers and tiers[-1].loss_below is not None:
         raise RuleConfigError(path, f"insured.tiers[{len(tiers) - 1}].loss_below",
                               "the highest tier must be open-ended")
+
+
+def _procedure(table: "_Reader | None") -> Procedure:
+    if table is None:
+        return Procedure()
+    values = {}
+    for key in ("objection_working_days", "review_working_days", "repair_reply_working_days"):
+        days = table.get(key, int)
+        if not 1 <= days <= 90:
+            raise RuleConfigError(table.path, f"{table.prefix}.{key}", f"must be 1..90 working days, got {days}")
+        values[key] = days
+    pauses = table.get("objection_pauses_measure", bool)
+    if pauses:
+        raise RuleConfigError(table.path, f"{table.prefix}.objection_pauses_measure",
+                              "true is not supported yet: an objection does not pause the measure (第十条)")
+    return Procedure(**values, objection_pauses_measure=pauses)
 
 
 def _listing(table: "_Reader | None") -> ListingRule | None:

@@ -8,16 +8,23 @@ from typing import Callable
 from sqlalchemy import select
 
 from credit_service.adapters.orm import JobRunRow
+from credit_service.audit_context import Actor, acting_as
 from credit_service.clock import SHANGHAI
 from credit_service.metrics import JOB_RUNS
 
-from . import calendar_watch, status_transitions, webhooks
-from .locks import OUTBOX_LOCK_ID, runner_lock
+from . import calendar_watch, status_transitions, webhooks, workflow
+from .locks import runner_lock
 
 log = logging.getLogger(__name__)
 
 # name -> (sweep, cron hour, cron minute). A sweep takes (container, as_of) and returns a summary.
+# Each has its own lock and dates its effects by the rules, not by the run: their order does not matter.
 JOBS: dict[str, tuple[Callable, int, int]] = {
+    "activate_measures": (workflow.activate_measures, 0, 5),
+    "end_measures": (workflow.end_measures, 0, 10),
+    "recompute_deadlines": (workflow.recompute_deadlines, 0, 20),
+    "close_objection_windows": (workflow.close_objection_windows, 0, 30),
+    "flag_overdue": (workflow.flag_overdue, 0, 40),
     "calendar_watch": (calendar_watch.run, 6, 0),
     "status_transitions": (status_transitions.run, 0, 5),
 }
@@ -46,7 +53,7 @@ def run_job(container, name: str, as_of: date | None = None, force: bool = False
         raise UnknownJob(name)
     sweep = JOBS[name][0]
     as_of = as_of or container.clock.today()
-    with runner_lock(container.engine) as acquired:
+    with runner_lock(container.engine, name) as acquired:
         if not acquired:
             log.info("job %s skipped: another runner holds the lock", name)
             JOB_RUNS.labels(name, "skipped").inc()
@@ -56,7 +63,8 @@ def run_job(container, name: str, as_of: date | None = None, force: bool = False
             return None
         started = container.clock.now()
         try:
-            summary = sweep(container, as_of)
+            with acting_as(Actor(f"job:{name}", "system")):
+                summary = sweep(container, as_of)
             outcome = "ok"
         except Exception as exc:  # recorded, then raised for the scheduler's own logging
             summary, outcome = f"{exc.__class__.__name__}: {exc}", "failed"
@@ -72,13 +80,14 @@ def run_job(container, name: str, as_of: date | None = None, force: bool = False
 
 def _run_interval_job(container, name: str, as_of: date | None) -> str | None:
     sweep = INTERVAL_JOBS[name][0]
-    with runner_lock(container.engine, OUTBOX_LOCK_ID, "outbox") as acquired:
+    with runner_lock(container.engine, name) as acquired:
         if not acquired:
             JOB_RUNS.labels(name, "skipped").inc()
             return None
         started = container.clock.now()
         try:
-            summary = sweep(container, as_of or container.clock.today())
+            with acting_as(Actor(f"job:{name}", "system")):
+                summary = sweep(container, as_of or container.clock.today())
         except Exception as exc:
             JOB_RUNS.labels(name, "failed").inc()
             _record(container, name, as_of or container.clock.today(), started, "failed",

@@ -99,10 +99,10 @@ class Yuan(fields.Field):
 
     default_error_messages = _COMMON
 
-    def __init__(self, **kwargs):
+    def __init__(self, metadata: dict | None = None, **kwargs):
         super().__init__(metadata={"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$",
-                                   "example": "150000.00", "description": "金额（元），字符串，最多两位小数"},
-                         **kwargs)
+                                   "example": "150000.00", "description": "金额（元），字符串，最多两位小数",
+                                   **(metadata or {})}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:

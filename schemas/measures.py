@@ -6,7 +6,8 @@ from marshmallow import Schema, fields
 class MeasureSchema(Schema):
     id = fields.String()
     kind = fields.String(metadata={"enum": ["settlement_suspension", "joint_punishment_listing",
-                                            "service_suspension", "qualification_revoked"]})
+                                            "service_suspension", "qualification_suspension",
+                                            "qualification_termination", "qualification_revoked"]})
     subject_type = fields.String()
     region = fields.String()
     starts_on = fields.Date()
@@ -17,6 +18,8 @@ class MeasureSchema(Schema):
     article = fields.String()
     explanation = fields.String()
     past_expiry = fields.Boolean(metadata={"description": "规则集期满后按配置继续适用"})
+    reregistration_from = fields.Date(allow_none=True, metadata={
+        "description": "终止医保支付资格：首个可重新登记备案之日；其他措施及取消资格为 null"})
 
 
 class MeasureBriefSchema(Schema):
@@ -30,3 +33,4 @@ class MeasureBriefSchema(Schema):
     rule_set = fields.String()
     article = fields.String()
     past_expiry = fields.Boolean()
+    reregistration_from = fields.Date(allow_none=True)

@@ -13,6 +13,15 @@ class RestrictionSchema(Schema):
     restores_on = fields.Date(allow_none=True)
 
 
+class QualificationSchema(Schema):
+    status = fields.String(metadata={"enum": ["normal", "suspended", "terminated"],
+                                     "description": "医保支付资格：正常、暂停、终止（含取消资格）"})
+    since = fields.Date(allow_none=True)
+    until = fields.Date(allow_none=True, metadata={"description": "暂停：首个恢复之日"})
+    reregistration_from = fields.Date(allow_none=True, metadata={
+        "description": "终止：首个可重新登记备案之日；取消资格为 null"})
+
+
 class StatusResultSchema(Schema):
     subject_type = fields.String()
     id_number = fields.String(metadata={"description": "非经办人员角色为脱敏号码"})
@@ -20,7 +29,11 @@ class StatusResultSchema(Schema):
     settlement_allowed = fields.Boolean()
     restrictions = fields.List(fields.Nested(RestrictionSchema))
     listed = fields.Boolean(metadata={"description": "是否纳入失信联合惩戒对象名单"})
-    incentives = fields.List(fields.String())
+    incentives = fields.List(fields.String(), metadata={
+        "description": "lenient_acceptance（参保人，第九条第一项）、expert_recommendation（医（药）师，第八条第一项）"})
+    qualification = fields.Nested(QualificationSchema, metadata={"description": "仅医保医（药）师"})
+    emergency = fields.Boolean(metadata={"description": "仅当请求 emergency 时：是否急救、抢救"})
+    emergency_exempted = fields.Boolean(metadata={"description": "医（药）师的限制因急救、抢救而不适用"})
 
 
 class BatchSubjectSchema(Schema):
@@ -32,7 +45,10 @@ class BatchRequestSchema(Schema):
     on = StrictDate(load_default=None)
     subjects = fields.List(fields.Nested(BatchSubjectSchema), required=True, validate=validate.Length(max=1000),
                            metadata={"description": "≤1000 个主体；任一项无效则整批 422，errors 以 subjects.序号.字段 指明"})
+    emergency = fields.Boolean(metadata={"description": "可选：急救、抢救（对所有 subjects）"})
+    claims = fields.List(fields.Dict(), metadata={"description": "可选：逐笔核验的费用，每项同 /claims/check 的请求体（缺省 on 取本批 on）；与 subjects 合计 ≤1000"})
 
 
 class BatchResultSchema(Schema):
     results = fields.List(fields.Nested(StatusResultSchema), metadata={"description": "与请求同序"})
+    claims = fields.List(fields.Dict(), metadata={"description": "请求含 claims 时：逐笔核验结果（同 /claims/check 的答复），与请求同序"})

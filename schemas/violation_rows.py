@@ -17,7 +17,7 @@ from .messages import (BAD_DATE, BAD_HANDLING, BAD_SUBJECT_TYPE, DATES_OUT_OF_OR
                        NOT_INTEGER, NOT_MAPPING, NOT_NULL, NOT_STRING, UNKNOWN_FIELD, too_long, too_short)
 
 _TOP = {"source", "source_ref", "subject", "region", "occurred_on", "determined_on", "fund_loss", "handling",
-        "fraud", "points", "description", "months"}
+        "fraud", "points", "category", "description", "months"}
 _SUBJECT = {"subject_type", "id_number", "name"}
 
 
@@ -72,6 +72,7 @@ def parse_violation(raw: object) -> tuple[ViolationInput | None, dict[str, list[
     if not isinstance(fraud, bool):
         errors["fraud"] = [NOT_NULL if fraud is None else NOT_BOOLEAN]
     points = _optional_int(raw, "points", errors)
+    category = _string(raw, "category", errors, 1, 32, required=False)
     months = _optional_int(raw, "months", errors)
     description = _string(raw, "description", errors, 0, 2000, required=False)
 
@@ -83,7 +84,7 @@ def parse_violation(raw: object) -> tuple[ViolationInput | None, dict[str, list[
         source=source, source_ref=source_ref, subject_type=subject_type, id_number=id_number, name=name,
         region=region, occurred_on=occurred_on, determined_on=determined_on, fund_loss=fund_loss,
         handling=handling, fraud=fraud, points=points, description=description or "",
-        months_override=months), {}
+        months_override=months, category=category), {}
 
 
 def _string(data: dict, key: str, errors: dict, min_len: int = 0, max_len: int | None = None, prefix: str = "",
@@ -94,7 +95,7 @@ def _string(data: dict, key: str, errors: dict, min_len: int = 0, max_len: int |
         return None
     value = data[key]
     if value is None:
-        if required or key != "name":
+        if required or key not in ("name", "category"):
             errors[prefix + key] = [NOT_NULL]
         return None
     if not isinstance(value, str):

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        TypeDecorator, UniqueConstraint)
+                        TypeDecorator, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -48,17 +48,32 @@ class ViolationRow(Base):
     handling: Mapped[str] = mapped_column(String(16))
     fraud: Mapped[bool] = mapped_column(Boolean)
     points: Mapped[int | None] = mapped_column(Integer)
+    category: Mapped[str | None] = mapped_column(String(32))  # practitioners: the agreement's category
     months_override: Mapped[int | None] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text, default="")
     rule_set: Mapped[str | None] = mapped_column(String(64))
     notes: Mapped[str] = mapped_column(Text, default="")
     recorded_by: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Position within its intake request: with recorded_at, the order the violations were decided in
+    # (a year is recomputed in that order after an objection).
+    intake_order: Mapped[int] = mapped_column(Integer, default=0)
+    # An objection upheld (第十条) voids the record; a modified one corrects the loss, keeping the reported one.
+    voided_on: Mapped[date | None] = mapped_column(Date)
+    voided_by: Mapped[str | None] = mapped_column(String(32))
+    reported_fund_loss: Mapped[Decimal | None] = mapped_column("reported_fund_loss_fen", Yuan)
 
 
 class MeasureRow(Base):
     __tablename__ = "measures"
-    __table_args__ = (Index("ix_measures_subject", "id_number", "subject_type"),)
+    __table_args__ = (
+        Index("ix_measures_subject", "id_number", "subject_type"),
+        # The sweeps look for measures due to start or to end.
+        Index("ix_measures_due_start", "starts_on", sqlite_where=text("activated_on IS NULL"),
+              postgresql_where=text("activated_on IS NULL")),
+        Index("ix_measures_due_end", "restores_on", sqlite_where=text("ended_on IS NULL"),
+              postgresql_where=text("ended_on IS NULL")),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     violation_id: Mapped[str] = mapped_column(ForeignKey("violations.id"), index=True)
@@ -74,8 +89,17 @@ class MeasureRow(Base):
     article: Mapped[str] = mapped_column(String(32))
     explanation: Mapped[str] = mapped_column(Text)
     past_expiry: Mapped[bool] = mapped_column(Boolean, default=False)
+    # qualification terminated/revoked: first day re-registration is allowed (9999-12-31: never)
+    reregistration_from: Mapped[date | None] = mapped_column(Date)
     revoked_on: Mapped[date | None] = mapped_column(Date)
+    revoked_by: Mapped[str | None] = mapped_column(String(32))  # the objection whose decision revoked it
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Set by the sweeps, each to the day the transition happened (not the day the sweep ran).
+    activated_on: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    credit_state: Mapped[str | None] = mapped_column(String(16))  # "restored" | "unrepaired" after the end
+    credit_restored_on: Mapped[date | None] = mapped_column(Date)
+    credit_restored_how: Mapped[str | None] = mapped_column(String(16))  # "automatic" | "repair"
 
 
 class SubjectChangeRow(Base):
@@ -90,6 +114,22 @@ class SubjectChangeRow(Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Which process wrote it: that process already applied the change to its own index.
     origin: Mapped[str | None] = mapped_column(String(48))
+
+
+class ExpertRecommendationRow(Base):
+    """Staff mark an outstanding practitioner for a year (第八条第一项：优先推荐入医保专家库)."""
+
+    __tablename__ = "expert_recommendations"
+    __table_args__ = (UniqueConstraint("subject_type", "id_number", "year", name="uq_expert_recommendations"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    region: Mapped[str] = mapped_column(String(6))
+    reason: Mapped[str] = mapped_column(Text)
+    marked_by: Mapped[str] = mapped_column(String(64))
+    marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class ApiClientRow(Base):
@@ -177,3 +217,128 @@ class WebhookAttemptRow(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int] = mapped_column(Integer)
+
+class NoticeRow(Base):
+    """信用结果告知书: its receipt starts the objection window (第十条)."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id"), unique=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    region: Mapped[str] = mapped_column(String(6))
+    served_on: Mapped[date] = mapped_column(Date)
+    received_on: Mapped[date] = mapped_column(Date)
+    objection_deadline: Mapped[date] = mapped_column(Date)
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean)
+    window_closed_on: Mapped[date | None] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ObjectionRow(Base):
+    """异议申请 and its review (复核)."""
+
+    __tablename__ = "objections"
+    __table_args__ = (
+        # One open objection per measure, also under concurrent filings.
+        Index("uq_objections_open", "measure_id", unique=True,
+              sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id"), index=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    region: Mapped[str] = mapped_column(String(6), index=True)
+    filed_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of strings
+    acceptance_note: Mapped[str] = mapped_column(Text, default="")
+    evidence_complete_on: Mapped[date | None] = mapped_column(Date)
+    review_due_on: Mapped[date] = mapped_column(Date)
+    review_due_provisional: Mapped[bool] = mapped_column(Boolean)
+    overdue_on: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16))  # "open" | "decided"
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    corrected_fund_loss: Mapped[Decimal | None] = mapped_column("corrected_fund_loss_fen", Yuan)
+    decided_late: Mapped[bool | None] = mapped_column(Boolean)
+    filed_by: Mapped[str] = mapped_column(String(64))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RepairRow(Base):
+    """信用修复申请 (第十一条、第十二条)."""
+
+    __tablename__ = "repairs"
+    __table_args__ = (
+        Index("uq_repairs_open", "measure_id", unique=True,
+              sqlite_where=text("state = 'open'"), postgresql_where=text("state = 'open'")),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id"), index=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    region: Mapped[str] = mapped_column(String(6), index=True)
+    filed_on: Mapped[date] = mapped_column(Date)
+    corrected: Mapped[bool] = mapped_column(Boolean)
+    adverse_effects_removed: Mapped[bool] = mapped_column(Boolean)
+    commitment: Mapped[bool] = mapped_column(Boolean)
+    evidence: Mapped[str] = mapped_column(Text, default="[]")
+    reply_due_on: Mapped[date] = mapped_column(Date)
+    reply_due_provisional: Mapped[bool] = mapped_column(Boolean)
+    overdue_on: Mapped[date | None] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16))  # "open" | "approved" | "rejected"
+    decided_on: Mapped[date | None] = mapped_column(Date)
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    filed_by: Mapped[str] = mapped_column(String(64))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MeasureEventRow(Base):
+    """Each transition of a measure, once: the unique key makes a second runner's attempt fail
+    instead of notifying twice."""
+
+    __tablename__ = "measure_events"
+    __table_args__ = (UniqueConstraint("measure_id", "event", "ref", name="uq_measure_events"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    measure_id: Mapped[str] = mapped_column(String(32), index=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    id_number: Mapped[str] = mapped_column(String(18))
+    event: Mapped[str] = mapped_column(String(32))
+    ref: Mapped[str] = mapped_column(String(32), default="")  # the notice/objection/repair it concerns
+    on: Mapped[date] = mapped_column(Date)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEventRow(Base):
+    """The hash-chained audit trail (services/audit.py): `payload` is the canonical JSON that is hashed;
+    the other columns mirror it for queries."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_subject", "id_number", "subject_type", "day"),
+                      Index("ix_audit_events_region_day", "region", "day"))
+
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                     autoincrement=False)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    day: Mapped[date] = mapped_column(Date)  # Asia/Shanghai
+    action: Mapped[str] = mapped_column(String(48))
+    entity: Mapped[str] = mapped_column(String(24))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    subject_type: Mapped[str | None] = mapped_column(String(16))
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    region: Mapped[str | None] = mapped_column(String(6))
+    actor: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -15,8 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..domain.decisions import JOINT_PUNISHMENT_LISTING, SETTLEMENT_SUSPENSION, YearPosition
+from ..domain.practitioners import ENDING_KINDS, QUALIFICATION_SUSPENSION, SUSPENDING_KINDS
 from ..domain.status import MeasureFact, SubjectFacts
-from .orm import MeasureRow, SubjectChangeRow, ViolationRow
+from .orm import ExpertRecommendationRow, MeasureRow, SubjectChangeRow, ViolationRow
 
 SubjectKey = tuple[str, str]
 
@@ -40,18 +41,40 @@ class SubjectLedger:
     year_months: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     suspended_until: date | None = None
     listed: bool = False
+    # Practitioners: points per record year, and their payment qualification
+    year_points: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    year_qualification_months: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    qualification_suspended_until: date | None = None
+    qualification_barred_until: date | None = None
 
     def position(self, year: int) -> YearPosition:
         return YearPosition(total_loss=self.year_loss[year], months_imposed=self.year_months[year],
-                            suspended_until=self.suspended_until, listed=self.listed)
+                            suspended_until=self.suspended_until, listed=self.listed,
+                            points=self.year_points[year],
+                            qualification_months=self.year_qualification_months[year],
+                            qualification_suspended_until=self.qualification_suspended_until,
+                            qualification_barred_until=self.qualification_barred_until)
 
-    def add(self, year: int, fund_loss: Decimal, measures: Iterable) -> None:
+    def add(self, year: int, fund_loss: Decimal, measures: Iterable, points: int | None = None) -> None:
+        """Record a decided violation: its loss, its points (practitioners) and the measures it caused."""
         self.year_loss[year] += fund_loss
+        self.year_points[year] += points or 0
         for m in measures:
-            self.note_measure(year, m.kind, m.months, m.restores_on)
+            self.note_measure(year, m.kind, m.months, m.restores_on, getattr(m, "reregistration_from", None))
 
-    def note_measure(self, year: int, kind: str, months: int | None, restores_on: date | None) -> None:
-        if kind == SETTLEMENT_SUSPENSION:
+    def note_measure(self, year: int, kind: str, months: int | None, restores_on: date | None,
+                     reregistration_from: date | None = None) -> None:
+        if kind in SUSPENDING_KINDS:
+            if kind == QUALIFICATION_SUSPENSION:
+                self.year_qualification_months[year] += months or 0
+            if self.qualification_suspended_until is None or (
+                    restores_on and restores_on > self.qualification_suspended_until):
+                self.qualification_suspended_until = restores_on
+        elif kind in ENDING_KINDS:
+            if self.qualification_barred_until is None or (
+                    reregistration_from and reregistration_from > self.qualification_barred_until):
+                self.qualification_barred_until = reregistration_from
+        elif kind == SETTLEMENT_SUSPENSION:
             self.year_months[year] += months or 0
             if self.suspended_until is None or (restores_on and restores_on > self.suspended_until):
                 self.suspended_until = restores_on
@@ -96,19 +119,20 @@ def load_ledgers(session: Session, keys: Iterable[SubjectKey]) -> dict[SubjectKe
     for chunk in _chunks(numbers, _chunk_size(dialect)):
         totals = session.execute(
             select(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year,
-                   func.sum(ViolationRow.__table__.c.fund_loss_fen))
-            .where(_member_of(dialect, ViolationRow.id_number, chunk))
+                   func.sum(ViolationRow.__table__.c.fund_loss_fen), func.sum(ViolationRow.points))
+            .where(_member_of(dialect, ViolationRow.id_number, chunk), ViolationRow.voided_on.is_(None))
             .group_by(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year))
-        for subject_type, id_number, year, total in totals:  # SUM keeps the Yuan type: already yuan
+        for subject_type, id_number, year, total, points in totals:  # SUM keeps the Yuan type: already yuan
             if (subject_type, id_number) in ledgers:
                 ledgers[(subject_type, id_number)].year_loss[year] += total
+                ledgers[(subject_type, id_number)].year_points[year] += points or 0
         measures = session.execute(
             select(MeasureRow.subject_type, MeasureRow.id_number, MeasureRow.record_year, MeasureRow.kind,
-                   MeasureRow.months, MeasureRow.restores_on)
+                   MeasureRow.months, MeasureRow.restores_on, MeasureRow.reregistration_from)
             .where(_member_of(dialect, MeasureRow.id_number, chunk), MeasureRow.revoked_on.is_(None)))
-        for subject_type, id_number, year, kind, months, restores_on in measures:
+        for subject_type, id_number, year, kind, months, restores_on, again in measures:
             if (subject_type, id_number) in ledgers:
-                ledgers[(subject_type, id_number)].note_measure(year, kind, months, restores_on)
+                ledgers[(subject_type, id_number)].note_measure(year, kind, months, restores_on, again)
     return ledgers
 
 
@@ -161,25 +185,32 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     """Facts for the status check: all subjects when keys is None, else just those."""
     measures: dict[SubjectKey, list[MeasureFact]] = defaultdict(list)
     year_masks: dict[SubjectKey, int] = {}  # bit (year - 1900): cheaper than a set per subject
-    m, v = MeasureRow.__table__.c, ViolationRow.__table__.c
-    measure_query = select(m.id, m.kind, m.region, m.starts_on, m.restores_on, m.subject_type, m.id_number) \
-        .where(m.revoked_on.is_(None))
-    year_query = select(v.subject_type, v.id_number, v.record_year).distinct()
+    recommended: dict[SubjectKey, set[int]] = defaultdict(set)
+    m, v, r = MeasureRow.__table__.c, ViolationRow.__table__.c, ExpertRecommendationRow.__table__.c
+    measure_query = select(m.id, m.kind, m.region, m.starts_on, m.restores_on, m.subject_type, m.id_number,
+                           m.credit_state, m.reregistration_from).where(m.revoked_on.is_(None))
+    year_query = select(v.subject_type, v.id_number, v.record_year).where(v.voided_on.is_(None)).distinct()
+    recommendation_query = select(r.subject_type, r.id_number, r.year)
     if keys is None:
-        batches = [(measure_query, year_query)]
+        batches = [(measure_query, year_query, recommendation_query)]
     else:
         wanted = set(keys)
         numbers = sorted({n for _, n in wanted})
         dialect = connection.dialect.name
         batches = [(measure_query.where(_member_of(dialect, m.id_number, c)),
-                    year_query.where(_member_of(dialect, v.id_number, c)))
+                    year_query.where(_member_of(dialect, v.id_number, c)),
+                    recommendation_query.where(_member_of(dialect, r.id_number, c)))
                    for c in _chunks(numbers, _chunk_size(dialect))]
     types = {t: t for t in ("insured", "physician", "pharmacist")}  # one str object per type
-    for mq, yq in batches:
+    for mq, yq, rq in batches:
         # .all(): one bulk fetch; iterating the result would fetch row by row (3× slower for 1M rows).
-        for mid, kind, region, starts_on, restores_on, subject_type, id_number in connection.execute(mq).all():
+        for mid, kind, region, starts_on, restores_on, subject_type, id_number, credit, again in \
+                connection.execute(mq).all():
             measures[(types.get(subject_type, subject_type), id_number)].append(
-                MeasureFact(mid, kind, region, starts_on, restores_on))
+                MeasureFact(mid, kind, region, starts_on, restores_on, credit == "unrepaired",
+                            reregistration_from=again))
+        for subject_type, id_number, year in connection.execute(rq).all():
+            recommended[(subject_type, id_number)].add(year)
         get = year_masks.get
         for subject_type, id_number, year in connection.execute(yq).all():
             key = (types.get(subject_type, subject_type), id_number)
@@ -187,6 +218,7 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     if keys is not None:
         year_masks = {k: mask for k, mask in year_masks.items() if k in wanted}
         measures = {k: ms for k, ms in measures.items() if k in wanted}
+        recommended = {k: ys for k, ys in recommended.items() if k in wanted}
     # Most subjects share a handful of year sets and have no measures: share those objects, so the
     # index of a province stays within a few hundred MiB per worker.
     measureless: dict[int, SubjectFacts] = {}
@@ -207,6 +239,10 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     for key, subject_measures in measures.items():
         facts[key] = SubjectFacts(measures=tuple(sorted(subject_measures, key=lambda f: f.starts_on)),
                                   record_years=years_of(year_masks.get(key, 0)))
+    for key, years in recommended.items():
+        known = facts.get(key)
+        facts[key] = SubjectFacts(measures=known.measures if known else (),
+                                  record_years=years_of(year_masks.get(key, 0)), recommended_years=frozenset(years))
     return facts
 
 

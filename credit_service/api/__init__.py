@@ -7,7 +7,7 @@ from flask_smorest import Api
 from schemas.problems import PROBLEM, ProblemSchema
 
 from ..services.errors import ServiceError
-from . import health, status, violations, webhooks
+from . import audit, claims, health, practitioners, procedure, records, status, violations, webhooks
 from .problems import from_http_exception, from_service_error, from_unexpected
 
 
@@ -49,6 +49,11 @@ def register_api(app: Flask) -> None:
     api = CreditApi(app)
     api.register_blueprint(violations.blp)
     api.register_blueprint(status.blp)
+    api.register_blueprint(procedure.blp)
+    api.register_blueprint(records.blp)
+    api.register_blueprint(claims.blp)
+    api.register_blueprint(practitioners.blp)
+    api.register_blueprint(audit.blp)
     api.register_blueprint(webhooks.blp)
     app.register_blueprint(health.blp)
     app.register_error_handler(ServiceError, from_service_error)

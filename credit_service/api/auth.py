@@ -1,10 +1,13 @@
 """Bearer tokens → Principal, and the role/region/subject checks of API.md."""
 from __future__ import annotations
 
+import uuid
 from functools import wraps
 
 from flask import current_app, g, request
 
+from ..audit_context import Actor, acting_as
+from .operations import REQUEST_ID_KEY
 from ..services.clients import Principal
 from ..services.errors import ServiceError
 
@@ -40,7 +43,11 @@ def require(*roles: str):
                 raise Forbidden(f"角色 {principal.role} 无权执行此操作（允许：{'、'.join(roles)}）。",
                                 code="role_not_allowed")
             g.principal = principal
-            return view(*args, **kwargs)
+            # The operations middleware's id (checked, or made): the same one the logs and X-Request-Id carry.
+            request_id = (request.environ.get(REQUEST_ID_KEY) or getattr(g, "request_id", None)
+                          or uuid.uuid4().hex)
+            with acting_as(Actor(principal.name, principal.role, principal.region, request_id[:64])):
+                return view(*args, **kwargs)
 
         wrapper._roles = roles  # read by the OpenAPI security annotation
         return wrapper

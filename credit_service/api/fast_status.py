@@ -23,6 +23,7 @@ from .serializers import status_json
 
 _STATUS_PATH = re.compile(r"/api/v1/subjects/(insured|physician|pharmacist)/([0-9]{17}[0-9X])/status")
 _ON_QUERY = re.compile(r"on=([0-9]{4}-[0-9]{2}-[0-9]{2})")
+_QUERY_PART = re.compile(r"on=[0-9]{4}-[0-9]{2}-[0-9]{2}|emergency=(?:true|false)")
 BATCH_PATH = "/api/v1/status/batch"
 STATUS_ROUTE = "/api/v1/subjects/<subject_type>/<id_number>/status"  # as Flask names it (metrics label)
 _READERS = frozenset({"settlement", "staff", "admin"})
@@ -66,6 +67,18 @@ class FastStatusPath:
         match = _ON_QUERY.fullmatch(query)
         return date.fromisoformat(match.group(1)) if match else None  # ValueError → Flask answers
 
+    def _query(self, query: str) -> tuple[date, bool | None] | None:
+        """`on` and `emergency` (each at most once), or None for anything else."""
+        parts = query.split("&") if query else []
+        if len(parts) > 2 or not all(_QUERY_PART.fullmatch(p) for p in parts):
+            return None
+        values = dict(p.split("=") for p in parts)
+        if len(values) != len(parts):
+            return None
+        day = self._day(f"on={values['on']}" if "on" in values else "")
+        emergency = values["emergency"] == "true" if "emergency" in values else None
+        return None if day is None else (day, emergency)
+
     def _single(self, environ, path: str) -> bytes | None:
         match = _STATUS_PATH.fullmatch(path)
         if match is None:
@@ -78,12 +91,13 @@ class FastStatusPath:
                 principal.role == "person"
                 and (principal.subject_type, principal.subject_id_number) == (subject_type, id_number)):
             return None
-        day = self._day(environ.get("QUERY_STRING", ""))
-        if day is None:
+        query = self._query(environ.get("QUERY_STRING", ""))
+        if query is None:
             return None
+        day, emergency = query
         facts = self.container.index.get(subject_type, id_number)
         shown = id_number if principal.role in _FULL_ID else mask_id_number(id_number)
-        return orjson.dumps(status_json(subject_type, shown, status_on(subject_type, facts, day)))
+        return orjson.dumps(status_json(subject_type, shown, status_on(subject_type, facts, day, emergency=emergency)))
 
     def _batch(self, environ) -> bytes | None:
         length = int(environ.get("CONTENT_LENGTH") or 0)

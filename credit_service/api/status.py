@@ -9,12 +9,17 @@ from flask_smorest import Blueprint
 
 from schemas.problems import PROBLEM, ProblemSchema
 
+from marshmallow import ValidationError
+
+from schemas.claims import ClaimSchema
 from schemas.status import BatchRequestSchema, BatchResultSchema, StatusResultSchema
 
 from ..domain.identity import SUBJECT_TYPES, id_number_problem, mask_id_number, normalise_id_number
 from ..domain.status import status_on
 from ..services.errors import Invalid, invalid_fields
 from .auth import check_subject_access, require, sees_full_id
+from .claims import claim_json
+from .problems import _flatten
 from .serializers import status_json
 
 blp = Blueprint("status", __name__, url_prefix="/api/v1", description="结算状态查询（Arts 5, 9）")
@@ -24,7 +29,10 @@ blp = Blueprint("status", __name__, url_prefix="/api/v1", description="结算状
 @require("settlement", "staff", "admin", "person")
 @blp.doc(parameters=[{"in": "query", "name": "on", "required": False,
                       "schema": {"type": "string", "format": "date"},
-                      "description": "查询日期，缺省为今天（Asia/Shanghai）"}])
+                      "description": "查询日期，缺省为今天（Asia/Shanghai）"},
+                     {"in": "query", "name": "emergency", "required": False,
+                      "schema": {"type": "boolean"},
+                      "description": "急救、抢救：医（药）师的暂停、终止不影响结算，答复中注明"}])
 @blp.response(200, StatusResultSchema)
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="invalid_id_number / validation_failed")
 def subject_status(subject_type: str, id_number: str):
@@ -33,7 +41,8 @@ def subject_status(subject_type: str, id_number: str):
     check_subject_access(g.principal, subject_type, id_number)
     c = current_app.extensions["credit_service"]
     day = _day(request.args.get("on"), c)
-    status = status_on(subject_type, c.index.get(subject_type, id_number), day)
+    emergency = _flag(request.args.get("emergency"))
+    status = status_on(subject_type, c.index.get(subject_type, id_number), day, emergency=emergency)
     shown = id_number if sees_full_id(g.principal) else mask_id_number(id_number)
     return _json(status_json(subject_type, shown, status))
 
@@ -44,18 +53,25 @@ def subject_status(subject_type: str, id_number: str):
 @blp.response(200, BatchResultSchema)
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="任一项无效则整批422，errors 指明序号")
 def batch_status():
-    """批量查询（≤1000个主体），结果与请求同序。"""
+    """批量查询（≤1000个主体），结果与请求同序；可附 claims（与 /claims/check 同样的请求体）逐笔核验，
+    以及 emergency（急救、抢救）。"""
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("subjects"), list):
         raise Invalid("请求体须为 {\"on\": 日期, \"subjects\": [{\"subject_type\", \"id_number\"}, …]}。",
                       errors={"subjects": ["缺少或不是数组。"]})
     c = current_app.extensions["credit_service"]
     subjects = body["subjects"]
+    claims = body.get("claims", [])
+    if not isinstance(claims, list):
+        raise Invalid("claims 须为数组。", errors={"claims": ["应为数组。"]})
     limit = c.settings.batch_max_subjects
-    if len(subjects) > limit:
-        raise Invalid(f"单次最多查询{limit}个主体，本次{len(subjects)}个。", code="too_many_subjects",
-                      errors={"subjects": [f"最多{limit}个。"]})
+    if len(subjects) + len(claims) > limit:
+        raise Invalid(f"单次最多查询{limit}个主体或费用，本次{len(subjects) + len(claims)}个。",
+                      code="too_many_subjects", errors={"subjects": [f"连同 claims 最多{limit}个。"]})
     day = _day(body.get("on"), c)
+    emergency = body.get("emergency")
+    if emergency is not None and not isinstance(emergency, bool):
+        raise Invalid("emergency 须为布尔值。", errors={"emergency": ["应为布尔值 true/false。"]})
     keys, errors = [], {}
     for i, item in enumerate(subjects):
         if not isinstance(item, dict):
@@ -67,12 +83,23 @@ def batch_status():
         if problem := id_number_problem(id_number):
             errors[f"subjects.{i}.id_number"] = [problem]
         keys.append((subject_type, id_number))
+    loaded_claims = []
+    for i, item in enumerate(claims):
+        try:
+            loaded_claims.append(ClaimSchema().load(item))
+        except ValidationError as exc:
+            errors.update({f"claims.{i}.{k}": v for k, v in _flatten(exc.messages).items()})
     if errors:
         raise invalid_fields(errors, f"{len(errors)}项主体信息无效")
     full_id, index = sees_full_id(g.principal), c.index
-    results = [status_json(t, n if full_id else mask_id_number(n), status_on(t, index.get(t, n), day))
+    results = [status_json(t, n if full_id else mask_id_number(n),
+                           status_on(t, index.get(t, n), day, emergency=emergency))
                for t, n in keys]
-    return _json({"results": results})
+    answer = {"results": results}
+    if "claims" in body:
+        facts_of = index.lookup()
+        answer["claims"] = [claim_json(claim, claim["on"] or day, facts_of, full_id) for claim in loaded_claims]
+    return _json(answer)
 
 
 def _checked_subject(subject_type: str, id_number: str) -> str:
@@ -83,6 +110,14 @@ def _checked_subject(subject_type: str, id_number: str) -> str:
     if problem := id_number_problem(id_number):
         raise Invalid(problem, code="invalid_id_number", errors={"id_number": [problem]})
     return id_number
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None:
+        return None
+    if value in ("true", "false"):
+        return value == "true"
+    raise Invalid("emergency 须为 true 或 false。", errors={"emergency": ["应为 true 或 false。"]})
 
 
 def _day(value, c) -> date:

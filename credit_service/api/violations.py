@@ -28,7 +28,7 @@ blp = Blueprint("violations", __name__, url_prefix="/api/v1/violations",
                 description="违约违法信息采集（Arts 6–7）")
 WRITERS = ("reporter", "staff", "admin")
 CSV_COLUMNS = ("source", "source_ref", "subject_type", "id_number", "name", "region", "occurred_on",
-               "determined_on", "fund_loss", "handling", "fraud", "points", "description", "months")
+               "determined_on", "fund_loss", "handling", "fraud", "points", "description", "months", "category")
 
 
 @blp.route("", methods=["POST"])
@@ -102,7 +102,9 @@ def _run(rows):
                 raise
     c.index.merge(
         ((o.violation.input.subject_key,
-          tuple(MeasureFact(m.id, m.kind, m.region, m.starts_on, m.restores_on) for m in o.violation.measures),
+          tuple(MeasureFact(m.id, m.kind, m.region, m.starts_on, m.restores_on,
+                            reregistration_from=m.reregistration_from)
+                for m in o.violation.measures),
           o.violation.record_year)
          for o in outcomes if o.status == "created"))
     return outcomes
@@ -131,7 +133,7 @@ def _to_input(data: dict) -> ViolationInput:
         id_number=subject["id_number"], name=subject.get("name"), region=data["region"],
         occurred_on=data["occurred_on"], determined_on=data["determined_on"], fund_loss=data["fund_loss"],
         handling=data["handling"], fraud=data["fraud"], points=data["points"],
-        description=data["description"], months_override=data["months"])
+        description=data["description"], months_override=data["months"], category=data["category"])
 
 
 def _read_import_rows() -> list:

@@ -28,6 +28,8 @@ class ViolationFacts:
     handling: str
     fraud: bool
     months_override: int | None = None
+    points: int | None = None  # practitioners: points in the band of `category` (医保发〔2024〕23号)
+    category: str | None = None  # practitioners: a category of the region's agreement
 
     @property
     def record_year(self) -> int:
@@ -46,6 +48,11 @@ class YearPosition:
     months_imposed: int = 0  # settlement-suspension months already imposed for that year
     suspended_until: date | None = None  # latest restores_on of the subject's suspensions, any year
     listed: bool = False
+    # Practitioners (the agreement and its points):
+    points: int = 0  # points of earlier violations of the same record year (reset every 1 January)
+    qualification_months: int = 0  # qualification-suspension months already imposed for that year
+    qualification_suspended_until: date | None = None  # latest end of a service/qualification suspension
+    qualification_barred_until: date | None = None  # terminated or revoked: re-registration date (date.max: never)
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class MeasureDraft:
     article: str
     explanation: str
     past_expiry: bool = False
+    reregistration_from: date | None = None  # qualification ended: first day re-registration is allowed
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ class Decision:
     rule_set: str | None = None
     year_total: Decimal = Decimal("0.00")
     notes: tuple[str, ...] = field(default_factory=tuple)
+    agreement_rule_set: str | None = None  # practitioners: the agreement rule set applied
 
     @property
     def severity(self) -> tuple[bool, int]:
@@ -90,7 +99,17 @@ class MonthsBelowImposed(ValueError):
 
 def decide(violation: ViolationFacts, position: YearPosition, rules: RuleBook) -> Decision:
     """The measures `violation` causes, judged by the rule set of its determination date or, where
-    the rule set of its occurrence date differs, by the lighter of the two (从旧兼从轻)."""
+    the rule set of its occurrence date differs, by the lighter of the two (从旧兼从轻).
+    Practitioners also meet their region's agreement rule set (第八条第二至四项)."""
+    decision = _decide_credit(violation, position, rules)
+    if violation.subject_type not in PRACTITIONER_TYPES:
+        return decision
+    agreed = practitioners.decide_agreement(violation, position, rules)
+    return replace(decision, measures=agreed.measures + decision.measures, notes=agreed.notes + decision.notes,
+                   agreement_rule_set=agreed.rule_set)
+
+
+def _decide_credit(violation: ViolationFacts, position: YearPosition, rules: RuleBook) -> Decision:
     current = rules.select(violation.region, violation.determined_on)
     former = rules.select(violation.region, violation.occurred_on)
     if current is None:
@@ -128,7 +147,7 @@ def _attempt(violation: ViolationFacts, position: YearPosition, selection: Selec
 
 def _decide_under(violation: ViolationFacts, position: YearPosition, selection: Selection) -> Decision:
     rs = selection.rule_set
-    expiry_note = _expiry_note(rs) if selection.past_expiry else ""
+    expiry = expiry_note(rs) if selection.past_expiry else ""
     measures: list[MeasureDraft] = []
     notes: list[str] = []
     year_total = position.total_loss + violation.fund_loss
@@ -154,10 +173,10 @@ def _decide_under(violation: ViolationFacts, position: YearPosition, selection: 
                 explanation=f"依据{rs.citation(listing_rule.article)}：因欺诈骗保被刑事处理，"
                             f"依法纳入失信联合惩戒对象名单。"))
 
-    measures = [replace(m, explanation=m.explanation + expiry_note, past_expiry=selection.past_expiry)
+    measures = [replace(m, explanation=m.explanation + expiry, past_expiry=selection.past_expiry)
                 for m in measures]
-    if expiry_note:
-        notes.append(expiry_note)
+    if expiry:
+        notes.append(expiry)
     return Decision(measures=tuple(measures), rule_set=rs.id, year_total=year_total, notes=tuple(notes))
 
 
@@ -198,6 +217,9 @@ def _insured_suspension(violation: ViolationFacts, position: YearPosition, rs: R
                         months=additional, rule_set=rs.id, article=tier.article, explanation=text), None
 
 
-def _expiry_note(rs: RuleSet) -> str:
+def expiry_note(rs: RuleSet) -> str:
     return (f"（注：{rs.document}有效期至{rs.effective_until.isoformat()}，期满后尚无新规则，"
             "按配置继续适用。）")
+
+
+from . import practitioners  # noqa: E402  (it builds on the types above)

@@ -10,6 +10,8 @@ from functools import cached_property
 from datetime import date
 from decimal import Decimal
 
+from .procedure import Procedure
+
 # 第十三条：“以上”“以下”包括本数，“不满”“超过”不含本数。
 INCLUSIVE_LOWER = {"以上": True, "超过": False}
 INCLUSIVE_UPPER = {"以下": True, "不满": False}
@@ -82,6 +84,58 @@ class ListingRule:
 
 
 @dataclass(frozen=True)
+class Category:
+    """A kind of practitioner violation in an agreement and what it brings (第八条第二、三项：按照协议约定执行)."""
+
+    id: str
+    title: str
+    article: str
+    points: range | None = None  # the band a violation of this category is scored in
+    service_suspension: range | None = None  # months of 中止医保医药服务 the agreement allows
+    qualification_revoked: bool = False
+    handlings: tuple[str, ...] | None = None  # the handlings the category applies to; None: any
+
+    @property
+    def points_words(self) -> str:
+        return f"{self.points[0]}至{self.points[-1]}分" if self.points else "不记分"
+
+
+@dataclass(frozen=True)
+class PointRule:
+    """The 医保发〔2024〕23号 point model: points add up per natural year of determination."""
+
+    suspend_at: int
+    terminate_at: int
+    suspension_months: tuple[tuple[int, int], ...]  # (points reached, months of suspension for the year)
+    bar_years_cumulative: int
+    bar_years_single: int
+    suspend_article: str
+    terminate_article: str
+    single_article: str
+
+    def months_for(self, points: int) -> int | None:
+        """Suspension months for a year's total below terminate_at; None below suspend_at."""
+        months = None
+        for threshold, m in self.suspension_months:
+            if points >= threshold:
+                months = m
+        return months
+
+
+@dataclass(frozen=True)
+class Agreement:
+    categories: tuple[Category, ...] = ()
+    points: PointRule | None = None
+    criminal_fraud_article: str | None = None  # 第八条第四项：因欺诈骗保被刑事处罚，按照协议约定取消资格
+
+    def category(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+
+CREDIT, AGREEMENT = "credit", "agreement"
+
+
+@dataclass(frozen=True)
 class RuleSet:
     id: str
     title: str
@@ -96,7 +150,13 @@ class RuleSet:
     practitioner_criminal_fraud: ListingRule | None = None
     lenient_clean_years: int = 2
     lenient_article: str = "第九条第一项"
+    procedure: Procedure = Procedure()
     source_file: str = ""
+    agreement: Agreement | None = None  # set only in agreement rule sets (practitioners, 第八条)
+
+    @property
+    def kind(self) -> str:
+        return AGREEMENT if self.agreement is not None else CREDIT
 
     def tier_for(self, loss: Decimal) -> Tier | None:
         for tier in self.tiers:
@@ -132,15 +192,16 @@ class RuleBook:
     rule_sets: tuple[RuleSet, ...] = field(default_factory=tuple)
     _selections: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
-    def select(self, region: str, day: date) -> Selection | None:
-        """The rule set for a region on a day (memoised: a bulk import asks the same few questions)."""
-        key = (region, day)
+    def select(self, region: str, day: date, kind: str = CREDIT) -> Selection | None:
+        """The rule set of `kind` (credit rules, or a practitioners' agreement) for a region on a day
+        (memoised: a bulk import asks the same few questions)."""
+        key = (region, day, kind)
         if key not in self._selections:
-            self._selections[key] = self._select(region, day)
+            self._selections[key] = self._select(region, day, kind)
         return self._selections[key]
 
-    def _select(self, region: str, day: date) -> Selection | None:
-        covering = [rs for rs in self.rule_sets if rs.covers_region(region)]
+    def _select(self, region: str, day: date, kind: str) -> Selection | None:
+        covering = [rs for rs in self.rule_sets if rs.kind == kind and rs.covers_region(region)]
         if not covering:
             return None
         in_force = [rs for rs in covering if rs.in_force_on(day)]

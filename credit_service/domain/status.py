@@ -3,10 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Iterable, NamedTuple
 
-from .decisions import JOINT_PUNISHMENT_LISTING
+from .decisions import JOINT_PUNISHMENT_LISTING, PRACTITIONER_TYPES
+from .practitioners import ENDING_KINDS, PRACTITIONER_KINDS, SUSPENDING_KINDS
 
-BLOCKING_KINDS = frozenset({"settlement_suspension", "service_suspension", "qualification_revoked"})
+BLOCKING_KINDS = frozenset({"settlement_suspension"}) | PRACTITIONER_KINDS
+EXPERT_RECOMMENDATION = "expert_recommendation"
+LENIENT_ACCEPTANCE = "lenient_acceptance"
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,7 +19,9 @@ class MeasureFact:
     kind: str
     region: str
     starts_on: date
-    restores_on: date | None  # None: open-ended (a listing)
+    restores_on: date | None  # None: open-ended (a listing, a terminated qualification)
+    unrepaired: bool = False  # ended without credit repair (第十二条): blocks incentives until repaired
+    reregistration_from: date | None = None  # qualification ended: when re-registration is allowed
 
     def covers(self, day: date) -> bool:
         return self.starts_on <= day and (self.restores_on is None or day < self.restores_on)
@@ -27,7 +33,7 @@ class SubjectFacts:
 
     measures: tuple[MeasureFact, ...] = ()
     record_years: frozenset[int] = frozenset()
-
+    recommended_years: frozenset[int] = frozenset()  # practitioners marked for 第八条第一项
 
     def with_new(self, measures: tuple[MeasureFact, ...], record_year: int) -> "SubjectFacts":
         """These facts plus new ones; measures already present are not added twice."""
@@ -36,10 +42,23 @@ class SubjectFacts:
         if not fresh and record_year in self.record_years:
             return self
         return SubjectFacts(measures=tuple(sorted(self.measures + fresh, key=lambda m: m.starts_on)),
-                            record_years=self.record_years | {record_year})
+                            record_years=self.record_years | {record_year},
+                            recommended_years=self.recommended_years)
 
 
 CLEAN = SubjectFacts()
+
+
+class Qualification(NamedTuple):
+    """A practitioner's payment qualification (医保支付资格) on a day."""
+
+    status: str  # normal | suspended | terminated
+    since: date | None = None
+    until: date | None = None  # suspended: the first day it is restored
+    reregistration_from: date | None = None  # terminated: first day re-registration is allowed (date.max: never)
+
+
+NORMAL = Qualification("normal")
 
 
 @dataclass(frozen=True)
@@ -49,21 +68,63 @@ class Status:
     restrictions: tuple[MeasureFact, ...]
     listed: bool
     incentives: tuple[str, ...]
+    qualification: Qualification | None = None  # practitioners only
+    emergency: bool | None = None  # None: not asked; else whether the claim is emergency/rescue care
+    emergency_exempted: bool = False  # a practitioner's restriction was set aside for emergency care
 
 
-def status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: int = 2) -> Status:
-    """Measures from every pooling region apply everywhere (第五条：各统筹区信用管理结果互认)."""
+def status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: int = 2,
+              emergency: bool | None = None) -> Status:
+    """Measures from every pooling region apply everywhere (第五条：各统筹区信用管理结果互认).
+
+    Emergency and rescue care (急救、抢救) by a suspended or terminated practitioner is settled all
+    the same; an insured person's suspension of networked settlement has no such exception."""
     if facts.measures:
         covering = [m for m in facts.measures if m.covers(day)]
         restrictions = tuple(m for m in covering if m.kind in BLOCKING_KINDS)
         listed = JOINT_PUNISHMENT_LISTING in {m.kind for m in covering}
     else:
         restrictions, listed = (), False
+    blocking = restrictions
+    if emergency:
+        blocking = tuple(m for m in restrictions if m.kind not in PRACTITIONER_KINDS)
     incentives: tuple[str, ...] = ()
-    if subject_type == "insured" and lenient_acceptance(facts.record_years, day, clean_years):
-        incentives = ("lenient_acceptance",)
-    return Status(on=day, settlement_allowed=not restrictions, restrictions=restrictions,
-                  listed=listed, incentives=incentives)
+    qualification = None
+    # A measure that ended without credit repair withholds every incentive until repaired (第十二条).
+    unrepaired = facts.measures and any(m.unrepaired for m in facts.measures)
+    if subject_type == "insured":
+        if lenient_acceptance(facts.record_years, day, clean_years) and not unrepaired:
+            incentives = (LENIENT_ACCEPTANCE,)
+    elif subject_type in PRACTITIONER_TYPES:
+        qualification = qualification_on(facts.measures, day) if facts.measures else NORMAL
+        if day.year in facts.recommended_years and day.year not in facts.record_years and not unrepaired:
+            incentives = (EXPERT_RECOMMENDATION,)
+    return Status(on=day, settlement_allowed=not blocking, restrictions=restrictions,
+                  listed=listed, incentives=incentives, qualification=qualification, emergency=emergency,
+                  emergency_exempted=len(blocking) < len(restrictions))
+
+
+def qualification_on(measures: Iterable[MeasureFact], day: date) -> Qualification:
+    """normal, suspended (with the day it is restored, following back-to-back suspensions) or
+    terminated (with the day re-registration is allowed). A terminated qualification stays so:
+    re-registration is recorded elsewhere."""
+    measures = list(measures)
+    ended = [m for m in measures if m.kind in ENDING_KINDS and m.starts_on <= day]
+    if ended:
+        return Qualification("terminated", min(m.starts_on for m in ended), None,
+                             max((m.reregistration_from or date.max) for m in ended))
+    suspensions = [m for m in measures if m.kind in SUSPENDING_KINDS and m.restores_on is not None]
+    covering = [m for m in suspensions if m.covers(day)]
+    if not covering:
+        return NORMAL
+    until = max(m.restores_on for m in covering)
+    extended = True
+    while extended:
+        extended = False
+        for m in suspensions:
+            if m.starts_on <= until < m.restores_on:
+                until, extended = m.restores_on, True
+    return Qualification("suspended", min(m.starts_on for m in covering), until)
 
 
 def lenient_acceptance(record_years: frozenset[int], day: date, clean_years: int = 2) -> bool:

@@ -28,6 +28,7 @@ class ViolationInput:
     points: int | None
     description: str
     months_override: int | None = None
+    category: str | None = None  # practitioners: the agreement's category of violation
 
     @property
     def subject_key(self) -> tuple[str, str]:
@@ -42,7 +43,7 @@ class ViolationInput:
         return ViolationFacts(
             subject_type=self.subject_type, region=self.region, occurred_on=self.occurred_on,
             determined_on=self.determined_on, fund_loss=self.fund_loss, handling=self.handling,
-            fraud=self.fraud, months_override=self.months_override)
+            fraud=self.fraud, months_override=self.months_override, points=self.points, category=self.category)
 
     def body_hash(self) -> str:
         """Fingerprint of everything but the idempotency key: the same body again is a replay."""
@@ -50,4 +51,6 @@ class ViolationInput:
             self.subject_type, self.id_number, self.name or "", self.region, self.occurred_on.isoformat(),
             self.determined_on.isoformat(), format_yuan(self.fund_loss), self.handling, self.fraud,
             self.points, self.description, self.months_override))
+        if self.category is not None:  # added later: bodies without it keep their fingerprint
+            canonical += f"\x1fcategory={self.category}"
         return hashlib.sha256(canonical.encode()).hexdigest()

@@ -12,6 +12,7 @@ from ..adapters.orm import ApiClientRow, SubjectChangeRow
 from ..adapters.status_index import CLIENT_FEED
 from ..clock import Clock
 from ..domain.identity import SUBJECT_TYPES, id_number_problem, normalise_id_number, region_problem
+from . import audit
 from .errors import Conflict, Invalid, NotFound
 from .unit_of_work import UnitOfWork
 
@@ -58,6 +59,9 @@ def create_client(uow: UnitOfWork, clock: Clock, name: str, role: str, region: s
         uow.session.add(ApiClientRow(
             id=principal.client_id, name=name, role=role, region=region, subject_type=subject_type,
             subject_id_number=id_number, token_hash=hash_token(token), created_at=clock.now()))
+        audit.stage(uow.session, [audit.Change(
+            action="client_created", entity="api_client", entity_id=principal.client_id, region=region,
+            after={"name": name, "role": role, "region": region, "subject_type": subject_type})], clock.now())
         uow.commit()
     return principal, token
 
@@ -70,6 +74,8 @@ def revoke_client(uow: UnitOfWork, clock: Clock, name: str) -> None:
         row.revoked_at = clock.now()
         uow.session.add(SubjectChangeRow(subject_type=CLIENT_FEED, id_number=row.token_hash,
                                          changed_at=clock.now()))
+        audit.stage(uow.session, [audit.Change(action="client_revoked", entity="api_client", entity_id=row.id,
+                                               region=row.region, after={"name": name})], clock.now())
         uow.commit()
 
 

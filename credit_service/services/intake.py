@@ -9,10 +9,12 @@ from sqlalchemy.exc import IntegrityError
 
 from ..clock import Clock
 from ..domain.decisions import Decision, MonthsBelowImposed, MonthsOutOfRange, decide
+from ..domain.practitioners import AgreementInputError
 from ..domain.rules import RuleBook
 from ..domain.violations import ViolationInput
 from ..adapters import records
 from ..adapters.orm import MeasureRow, ViolationRow
+from . import audit
 from .errors import Conflict, Invalid, ServiceError
 from .unit_of_work import UnitOfWork
 
@@ -35,6 +37,7 @@ class RecordedMeasure:
     article: str
     explanation: str
     past_expiry: bool
+    reregistration_from: date | None = None
 
 
 @dataclass
@@ -104,12 +107,17 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
                 outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
                     str(exc), code="months_out_of_range", errors={"months": [str(exc)]}))
                 continue
-            recorded = _new_records(v, body_hash, decision, actor, now, violation_rows, measure_rows)
-            ledger.add(v.record_year, v.fund_loss, recorded.measures)
+            except AgreementInputError as exc:
+                outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
+                    str(exc), code=exc.code, errors={exc.field: [str(exc)]}))
+                continue
+            recorded = _new_records(v, body_hash, decision, actor, now, violation_rows, measure_rows, order=i)
+            ledger.add(v.record_year, v.fund_loss, recorded.measures, points=v.points)
             in_batch[ref] = (body_hash, recorded)
             changed.add(v.subject_key)
             outcomes[i] = RowOutcome(i, "created", violation=recorded)
 
+        audit.stage(uow.session, _audit_changes(outcomes), now)
         try:
             records.insert_rows(uow.session, violation_rows, measure_rows, changed, now, origin)
             uow.commit()
@@ -118,6 +126,25 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
                 raise ConcurrentDuplicate() from exc
             raise
     return outcomes, changed
+
+
+def _audit_changes(outcomes) -> list[audit.Change]:
+    """violation_recorded, with the measures it caused (their creation is part of the same change)."""
+    changes = []
+    for o in outcomes:
+        if o is None or o.status != "created":
+            continue
+        r, v = o.violation, o.violation.input
+        changes.append(audit.Change(
+            action="violation_recorded", entity="violation", entity_id=r.id, subject_type=v.subject_type,
+            id_number=v.id_number, region=v.region,
+            after={"source": v.source, "source_ref": v.source_ref, "occurred_on": v.occurred_on,
+                   "determined_on": v.determined_on, "fund_loss": v.fund_loss, "handling": v.handling,
+                   "fraud": v.fraud, "points": v.points, "months": v.months_override, "rule_set": r.rule_set,
+                   "measures": [{"id": m.id, "kind": m.kind, "starts_on": m.starts_on,
+                                 "restores_on": m.restores_on, "months": m.months, "article": m.article}
+                                for m in r.measures]}))
+    return changes
 
 
 def _replay(i: int, v: ViolationInput, body_hash: str, first_hash: str, first) -> RowOutcome:
@@ -129,7 +156,7 @@ def _replay(i: int, v: ViolationInput, body_hash: str, first_hash: str, first) -
 
 
 def _new_records(v: ViolationInput, body_hash: str, decision: Decision, actor: str, now, violation_rows: list,
-                 measure_rows: list) -> RecordedViolation:
+                 measure_rows: list, order: int = 0) -> RecordedViolation:
     violation_id = uuid.uuid4().hex
     notes = "".join(decision.notes)
     violation_rows.append({
@@ -137,15 +164,16 @@ def _new_records(v: ViolationInput, body_hash: str, decision: Decision, actor: s
         "subject_type": v.subject_type, "id_number": v.id_number, "name": v.name, "region": v.region,
         "occurred_on": v.occurred_on, "determined_on": v.determined_on, "record_year": v.record_year,
         "fund_loss_fen": v.fund_loss, "handling": v.handling, "fraud": v.fraud, "points": v.points,
+        "category": v.category,
         "months_override": v.months_override, "description": v.description, "rule_set": decision.rule_set,
-        "notes": notes, "recorded_by": actor, "recorded_at": now})
+        "notes": notes, "recorded_by": actor, "recorded_at": now, "intake_order": order})
     recorded = RecordedViolation(violation_id, v, v.record_year, decision.rule_set, notes)
     for draft in decision.measures:
         measure = RecordedMeasure(
             id=uuid.uuid4().hex, kind=draft.kind, subject_type=v.subject_type, region=v.region,
             starts_on=draft.starts_on, restores_on=draft.restores_on, months=draft.months, revoked_on=None,
             rule_set=draft.rule_set, article=draft.article, explanation=draft.explanation,
-            past_expiry=draft.past_expiry)
+            past_expiry=draft.past_expiry, reregistration_from=draft.reregistration_from)
         recorded.measures.append(measure)
         measure_rows.append({
             "id": measure.id, "violation_id": violation_id, "kind": draft.kind,
@@ -153,7 +181,7 @@ def _new_records(v: ViolationInput, body_hash: str, decision: Decision, actor: s
             "record_year": v.record_year, "starts_on": draft.starts_on, "restores_on": draft.restores_on,
             "months": draft.months, "rule_set": draft.rule_set, "article": draft.article,
             "explanation": draft.explanation, "past_expiry": draft.past_expiry, "revoked_on": None,
-            "created_at": now})
+            "reregistration_from": draft.reregistration_from, "created_at": now})
     return recorded
 
 
@@ -162,10 +190,11 @@ def _from_row(row: ViolationRow, measures: list[MeasureRow]) -> RecordedViolatio
         source=row.source, source_ref=row.source_ref, subject_type=row.subject_type, id_number=row.id_number,
         name=row.name, region=row.region, occurred_on=row.occurred_on, determined_on=row.determined_on,
         fund_loss=row.fund_loss, handling=row.handling, fraud=row.fraud, points=row.points,
-        description=row.description, months_override=row.months_override)
+        description=row.description, months_override=row.months_override, category=row.category)
     recorded = RecordedViolation(row.id, v, row.record_year, row.rule_set, row.notes)
     recorded.measures = [RecordedMeasure(
         id=m.id, kind=m.kind, subject_type=m.subject_type, region=m.region, starts_on=m.starts_on,
         restores_on=m.restores_on, months=m.months, revoked_on=m.revoked_on, rule_set=m.rule_set,
-        article=m.article, explanation=m.explanation, past_expiry=m.past_expiry) for m in measures]
+        article=m.article, explanation=m.explanation, past_expiry=m.past_expiry,
+        reregistration_from=m.reregistration_from) for m in measures]
     return recorded

@@ -23,9 +23,12 @@ class UnitOfWork:
 
     def __exit__(self, *exc) -> None:
         self.session.rollback()  # no-op after commit; undoes everything on error
+        self.session.info.pop("audit_staged", None)
         self.session.close()
 
     def commit(self) -> None:
+        from . import audit  # the trail is written in the same transaction as the changes it records
+        audit.flush_staged(self.session)
         self.session.commit()
 
     def lock_subjects(self, keys: Iterable[tuple[str, str]]) -> None:

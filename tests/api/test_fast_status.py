@@ -31,6 +31,14 @@ def recorded(client, auth):
     client.post("/api/v1/violations", json=violation(id_number=PERSON_ID, fund_loss="20000.00",
                                                      determined_on="2026-11-20", occurred_on="2026-11-01"),
                 headers=auth())
+    numbers["doctor"] = id_number()  # suspended 2025-04-10 – 2025-06-10 (10 points), then terminated
+    for points, day in ((10, "2025-04-10"), (2, "2025-08-01")):
+        response = client.post("/api/v1/violations", headers=auth(), json=violation(
+            id_number=numbers["doctor"], subject_type="physician", points=points, category="grave" if points > 9 else "minor",
+            occurred_on=day, determined_on=day, handling="agreement"))
+        assert response.status_code == 201, response.json
+    client.post(f"/api/v1/subjects/physician/{numbers['recorded_only']}/expert-recommendations", headers=auth(),
+                json={"year": 2025, "region": "370100", "reason": "表现突出"})
     return numbers
 
 
@@ -40,6 +48,13 @@ def _single_cases(numbers):
         for number in (*numbers.values(), PERSON_ID, with_wrong_check_digit(PERSON_ID), PERSON_ID.lower()[:17] + "x"):
             for query in ("", "?on=2025-05-01", "?on=2025-02-30", "?on=20250501", "?on=2025-05-01&x=1"):
                 cases.append((role, f"/api/v1/subjects/insured/{number}/status{query}"))
+    for role in ("settlement", "admin", "person"):
+        for number in numbers.values():
+            for query in ("?on=2025-05-01", "?on=2025-09-01", "?on=2025-05-01&emergency=true",
+                          "?emergency=true&on=2025-05-01", "?on=2025-05-01&emergency=false", "?emergency=true",
+                          "?emergency=maybe", "?on=2025-05-01&on=2025-05-02", "?emergency=true&emergency=false",
+                          "?on=2025-05-01&emergency=true&x=1", "?on=2025-02-30&emergency=true", ""):
+                cases.append((role, f"/api/v1/subjects/physician/{number}/status{query}"))
     cases.append(("settlement", f"/api/v1/subjects/doctor/{PERSON_ID}/status"))
     cases.append(("settlement", f"/api/v1/subjects/physician/{PERSON_ID}/status"))
     return cases
@@ -69,6 +84,14 @@ BATCH_BODIES = [
     lambda n: {"on": "2025-05-01", "subjects": [{"subject_type": "insured", "id_number": with_wrong_check_digit(n["clean"])}]},
     lambda n: {"on": "2025-05-01", "subjects": [{"subject_type": "insured", "id_number": n["clean"], "extra": 1}]},
     lambda n: {"on": "2025-05-01", "subjects": [{"subject_type": "insured", "id_number": n["clean"]}] * 1001},
+    lambda n: {"on": "2025-05-01", "subjects": [{"subject_type": t, "id_number": n["doctor"]}
+                                                for t in ("physician", "pharmacist", "insured")]},
+    lambda n: {"on": "2025-05-01", "emergency": True, "subjects": [{"subject_type": "physician", "id_number": n["doctor"]}]},
+    lambda n: {"on": "2025-05-01", "subjects": [{"subject_type": "physician", "id_number": n["recorded_only"]}]},
+    lambda n: {"on": "2025-05-01", "subjects": [],
+               "claims": [{"insured": {"subject_type": "insured", "id_number": n["suspended"]},
+                           "practitioners": [{"subject_type": "physician", "id_number": n["doctor"]}],
+                           "emergency": e} for e in (False, True)]},
     lambda n: {"subjects": "x"},
     lambda n: ["not", "an", "object"],
 ]
@@ -95,3 +118,6 @@ def test_the_fast_path_really_answers_without_flask(client, auth, recorded, app)
     response = client.post("/api/v1/status/batch", headers=auth("settlement"), json={
         "on": "2025-05-01", "subjects": [{"subject_type": "insured", "id_number": recorded["listed"]}]})
     assert response.status_code == 200 and response.json["results"][0]["listed"] is True
+    response = client.get(f"/api/v1/subjects/physician/{recorded['doctor']}/status?on=2025-05-01&emergency=true",
+                          headers=auth("settlement"))
+    assert response.status_code == 200 and response.json["emergency_exempted"] is True

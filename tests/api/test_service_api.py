@@ -11,7 +11,10 @@ def test_openapi_documents_the_contract(client):
     spec = client.get("/api/openapi.json").json
     assert spec["openapi"].startswith("3.")
     for path in ["/api/v1/violations", "/api/v1/violations/import",
-                 "/api/v1/subjects/{subject_type}/{id_number}/status", "/api/v1/status/batch"]:
+                 "/api/v1/subjects/{subject_type}/{id_number}/status", "/api/v1/status/batch",
+                 "/api/v1/subjects/{subject_type}/{id_number}/record", "/api/v1/measures/{measure_id}/notice",
+                 "/api/v1/objections", "/api/v1/objections/{objection_id}/decision", "/api/v1/repairs",
+                 "/api/v1/repairs/{repair_id}/decision", "/api/v1/worklist"]:
         assert path in spec["paths"], path
     violation_schema = spec["components"]["schemas"]["Violation"]
     assert {"source", "source_ref", "subject", "fund_loss", "handling"} <= set(violation_schema["required"])

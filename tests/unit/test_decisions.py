@@ -329,7 +329,7 @@ def test_art15_effective_period_continue(day, past_expiry):
 
 def test_art15_past_expiry_applies_to_listing_too():
     v = insured("2026-08-10", "0.00", handling="criminal", fraud=True, subject_type="physician")
-    (listing,) = decide(v, EMPTY, SHIPPED_BOOK).measures
+    (listing,) = [m for m in decide(v, EMPTY, SHIPPED_BOOK).measures if m.kind == JOINT_PUNISHMENT_LISTING]
     assert listing.past_expiry is True and "有效期" in listing.explanation
 
 

@@ -32,12 +32,15 @@ def edit(old: str, new: str, count: int = 1, nth: int = 1) -> str:
 
 def test_shipped_config_loads_as_the_measures_say():
     book = load_rule_book(RULES_DIR)
-    assert [rs.id for rs in book.rule_sets] == [SHIPPED_ID]
+    assert [rs.id for rs in book.rule_sets] == [SHIPPED_ID, "shandong-practitioners-2024"]
     rs = book.get(SHIPPED_ID)
     assert rs.document == "鲁医保发〔2024〕25号"
     assert rs.regions == ("37",)
     assert (rs.effective_from, rs.effective_until) == (date(2024, 8, 10), date(2026, 8, 9))  # 第十五条
     assert rs.after_expiry == "continue" and rs.default_months == "minimum"
+    # 第十条、第十一条: 15 working days each; an objection does not pause the measure
+    assert (rs.procedure.objection_working_days, rs.procedure.review_working_days,
+            rs.procedure.repair_reply_working_days, rs.procedure.objection_pauses_measure) == (15, 15, 15, False)
     assert [t.article for t in rs.tiers] == ["第九条第二项", "第九条第三项", "第九条第四项"]
     assert [t.allowed_months for t in rs.tiers] == [range(3, 6), range(6, 9), range(9, 13)]
     assert [t.band_words for t in rs.tiers] == ["不满10万元", "10万元以上、不满20万元", "20万元以上"]
@@ -117,6 +120,14 @@ MALFORMED = [
     pytest.param(edit('id = "shandong-2024-trial"', ""), "id", "is missing", id="id缺失"),
     pytest.param(SHIPPED_TEXT + "\n[insured\n", "(file)", "not valid TOML", id="非TOML"),
     pytest.param("这不是TOML", "(file)", "not valid TOML", id="非TOML-纯文本"),
+    pytest.param(edit("objection_working_days = 15", "objection_working_days = 0"),
+                 "procedure.objection_working_days", "1..90", id="第十条-异议期限0日"),
+    pytest.param(edit("review_working_days = 15", 'review_working_days = "15"'),
+                 "procedure.review_working_days", "must be a int", id="第十条-复核期限非整数"),
+    pytest.param(edit("repair_reply_working_days = 15\n", ""),
+                 "procedure.repair_reply_working_days", "is missing", id="第十一条-答复期限缺失"),
+    pytest.param(edit("objection_pauses_measure = false", "objection_pauses_measure = true"),
+                 "procedure.objection_pauses_measure", "not supported", id="异议暂停执行-未支持"),
 ]
 
 

@@ -18,7 +18,7 @@ ODD_VALUES = [None, "", "x" * 3000, 0, 1, -1, 1.5, True, False, [], {}, "2025-02
               "150000.00", "-1.00", "1.234", "370100", "insured", "criminal", "370102199001011231",
               "370102199001011237", "２０２５-04-10"]
 FIELDS = ["source", "source_ref", "region", "occurred_on", "determined_on", "fund_loss", "handling", "fraud",
-          "points", "description", "months", "subject"]
+          "points", "category", "description", "months", "subject"]
 SUBJECT_FIELDS = ["subject_type", "id_number", "name"]
 
 

@@ -1,7 +1,7 @@
 """operations: webhooks, their deliveries (the outbox's state) and the delivery log
 
-Revision ID: 0004_operations
-Revises: 0001
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-26
 
 The outbox itself is the subject_changes feed, written in the same transaction as every change.
@@ -10,8 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0004_operations"
-down_revision = "0001"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

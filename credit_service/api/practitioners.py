@@ -1,0 +1,33 @@
+"""Incentives for practitioners marked by staff (第八条第一项)."""
+from __future__ import annotations
+
+import orjson
+from flask import Response, current_app, g
+from flask_smorest import Blueprint
+
+from schemas.claims import ExpertRecommendationResultSchema, ExpertRecommendationSchema
+from schemas.problems import PROBLEM, ProblemSchema
+
+from ..adapters.status_index import process_origin
+from ..services.incentives import recommend_expert
+from .auth import check_region_write, require
+from .status import _checked_subject
+
+blp = Blueprint("practitioners", __name__, url_prefix="/api/v1", description="医保医（药）师激励（第八条第一项）")
+
+
+@blp.route("/subjects/<subject_type>/<id_number>/expert-recommendations", methods=["POST"])
+@require("staff", "admin")
+@blp.arguments(ExpertRecommendationSchema)
+@blp.response(201, ExpertRecommendationResultSchema)
+@blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="already_recommended")
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="validation_failed")
+def mark_expert(data, subject_type: str, id_number: str):
+    """标记表现突出的医保医（药）师某年度优先推荐入医保专家库（expert_recommendation），须写明理由。"""
+    id_number = _checked_subject(subject_type, id_number)
+    check_region_write(g.principal, data["region"])
+    c = current_app.extensions["credit_service"]
+    body = recommend_expert(c.uow(), c.clock, g.principal.name, subject_type, id_number, data["year"],
+                            data["region"], data["reason"], origin=process_origin())
+    c.index.refresh([(subject_type, id_number)])
+    return Response(orjson.dumps(body), status=201, mimetype="application/json")

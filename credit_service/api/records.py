@@ -1,0 +1,83 @@
+"""The natural-year record of a subject and the staff worklist."""
+from __future__ import annotations
+
+from datetime import date
+
+import orjson
+from flask import Response, current_app, g, request
+from flask_smorest import Blueprint
+
+from schemas.procedure import RecordSchema, WorklistSchema
+
+from ..domain.identity import mask_id_number
+from ..domain.money import format_yuan
+from ..services.errors import Invalid
+from ..services.record_queries import worklist, year_record
+from .auth import Forbidden, check_subject_access, require, sees_full_id
+from .serializers import measure_row_json, notice_json, objection_json, repair_json, violation_row_json
+from .status import _checked_subject, _day
+
+blp = Blueprint("records", __name__, url_prefix="/api/v1", description="自然年度记录与经办工作清单（第七条、第十条至第十二条）")
+
+
+@blp.route("/subjects/<subject_type>/<id_number>/record", methods=["GET"])
+@require("staff", "admin", "person")
+@blp.doc(parameters=[{"in": "query", "name": "year", "required": False, "schema": {"type": "integer"},
+                      "description": "自然年度（记录周期），缺省为今年"}])
+@blp.response(200, RecordSchema)
+def subject_record(subject_type: str, id_number: str):
+    """一个自然年度的记录：违约违法信息、基金损失合计、措施、告知书、异议、修复。"""
+    id_number = _checked_subject(subject_type, id_number)
+    check_subject_access(g.principal, subject_type, id_number)
+    c = current_app.extensions["credit_service"]
+    today = c.clock.today()
+    year = _year(request.args.get("year"), today)
+    record = year_record(c.session_factory, subject_type, id_number, year)
+    full = sees_full_id(g.principal)
+    body = {
+        "subject_type": subject_type, "id_number": id_number if full else mask_id_number(id_number), "year": year,
+        "total_fund_loss": format_yuan(record.total_fund_loss),
+        "violations": [violation_row_json(v, full) for v in record.violations],
+        "measures": [measure_row_json(m, today) for m in record.measures],
+        "notices": [notice_json(n) for n in record.notices],
+        "objections": [objection_json(o, full, today) for o in record.objections],
+        "repairs": [repair_json(r, full, today, _restored(record, r.measure_id)) for r in record.repairs],
+    }
+    return Response(orjson.dumps(body), mimetype="application/json")
+
+
+def _restored(record, measure_id: str) -> bool:
+    return any(m.id == measure_id and m.credit_state == "restored" for m in record.measures)
+
+
+def _year(value: str | None, today: date) -> int:
+    if value is None:
+        return today.year
+    if value.isdigit() and len(value) == 4 and 1900 < int(value) <= today.year + 1:
+        return int(value)
+    raise Invalid("year 须为四位数的自然年度，例如 2026。", errors={"year": ["应为四位年份。"]})
+
+
+@blp.route("/worklist", methods=["GET"])
+@require("staff", "admin")
+@blp.doc(parameters=[
+    {"in": "query", "name": "region", "required": False, "schema": {"type": "string"},
+     "description": "统筹区；经办人员缺省且只能为本统筹区"},
+    {"in": "query", "name": "due_before", "required": False, "schema": {"type": "string", "format": "date"},
+     "description": "只列期限早于该日的事项"}])
+@blp.response(200, WorklistSchema)
+def staff_worklist():
+    """待复核的异议、待答复的修复申请、尚在异议期内的告知书，按期限先后排列（含暂定期限标记）。"""
+    c = current_app.extensions["credit_service"]
+    region = request.args.get("region") or None
+    if g.principal.role == "staff":
+        if region and region != g.principal.region:
+            raise Forbidden(f"经办人员只能查看本统筹区（{g.principal.region}）的工作清单。", code="region_not_allowed")
+        region = g.principal.region
+    due_before = _day(request.args["due_before"], c) if request.args.get("due_before") else None
+    today = c.clock.today()
+    items = worklist(c.session_factory, today, region, due_before)
+    body = {"items": [{"kind": i.kind, "id": i.id, "measure_id": i.measure_id, "subject_type": i.subject_type,
+                       "id_number": i.id_number, "region": i.region, "due_on": i.due_on.isoformat(),
+                       "provisional": i.provisional, "overdue": i.overdue} for i in items]}
+    return Response(orjson.dumps(body), mimetype="application/json")

@@ -1,0 +1,189 @@
+"""Objections, review and credit repair (Arts 10–12 of 鲁医保发〔2024〕25号): deadlines, the checks
+every transition must pass, and what happens to credit when a measure ends. Pure: dates come in as
+arguments, the working-day calendar is passed in.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable
+
+from .working_days import Deadline, WorkingCalendar
+
+OBJECTION_OUTCOMES = ("upheld", "rejected", "modified")
+REPAIR_OUTCOMES = ("approved", "rejected")
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """The deadlines a rule set gives, in working days (config: `[procedure]`)."""
+
+    objection_working_days: int = 15  # 第十条：自收到信用结果告知书15个工作日内提出异议
+    review_working_days: int = 15  # 第十条：收到申请及证明材料15个工作日内完成复核
+    repair_reply_working_days: int = 15  # 第十一条：收到修复申请后15个工作日内给予回复
+    objection_article: str = "第十条"
+    repair_article: str = "第十一条"
+    restoration_article: str = "第十二条"
+    objection_pauses_measure: bool = False
+
+    def objection_deadline(self, calendar: WorkingCalendar, received_on: date) -> Deadline:
+        return calendar.add_working_days(received_on, self.objection_working_days)
+
+    def review_due(self, calendar: WorkingCalendar, counted_from: date) -> Deadline:
+        """From the filing, or from the day staff record the evidence complete (the clock restarts)."""
+        return calendar.add_working_days(counted_from, self.review_working_days)
+
+    def repair_reply_due(self, calendar: WorkingCalendar, filed_on: date) -> Deadline:
+        return calendar.add_working_days(filed_on, self.repair_reply_working_days)
+
+
+class TransitionRefused(Exception):
+    """A request the procedure does not allow; `conflict` ones clash with the record's state (409),
+    the others are invalid requests (422)."""
+
+    def __init__(self, code: str, detail: str, conflict: bool = False, field: str | None = None):
+        super().__init__(detail)
+        self.code, self.detail, self.conflict, self.field = code, detail, conflict, field
+
+
+@dataclass(frozen=True)
+class MeasureView:
+    """What the procedure needs to know about a measure."""
+
+    id: str
+    starts_on: date
+    restores_on: date | None
+    revoked_on: date | None
+    credit_state: str | None = None  # None while running; "restored" | "unrepaired" once ended
+
+
+def check_notice(measure: MeasureView, served_on: date, received_on: date, today: date,
+                 already_served: bool) -> None:
+    if measure.revoked_on is not None:
+        raise TransitionRefused("measure_revoked", f"措施已于{measure.revoked_on}撤销，无需送达信用结果告知书。",
+                                conflict=True)
+    if already_served:
+        raise TransitionRefused("notice_exists", "该措施的信用结果告知书已登记送达，不能重复登记。", conflict=True)
+    if received_on < served_on:
+        raise TransitionRefused("received_before_served", "签收日期不能早于送达日期。", field="received_on")
+    if received_on > today:
+        raise TransitionRefused("received_in_future", f"签收日期{received_on}晚于今天（{today}）。",
+                                field="received_on")
+
+
+def check_objection(measure: MeasureView, filed_on: date, today: date, deadline: Deadline | None,
+                    open_objection: bool) -> str:
+    """Returns a note for the record ('' if none); raises when the objection cannot be accepted."""
+    if measure.revoked_on is not None:
+        raise TransitionRefused("measure_revoked", f"措施已于{measure.revoked_on}撤销，不能再提出异议。",
+                                conflict=True)
+    if open_objection:
+        raise TransitionRefused("objection_open", "该措施已有一件异议申请正在复核，复核结束前不能再次提出。",
+                                conflict=True)
+    if filed_on > today:
+        raise TransitionRefused("filed_in_future", f"提出日期{filed_on}晚于今天（{today}）。", field="filed_on")
+    if deadline is None:
+        return "异议提出时尚未登记信用结果告知书的签收，异议期限尚未起算，予以受理。"
+    if filed_on > deadline.due_on:
+        if deadline.provisional:
+            # The real deadline may be later (the year's holidays are not loaded): never refuse on a guess.
+            return (f"异议期限{deadline.due_on}为暂定（该年度法定节假日安排尚未载入），"
+                    "按有利于申请人的原则予以受理。")
+        raise TransitionRefused(
+            "objection_window_closed",
+            f"异议期限已于{deadline.due_on}届满（第十条：自收到信用结果告知书之日起15个工作日内提出），"
+            f"{filed_on}提出的异议不予受理。", field="filed_on")
+    return ""
+
+
+def check_objection_decision(state: str, outcome: str, decided_on: date, filed_on: date, today: date,
+                             corrected_loss_given: bool) -> None:
+    if state != "open":
+        raise TransitionRefused("objection_closed", "该异议已作出复核决定，不能再次决定。", conflict=True)
+    if decided_on < filed_on:
+        raise TransitionRefused("decided_before_filed", "复核决定日期不能早于异议提出日期。", field="decided_on")
+    if decided_on > today:
+        raise TransitionRefused("decided_in_future", f"复核决定日期{decided_on}晚于今天（{today}）。",
+                                field="decided_on")
+    if outcome == "modified" and not corrected_loss_given:
+        raise TransitionRefused("fund_loss_required", "复核决定为变更（modified）时须给出更正后的医保基金损失金额。",
+                                field="fund_loss")
+    if outcome != "modified" and corrected_loss_given:
+        raise TransitionRefused("fund_loss_not_allowed", "仅在复核决定为变更（modified）时给出更正后的金额。",
+                                field="fund_loss")
+
+
+def check_repair(measure: MeasureView, filed_on: date, today: date, open_repair: bool) -> None:
+    if measure.revoked_on is not None:
+        raise TransitionRefused("measure_revoked", f"措施已于{measure.revoked_on}撤销，无需信用修复。",
+                                conflict=True)
+    if measure.credit_state == "restored":
+        raise TransitionRefused("credit_restored", "该措施对应的信用已修复，无需再申请。", conflict=True)
+    if open_repair:
+        raise TransitionRefused("repair_open", "该措施已有一件信用修复申请待答复。", conflict=True)
+    if filed_on > today:
+        raise TransitionRefused("filed_in_future", f"申请日期{filed_on}晚于今天（{today}）。", field="filed_on")
+
+
+def check_repair_decision(state: str, decided_on: date, filed_on: date, today: date) -> None:
+    if state != "open":
+        raise TransitionRefused("repair_decided", "该信用修复申请已作出决定，不能再次决定。", conflict=True)
+    if decided_on < filed_on:
+        raise TransitionRefused("decided_before_filed", "决定日期不能早于申请日期。", field="decided_on")
+    if decided_on > today:
+        raise TransitionRefused("decided_in_future", f"决定日期{decided_on}晚于今天（{today}）。", field="decided_on")
+
+
+@dataclass(frozen=True)
+class RepairView:
+    filed_on: date
+    corrected: bool
+    adverse_effects_removed: bool
+    commitment: bool
+    state: str  # "open" | "approved" | "rejected"
+    decided_on: date | None
+
+    @property
+    def complete(self) -> bool:
+        """第十二条：纠正失信行为、消除不良影响、作出修复承诺 — all three."""
+        return self.corrected and self.adverse_effects_removed and self.commitment
+
+
+@dataclass(frozen=True)
+class Restoration:
+    credit_state: str  # "restored" | "unrepaired"
+    on: date
+    how: str | None  # "automatic" | "repair" | None
+    explanation: str
+
+
+def restoration_at_end(restores_on: date, repairs: Iterable[RepairView]) -> Restoration:
+    """What the end of a measure does to credit. Settlement is allowed again from `restores_on` in any
+    case (the period is bounded); credit is restored when an application with all three conditions
+    of 第十二条 has been approved — automatically on `restores_on` if approved by then, else on the day
+    of the approval. A pure function of the record, never of when a sweep happens to run: a sweep
+    that catches up decides exactly as daily ones would have.
+    """
+    approvals = [r.decided_on for r in repairs
+                 if r.complete and r.state == "approved" and r.decided_on is not None]
+    if not approvals:
+        return Restoration("unrepaired", restores_on, None,
+                           f"措施期满（{restores_on}），自该日起恢复联网结算；修复条件未全部具备，信用尚未修复，"
+                           "经信用修复申请核准后修复（第十一条、第十二条）。")
+    approved_on = min(approvals)
+    if approved_on <= restores_on:
+        return Restoration("restored", restores_on, "automatic",
+                           f"措施期满（{restores_on}），已纠正失信行为、消除不良影响并作出修复承诺，"
+                           "依第十二条信用自动修复。")
+    return Restoration("restored", approved_on, "repair",
+                       f"措施期满（{restores_on}）时修复条件未全部具备；信用修复申请于{approved_on}核准，"
+                       "信用修复（第十一条、第十二条）。")
+
+
+def restoration_on_approval(restores_on: date | None, credit_state: str | None,
+                            repairs: Iterable[RepairView]) -> Restoration | None:
+    """An approval after the measure ended unrepaired restores credit now; while the measure still
+    runs (or its end is not yet swept) the end-of-measure sweep applies it."""
+    if credit_state != "unrepaired" or restores_on is None:
+        return None
+    return restoration_at_end(restores_on, repairs)

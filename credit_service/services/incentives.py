@@ -1,0 +1,37 @@
+"""Staff mark an outstanding practitioner for a year (第八条第一项：优先推荐入医保专家库)."""
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from ..adapters.orm import ExpertRecommendationRow, SubjectChangeRow
+from ..clock import Clock
+from .errors import Conflict, Invalid
+from .unit_of_work import UnitOfWork
+
+
+def recommend_expert(uow: UnitOfWork, clock: Clock, actor: str, subject_type: str, id_number: str, year: int,
+                     region: str, reason: str, origin: str | None = None) -> dict:
+    if subject_type not in ("physician", "pharmacist"):
+        raise Invalid("优先推荐入医保专家库仅适用于医保医（药）师（第八条第一项）。",
+                      errors={"subject_type": ["须为 physician 或 pharmacist。"]})
+    today = clock.today()
+    if not 2000 <= year <= today.year + 1:
+        raise Invalid(f"推荐年度须在2000年至{today.year + 1}年之间。", errors={"year": ["年度超出范围。"]})
+    with uow:
+        session = uow.session
+        earlier = session.scalar(select(ExpertRecommendationRow).where(
+            ExpertRecommendationRow.subject_type == subject_type, ExpertRecommendationRow.id_number == id_number,
+            ExpertRecommendationRow.year == year))
+        if earlier is not None:
+            raise Conflict(f"该医（药）师已被标记为{year}年度优先推荐入医保专家库。", code="already_recommended")
+        row = ExpertRecommendationRow(id=uuid.uuid4().hex, subject_type=subject_type, id_number=id_number,
+                                      year=year, region=region, reason=reason, marked_by=actor,
+                                      marked_at=clock.now())
+        session.add(row)
+        session.add(SubjectChangeRow(subject_type=subject_type, id_number=id_number, changed_at=clock.now(),
+                                     origin=origin))
+        uow.commit()
+        return {"id": row.id, "subject_type": subject_type, "id_number": id_number, "year": year,
+                "region": region, "reason": reason, "marked_by": actor}

@@ -1,0 +1,282 @@
+"""Use cases of Arts 10–12: the credit-result notice, objections and their review, credit repair.
+Each opens one unit of work, checks the transition with the pure domain, writes, commits."""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..clock import Clock
+from ..domain import procedure as rules_of
+from ..domain.procedure import RepairView, TransitionRefused
+from ..domain.rules import RuleBook
+from ..domain.working_days import WorkingCalendar
+from ..adapters.orm import MeasureRow, NoticeRow, ObjectionRow, RepairRow, ViolationRow
+from . import audit
+from .errors import Conflict, Invalid, NotFound
+from .measure_records import add_event, append_changes, get_measure, notice_of, procedure_for, view_of
+from .recompute import recompute_subject
+from .unit_of_work import UnitOfWork
+
+
+@dataclass
+class Workflow:
+    """What the procedure's use cases need: built once per process from the container."""
+
+    uow_factory: object
+    rules: RuleBook
+    calendar: WorkingCalendar
+    clock: Clock
+
+
+def _refused(exc: TransitionRefused):
+    if exc.conflict:
+        return Conflict(exc.detail, code=exc.code)
+    return Invalid(exc.detail, code=exc.code, errors={exc.field: [exc.detail]} if exc.field else None)
+
+
+# -- 信用结果告知书 ---------------------------------------------------------------------------------
+
+def serve_notice(w: Workflow, actor: str, measure_id: str, served_on: date, received_on: date) -> NoticeRow:
+    now, today = w.clock.now(), w.clock.today()
+    with w.uow_factory() as uow:
+        s = uow.session
+        m = get_measure(s, measure_id, for_update=True)
+        try:
+            rules_of.check_notice(view_of(m), served_on, received_on, today, notice_of(s, m.id) is not None)
+        except TransitionRefused as exc:
+            raise _refused(exc) from None
+        deadline = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).objection_deadline(w.calendar, received_on)
+        notice = NoticeRow(id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
+                           region=m.region, served_on=served_on, received_on=received_on,
+                           objection_deadline=deadline.due_on, deadline_provisional=deadline.provisional,
+                           recorded_by=actor, created_at=now)
+        s.add(notice)
+        add_event(s, m, "notice_served", received_on, now, ref=notice.id,
+                  detail=f"异议期限{deadline.due_on}{'（暂定）' if deadline.provisional else ''}")
+        try:
+            uow.commit()
+        except IntegrityError:
+            raise Conflict("该措施的信用结果告知书已登记送达，不能重复登记。", code="notice_exists") from None
+        return notice
+
+
+# -- 异议 ------------------------------------------------------------------------------------------
+
+def file_objection(w: Workflow, actor: str, measure_id: str, filed_on: date, reason: str,
+                   evidence: list[str]) -> ObjectionRow:
+    now, today = w.clock.now(), w.clock.today()
+    with w.uow_factory() as uow:
+        s = uow.session
+        m = get_measure(s, measure_id, for_update=True)
+        notice = notice_of(s, m.id)
+        deadline = (rules_of.Deadline(notice.objection_deadline, notice.deadline_provisional)
+                    if notice is not None else None)
+        open_one = s.scalar(select(ObjectionRow.id).where(ObjectionRow.measure_id == m.id,
+                                                          ObjectionRow.state == "open")) is not None
+        try:
+            note = rules_of.check_objection(view_of(m), filed_on, today, deadline, open_one)
+        except TransitionRefused as exc:
+            raise _refused(exc) from None
+        due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).review_due(w.calendar, filed_on)
+        objection = ObjectionRow(
+            id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
+            region=m.region, filed_on=filed_on, reason=reason, evidence=json.dumps(evidence, ensure_ascii=False),
+            acceptance_note=note, review_due_on=due.due_on, review_due_provisional=due.provisional, state="open",
+            filed_by=actor, created_at=now)
+        s.add(objection)
+        add_event(s, m, "objection_filed", filed_on, now, ref=objection.id,
+                  after={"review_due_on": due.due_on, "acceptance_note": note})
+        try:
+            uow.commit()
+        except IntegrityError:
+            raise Conflict("该措施已有一件异议申请正在复核，复核结束前不能再次提出。", code="objection_open") from None
+        return objection
+
+
+def get_objection(session, objection_id: str, for_update: bool = False) -> ObjectionRow:
+    query = select(ObjectionRow).where(ObjectionRow.id == objection_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    objection = session.scalar(query)
+    if objection is None:
+        raise NotFound(f"未找到编号为{objection_id}的异议申请。", code="objection_not_found")
+    return objection
+
+
+def objection_header(session_factory, objection_id: str) -> tuple[str, str, str]:
+    with session_factory() as session:
+        o = get_objection(session, objection_id)
+        return o.subject_type, o.id_number, o.region
+
+
+def record_evidence_complete(w: Workflow, actor: str, objection_id: str, on: date) -> ObjectionRow:
+    """第十条：复核期限自收到书面申请及相关证明材料起算 — the review clock restarts."""
+    now, today = w.clock.now(), w.clock.today()
+    with w.uow_factory() as uow:
+        s = uow.session
+        o = get_objection(s, objection_id, for_update=True)
+        if o.state != "open":
+            raise Conflict("该异议已作出复核决定。", code="objection_closed")
+        if on < o.filed_on or on > today:
+            raise Invalid(f"材料补齐日期须在异议提出日期（{o.filed_on}）与今天（{today}）之间。",
+                          code="validation_failed", errors={"on": ["日期不在允许范围内。"]})
+        m = get_measure(s, o.measure_id)
+        due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).review_due(w.calendar, on)
+        o.evidence_complete_on, o.review_due_on, o.review_due_provisional = on, due.due_on, due.provisional
+        o.overdue_on = None
+        add_event(s, m, "objection_evidence_complete", on, now, ref=o.id, detail=f"复核期限{due.due_on}")
+        uow.commit()
+        return o
+
+
+@dataclass
+class ObjectionDecision:
+    objection: ObjectionRow
+    revoked: list[MeasureRow] = field(default_factory=list)
+    created: list[MeasureRow] = field(default_factory=list)
+    subject: tuple[str, str] | None = None
+
+
+def decide_objection(w: Workflow, actor: str, objection_id: str, outcome: str, decided_on: date, reason: str,
+                     fund_loss: Decimal | None) -> ObjectionDecision:
+    now, today = w.clock.now(), w.clock.today()
+    with w.uow_factory() as uow:
+        s = uow.session
+        o = get_objection(s, objection_id, for_update=True)
+        uow.lock_subjects([(o.subject_type, o.id_number)])  # the year is recomputed: serialise with intake
+        try:
+            rules_of.check_objection_decision(o.state, outcome, decided_on, o.filed_on, today, fund_loss is not None)
+        except TransitionRefused as exc:
+            raise _refused(exc) from None
+        m = get_measure(s, o.measure_id)
+        o.state, o.outcome, o.decided_on, o.decision_reason, o.decided_by = "decided", outcome, decided_on, reason, actor
+        o.decided_late = decided_on > o.review_due_on
+        if o.decided_late and o.overdue_on is None:  # as the overdue sweep would have flagged it
+            o.overdue_on = o.review_due_on + timedelta(days=1)
+        o.corrected_fund_loss = fund_loss
+        result = ObjectionDecision(objection=o, subject=(o.subject_type, o.id_number))
+        add_event(s, m, f"objection_{outcome}", decided_on, now, ref=o.id,
+                  detail="逾期作出复核决定" if o.decided_late else "", before={"state": "open"},
+                  after={"state": "decided", "outcome": outcome, "reason": reason, "fund_loss": fund_loss,
+                         "decided_late": o.decided_late})
+        if outcome in ("upheld", "modified"):
+            violation = s.get(ViolationRow, m.violation_id)
+            before = {"fund_loss": violation.fund_loss, "voided_on": violation.voided_on}
+            if outcome == "upheld":
+                violation.voided_on, violation.voided_by = decided_on, o.id
+            else:
+                if violation.reported_fund_loss is None:
+                    violation.reported_fund_loss = violation.fund_loss
+                violation.fund_loss = fund_loss
+            audit.stage(s, [audit.Change(
+                action="violation_voided" if outcome == "upheld" else "violation_corrected", entity="violation",
+                entity_id=violation.id, subject_type=violation.subject_type, id_number=violation.id_number,
+                region=violation.region, before=before,
+                after={"fund_loss": violation.fund_loss, "voided_on": violation.voided_on, "objection": o.id})], now)
+            redone = recompute_subject(s, o.subject_type, o.id_number, violation.record_year, w.rules, decided_on,
+                                       o.id, now)
+            result.revoked, result.created = redone.revoked, redone.created
+            append_changes(s, [(o.subject_type, o.id_number)], now)
+        uow.commit()
+        return result
+
+
+# -- 信用修复 --------------------------------------------------------------------------------------
+
+def file_repair(w: Workflow, actor: str, measure_id: str, subject: tuple[str, str], filed_on: date,
+                corrected: bool, adverse_effects_removed: bool, commitment: bool, evidence: list[str]) -> RepairRow:
+    now, today = w.clock.now(), w.clock.today()
+    with w.uow_factory() as uow:
+        s = uow.session
+        m = get_measure(s, measure_id, for_update=True)
+        if (m.subject_type, m.id_number) != subject:
+            raise Invalid("该措施不属于申请中的信用主体。", code="measure_not_of_subject",
+                          errors={"measure_id": ["措施与 subject_type/id_number 不符。"]})
+        open_one = s.scalar(select(RepairRow.id).where(RepairRow.measure_id == m.id, RepairRow.state == "open"))
+        try:
+            rules_of.check_repair(view_of(m), filed_on, today, open_one is not None)
+        except TransitionRefused as exc:
+            raise _refused(exc) from None
+        due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).repair_reply_due(w.calendar, filed_on)
+        repair = RepairRow(
+            id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number, region=m.region,
+            filed_on=filed_on, corrected=corrected, adverse_effects_removed=adverse_effects_removed,
+            commitment=commitment, evidence=json.dumps(evidence, ensure_ascii=False), reply_due_on=due.due_on,
+            reply_due_provisional=due.provisional, state="open", filed_by=actor, created_at=now)
+        s.add(repair)
+        add_event(s, m, "repair_filed", filed_on, now, ref=repair.id,
+                  after={"corrected": corrected, "adverse_effects_removed": adverse_effects_removed,
+                         "commitment": commitment, "reply_due_on": due.due_on})
+        try:
+            uow.commit()
+        except IntegrityError:
+            raise Conflict("该措施已有一件信用修复申请待答复。", code="repair_open") from None
+        return repair
+
+
+def get_repair(session, repair_id: str, for_update: bool = False) -> RepairRow:
+    query = select(RepairRow).where(RepairRow.id == repair_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    repair = session.scalar(query)
+    if repair is None:
+        raise NotFound(f"未找到编号为{repair_id}的信用修复申请。", code="repair_not_found")
+    return repair
+
+
+def repair_header(session_factory, repair_id: str) -> tuple[str, str, str]:
+    with session_factory() as session:
+        r = get_repair(session, repair_id)
+        return r.subject_type, r.id_number, r.region
+
+
+def repair_view(r: RepairRow) -> RepairView:
+    return RepairView(filed_on=r.filed_on, corrected=r.corrected, adverse_effects_removed=r.adverse_effects_removed,
+                      commitment=r.commitment, state=r.state, decided_on=r.decided_on)
+
+
+@dataclass
+class RepairDecision:
+    repair: RepairRow
+    measure: MeasureRow
+    restored: bool = False
+
+
+def decide_repair(w: Workflow, actor: str, repair_id: str, outcome: str, decided_on: date,
+                  reason: str) -> RepairDecision:
+    now, today = w.clock.now(), w.clock.today()
+    with w.uow_factory() as uow:
+        s = uow.session
+        r = get_repair(s, repair_id, for_update=True)
+        try:
+            rules_of.check_repair_decision(r.state, decided_on, r.filed_on, today)
+        except TransitionRefused as exc:
+            raise _refused(exc) from None
+        if outcome == "approved" and not (r.corrected and r.adverse_effects_removed and r.commitment):
+            raise Invalid("申请未同时具备纠正失信行为、消除不良影响、作出修复承诺三项条件（第十二条），不能核准。",
+                          code="repair_conditions_incomplete")
+        m = get_measure(s, r.measure_id, for_update=True)
+        r.state, r.decided_on, r.decision_reason, r.decided_by = outcome, decided_on, reason, actor
+        if decided_on > r.reply_due_on and r.overdue_on is None:  # as the overdue sweep would have flagged it
+            r.overdue_on = r.reply_due_on + timedelta(days=1)
+        add_event(s, m, f"repair_{outcome}", decided_on, now, ref=r.id, before={"state": "open"},
+                  after={"state": outcome, "reason": reason})
+        result = RepairDecision(repair=r, measure=m)
+        if outcome == "approved":
+            s.flush()
+            repairs = [repair_view(x) for x in s.scalars(select(RepairRow).where(RepairRow.measure_id == m.id))]
+            restoration = rules_of.restoration_on_approval(m.restores_on, m.credit_state, repairs)
+            if restoration is not None:
+                m.credit_state, m.credit_restored_on, m.credit_restored_how = (
+                    restoration.credit_state, restoration.on, restoration.how)
+                add_event(s, m, "credit_restored", restoration.on, now, ref=r.id, detail=restoration.explanation)
+                append_changes(s, [(m.subject_type, m.id_number)], now)
+                result.restored = True
+        uow.commit()
+        return result

@@ -1,0 +1,165 @@
+"""Notices, objections, repairs (Arts 10–12), the natural-year record and the worklist."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validates_schema
+
+from credit_service.domain.procedure import OBJECTION_OUTCOMES, REPAIR_OUTCOMES
+
+from .fields import IdNumber, OneOfStr, Str, StrictBool, StrictDate, StrictSchema, SubjectType, Yuan
+from .measures import MeasureSchema
+from .violations import RecordedViolationSchema
+
+EVIDENCE = {"description": "证明材料（文件编号、名称或地址）"}
+
+
+class EvidenceList(fields.List):
+    default_error_messages = {"invalid": "应为字符串数组。"}
+
+    def __init__(self, **kwargs):
+        super().__init__(Str(min_len=1, max_len=500), load_default=list, metadata=EVIDENCE, **kwargs)
+
+
+class NoticeRequestSchema(StrictSchema):
+    served_on = StrictDate(required=True, metadata={"description": "送达日期"})
+    received_on = StrictDate(required=True, metadata={"description": "签收（收到）日期：异议期限自次日起算"})
+
+    @validates_schema(skip_on_field_errors=True)
+    def _order(self, data, **kwargs):
+        if data["received_on"] < data["served_on"]:
+            raise ValidationError("签收日期不能早于送达日期。", "received_on")
+
+
+class NoticeSchema(Schema):
+    id = fields.String()
+    measure_id = fields.String()
+    served_on = fields.Date()
+    received_on = fields.Date()
+    objection_deadline = fields.Date(metadata={"description": "第十条：签收后第15个工作日（含当日可提出）"})
+    provisional = fields.Boolean(metadata={"description": "该年度法定节假日安排尚未载入，按仅周末计算的暂定期限"})
+    window_closed_on = fields.Date(allow_none=True)
+
+
+class ObjectionRequestSchema(StrictSchema):
+    measure_id = Str(min_len=1, max_len=32, required=True)
+    filed_on = StrictDate(required=True, metadata={"description": "书面异议申请提出日期"})
+    reason = Str(min_len=1, max_len=4000, required=True)
+    evidence = EvidenceList()
+
+
+class ObjectionDecisionRequestSchema(StrictSchema):
+    outcome = OneOfStr(OBJECTION_OUTCOMES, "复核结果须为 upheld、rejected 或 modified。", required=True)
+    decided_on = StrictDate(required=True)
+    reason = Str(min_len=1, max_len=4000, required=True)
+    fund_loss = Yuan(load_default=None, allow_none=True,
+                     metadata={"description": "仅 modified：更正后的医保基金损失（元）"})
+
+
+class EvidenceCompleteRequestSchema(StrictSchema):
+    on = StrictDate(required=True, metadata={"description": "证明材料补齐之日：复核期限自次日重新起算"})
+
+
+class ObjectionSchema(Schema):
+    id = fields.String()
+    measure_id = fields.String()
+    subject_type = fields.String()
+    id_number = fields.String()
+    region = fields.String()
+    filed_on = fields.Date()
+    reason = fields.String()
+    evidence = fields.List(fields.String())
+    acceptance_note = fields.String()
+    evidence_complete_on = fields.Date(allow_none=True)
+    review_due_on = fields.Date(metadata={"description": "第十条：15个工作日内完成复核"})
+    review_due_provisional = fields.Boolean()
+    overdue = fields.Boolean()
+    state = fields.String(metadata={"enum": ["open", "decided"]})
+    outcome = fields.String(allow_none=True, metadata={"enum": list(OBJECTION_OUTCOMES)})
+    decided_on = fields.Date(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    fund_loss = Yuan(allow_none=True, metadata={"description": "modified：更正后的金额"})
+    decided_late = fields.Boolean(allow_none=True, metadata={"description": "复核决定晚于复核期限"})
+
+
+class ObjectionDecisionSchema(Schema):
+    objection = fields.Nested(ObjectionSchema)
+    revoked_measures = fields.List(fields.Nested(MeasureSchema))
+    new_measures = fields.List(fields.Nested(MeasureSchema))
+
+
+class RepairRequestSchema(StrictSchema):
+    subject_type = SubjectType(required=True)
+    id_number = IdNumber(required=True)
+    measure_id = Str(min_len=1, max_len=32, required=True)
+    filed_on = StrictDate(required=True)
+    corrected = StrictBool(required=True, metadata={"description": "已纠正失信行为"})
+    adverse_effects_removed = StrictBool(required=True, metadata={"description": "已消除不良影响（如退回基金损失）"})
+    commitment = StrictBool(required=True, metadata={"description": "已作出信用修复承诺"})
+    evidence = EvidenceList()
+
+
+class RepairDecisionRequestSchema(StrictSchema):
+    outcome = OneOfStr(REPAIR_OUTCOMES, "决定须为 approved 或 rejected。", required=True)
+    decided_on = StrictDate(required=True)
+    reason = Str(min_len=1, max_len=4000, required=True)
+
+
+class RepairSchema(Schema):
+    id = fields.String()
+    measure_id = fields.String()
+    subject_type = fields.String()
+    id_number = fields.String()
+    region = fields.String()
+    filed_on = fields.Date()
+    corrected = fields.Boolean()
+    adverse_effects_removed = fields.Boolean()
+    commitment = fields.Boolean()
+    evidence = fields.List(fields.String())
+    reply_due_on = fields.Date(metadata={"description": "第十一条：15个工作日内给予回复"})
+    reply_due_provisional = fields.Boolean()
+    overdue = fields.Boolean()
+    state = fields.String(metadata={"enum": ["open", "approved", "rejected"]})
+    decided_on = fields.Date(allow_none=True)
+    decision_reason = fields.String(allow_none=True)
+    credit_restored = fields.Boolean(metadata={"description": "核准后信用已修复"})
+
+
+class RecordMeasureSchema(MeasureSchema):
+    violation_id = fields.String()
+    revoked_on = fields.Date(allow_none=True)
+    credit_state = fields.String(allow_none=True, metadata={
+        "enum": ["restored", "unrepaired"], "description": "措施期满后：restored 已修复 / unrepaired 待修复"})
+    credit_restored_on = fields.Date(allow_none=True)
+    credit_restored_how = fields.String(allow_none=True, metadata={"enum": ["automatic", "repair"]})
+
+
+class RecordViolationSchema(RecordedViolationSchema):
+    voided_on = fields.Date(allow_none=True, metadata={"description": "异议成立，该记录作废"})
+    reported_fund_loss = Yuan(allow_none=True, metadata={"description": "异议复核变更金额前报送的金额"})
+
+
+class RecordSchema(Schema):
+    subject_type = fields.String()
+    id_number = fields.String()
+    year = fields.Integer(metadata={"description": "记录周期（自然年度，第七条）"})
+    total_fund_loss = Yuan(metadata={"description": "本年度未作废记录的医保基金损失合计"})
+    violations = fields.List(fields.Nested(RecordViolationSchema))
+    measures = fields.List(fields.Nested(RecordMeasureSchema))
+    notices = fields.List(fields.Nested(NoticeSchema))
+    objections = fields.List(fields.Nested(ObjectionSchema))
+    repairs = fields.List(fields.Nested(RepairSchema))
+
+
+class WorklistItemSchema(Schema):
+    kind = fields.String(metadata={"enum": ["objection_review", "repair_reply", "objection_window"]})
+    id = fields.String(metadata={"description": "异议、修复申请或告知书的编号"})
+    measure_id = fields.String()
+    subject_type = fields.String()
+    id_number = fields.String()
+    region = fields.String()
+    due_on = fields.Date()
+    provisional = fields.Boolean()
+    overdue = fields.Boolean()
+
+
+class WorklistSchema(Schema):
+    items = fields.List(fields.Nested(WorklistItemSchema))
