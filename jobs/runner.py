@@ -12,7 +12,7 @@ from credit_service.audit_context import Actor, acting_as
 from credit_service.clock import SHANGHAI
 from credit_service.metrics import JOB_RUNS
 
-from . import calendar_watch, status_transitions, webhooks, workflow
+from . import calendar_watch, webhooks, workflow
 from .locks import runner_lock
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,6 @@ JOBS: dict[str, tuple[Callable, int, int]] = {
     "close_objection_windows": (workflow.close_objection_windows, 0, 30),
     "flag_overdue": (workflow.flag_overdue, 0, 40),
     "calendar_watch": (calendar_watch.run, 6, 0),
-    "status_transitions": (status_transitions.run, 0, 5),
 }
 
 # name -> (sweep, Settings attribute holding the seconds between runs). These run all day long: no

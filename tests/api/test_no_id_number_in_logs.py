@@ -80,6 +80,38 @@ def test_a_full_case_at_debug_writes_no_identity_number(client, container, auth,
     assert client.post("/api/v1/status/batch", json={"on": "2025-05-01", "subjects": subjects + [
         {"subject_type": "insured", "id_number": with_wrong_check_digit(numbers[2])}]},
         headers=auth("settlement")).status_code == 422
+    # the procedure: notice, objection upheld (revocation), record, worklist, claims check, audit, sweeps,
+    # and a webhook delivery
+    from jobs import runner
+    from tests.integration.test_webhooks import SECRET, Receiver
+    receiver = Receiver()
+    try:
+        assert client.post("/api/v1/webhooks", headers=auth(), json={
+            "url": receiver.url, "secret": SECRET, "events": ["status.changed"]}).status_code == 201
+        procedural = client.post("/api/v1/violations", headers=auth(), json=violation(
+            id_number=numbers[2], occurred_on="2026-09-01", determined_on="2026-10-09"))
+        measure_id = procedural.json["measures"][0]["id"]
+        assert client.post(f"/api/v1/measures/{measure_id}/notice", headers=auth("staff-jinan"), json={
+            "served_on": "2026-10-12", "received_on": "2026-10-13"}).status_code == 201
+        objection = client.post("/api/v1/objections", headers=auth("staff-jinan"), json={
+            "measure_id": measure_id, "filed_on": "2026-10-20", "reason": "金额计算有误", "evidence": ["费用清单"]})
+        assert objection.status_code == 201
+        assert client.post(f"/api/v1/objections/{objection.json['id']}/decision", headers=auth("staff-jinan"),
+                           json={"outcome": "upheld", "decided_on": "2026-11-02", "reason": "材料属实"}
+                           ).status_code == 200
+        assert client.get(f"/api/v1/subjects/insured/{numbers[2]}/record?year=2026",
+                          headers=auth("staff-jinan")).status_code == 200
+        assert client.get("/api/v1/worklist?region=370100", headers=auth("staff-jinan")).status_code == 200
+        assert client.post("/api/v1/claims/check", headers=auth("settlement"), json={
+            "on": "2026-11-26", "insured": {"subject_type": "insured", "id_number": numbers[3]},
+            "practitioners": [{"subject_type": "physician", "id_number": numbers[1]}]}).status_code == 200
+        assert client.get(f"/api/v1/audit?subject_type=insured&id_number={numbers[0]}",
+                          headers=auth()).status_code == 200
+        for job in runner.JOBS:
+            runner.run_job(container, job, force=True)
+        assert runner.run_job(container, "webhook_delivery").split(",")[1].strip() != "0 delivered"
+    finally:
+        receiver.close()
     # the index reloads subjects from the database (what another process does after a change)
     container.index.ensure_ready()
     container.index.refresh(("insured", n) for n in numbers)

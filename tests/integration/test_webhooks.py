@@ -295,21 +295,19 @@ def test_only_admin_registers_or_lists_webhooks(client, auth, role):
     assert client.post("/api/v1/webhooks", json=body).status_code == 401
 
 
-def test_a_status_that_turns_by_the_calendar_is_pushed_on_that_day(client, auth, container, clock, receiver, hook):
+def test_a_status_that_turns_by_the_calendar_is_pushed_when_the_sweep_ends_the_measure(
+        client, auth, container, clock, receiver, hook):
     number = id_number()
     created = client.post("/api/v1/violations", headers=auth(), json=violation(
         id_number=number, occurred_on="2026-10-01", determined_on="2026-11-20"))
     [measure] = [m for m in created.json["measures"] if m["kind"] == "settlement_suspension"]
     restores_on = date.fromisoformat(measure["restores_on"])
     assert _deliver(container).startswith("1 enqueued, 1 delivered")  # the change itself
-    clock.current = restores_on - timedelta(days=1)
-    assert runner.run_job(container, "status_transitions", clock.current).startswith("0 subjects")
     clock.current = restores_on + timedelta(days=1)  # the runner was down on the day itself: caught up
-    assert runner.run_job(container, "status_transitions", clock.current).startswith("1 subjects")
-    assert runner.run_job(container, "status_transitions", clock.current) is None  # once a day
-    assert _deliver(container).startswith("1 enqueued, 1 delivered")
-    first, second = sorted(receiver.events(), key=lambda e: e["seq"])
-    assert first["status"]["settlement_allowed"] is False and second["status"]["settlement_allowed"] is True
+    assert runner.run_job(container, "end_measures", clock.current) is not None
+    _deliver(container)
+    events = sorted(_dedup(receiver.events()).values(), key=lambda e: e["seq"])
+    assert events[0]["status"]["settlement_allowed"] is False and events[-1]["status"]["settlement_allowed"] is True
 
 
 def test_a_dead_receiver_costs_one_attempt_per_pass_and_never_holds_up_another(client, auth, container, receiver,
@@ -325,3 +323,20 @@ def test_a_dead_receiver_costs_one_attempt_per_pass_and_never_holds_up_another(c
         assert len(_dedup(other.events())) == 120 and receiver.events() == []
     finally:
         other.close()
+
+
+def test_an_upheld_objection_is_pushed_as_a_status_change(client, auth, container, receiver, hook):
+    number = id_number()
+    created = client.post("/api/v1/violations", headers=auth(), json=violation(
+        id_number=number, occurred_on="2026-10-01", determined_on="2026-11-20"))
+    measure_id = created.json["measures"][0]["id"]
+    _deliver(container)
+    objection = client.post("/api/v1/objections", headers=auth("staff-jinan"), json={
+        "measure_id": measure_id, "filed_on": "2026-11-23", "reason": "金额计算有误", "evidence": ["费用清单"]})
+    assert objection.status_code == 201, objection.json
+    assert client.post(f"/api/v1/objections/{objection.json['id']}/decision", headers=auth("staff-jinan"), json={
+        "outcome": "upheld", "decided_on": "2026-11-25", "reason": "材料属实"}).status_code == 200
+    _deliver(container)
+    events = sorted(_dedup(receiver.events()).values(), key=lambda e: e["seq"])
+    assert events[0]["status"]["settlement_allowed"] is False
+    assert events[-1]["status"]["settlement_allowed"] is True and events[-1]["status"]["restrictions"] == []
