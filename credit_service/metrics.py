@@ -32,15 +32,19 @@ JOB_RUNS = Counter("credit_service_job_runs_total", "Scheduled sweeps run, by ou
 WEBHOOK_ATTEMPTS = Counter("credit_service_webhook_attempts_total", "Webhook delivery attempts by outcome",
                            ["outcome"], registry=REGISTRY)
 
-# name -> (help, function(container) -> float). Called at scrape time; a failing hook is skipped.
+# name -> (help, function(container) -> float | {label value: float}). Called at scrape time; a failing
+# hook is left out of that scrape.
 GAUGE_HOOKS: dict[str, tuple[str, Callable]] = {}
+
+
+LABEL_OF: dict[str, str] = {"credit_service_overdue_deadlines": "kind"}  # the label of a dict-valued hook
 
 
 def gauge_hook(name: str, help_text: str):
     """Register a gauge computed at scrape time from the container, e.g.
 
-        @gauge_hook("credit_service_overdue_deadlines", "Objections/repairs past their due date")
-        def overdue(container): ...
+        @gauge_hook("credit_service_outbox_backlog", "…")
+        def backlog(container) -> dict[str, int]: ...   # one series per key (label "state")
     """
     def register(function: Callable) -> Callable:
         GAUGE_HOOKS[name] = (help_text, function)
@@ -61,7 +65,7 @@ class _HookCollector:
                 continue
             family = GaugeMetricFamily(name, help_text)
             if isinstance(value, dict):
-                family = GaugeMetricFamily(name, help_text, labels=["state"])
+                family = GaugeMetricFamily(name, help_text, labels=[LABEL_OF.get(name, "state")])
                 for label, number in value.items():
                     family.add_metric([label], number)
             else:
@@ -83,3 +87,19 @@ def render(container) -> bytes:
 @gauge_hook("credit_service_status_index_loaded", "1 when this process's status index is loaded")
 def _index_loaded(container) -> float:
     return 1.0 if container.index.loaded else 0.0
+
+
+@gauge_hook("credit_service_overdue_deadlines",
+            "Open objections past their review due date and repair applications past their reply due date")
+def _overdue(container) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from .adapters.orm import ObjectionRow, RepairRow
+    today = container.clock.today()
+    with container.session_factory() as session:
+        return {
+            "review": session.scalar(select(func.count()).select_from(ObjectionRow).where(
+                ObjectionRow.state == "open", ObjectionRow.review_due_on < today)) or 0,
+            "repair_reply": session.scalar(select(func.count()).select_from(RepairRow).where(
+                RepairRow.state == "open", RepairRow.reply_due_on < today)) or 0,
+        }

@@ -5,6 +5,7 @@ import json
 import logging
 import re
 from dataclasses import replace
+from datetime import date
 
 import pytest
 
@@ -172,3 +173,19 @@ def test_rate_limit_answers_429_through_flask_and_for_unknown_tokens(limited, au
                          headers={"Authorization": f"Bearer made-up-{i}"}).status_code
              for i in range(5)]
     assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
+
+
+def test_metrics_show_overdue_reviews(client, auth, clock):
+    created = client.post("/api/v1/violations", headers=auth(), json=violation(
+        occurred_on="2026-09-01", determined_on="2026-10-09"))
+    objection = client.post("/api/v1/objections", headers=auth("staff-jinan"), json={
+        "measure_id": created.json["measures"][0]["id"], "filed_on": "2026-10-20", "reason": "金额计算有误",
+        "evidence": ["费用清单"]})
+    assert objection.status_code == 201, objection.json
+    due = objection.json["review_due_on"]  # 2026-11-10
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'credit_service_overdue_deadlines{kind="review"} 1.0' in metrics  # today is 2026-11-26
+    assert 'credit_service_overdue_deadlines{kind="repair_reply"} 0.0' in metrics
+    clock.current = date.fromisoformat(due)
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'credit_service_overdue_deadlines{kind="review"} 0.0' in metrics  # due today: not yet overdue
