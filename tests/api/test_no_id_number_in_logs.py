@@ -83,7 +83,7 @@ def test_a_full_case_at_debug_writes_no_identity_number(client, container, auth,
     # the procedure: notice, objection upheld (revocation), record, worklist, claims check, audit, sweeps,
     # and a webhook delivery
     from jobs import runner
-    from tests.integration.test_webhooks import SECRET, Receiver
+    from tests.webhook_receiver import SECRET, Receiver
     receiver = Receiver()
     try:
         assert client.post("/api/v1/webhooks", headers=auth(), json={

@@ -15,7 +15,7 @@ from credit_service.adapters.orm import MeasureRow, SubjectChangeRow, ViolationR
 from credit_service.domain.identity import check_digit
 from credit_service.services.clients import create_client
 from tests.e2e.gunicorn import Server
-from tests.integration.test_webhooks import SECRET, Receiver
+from tests.webhook_receiver import SECRET, Receiver
 
 RECENT = {"occurred_on": "2026-10-01", "determined_on": "2026-11-20"}
 
