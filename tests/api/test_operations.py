@@ -127,8 +127,9 @@ def test_readiness_needs_the_database_and_the_loaded_index(client, container):
 
 @pytest.fixture
 def limited(settings, clock):
-    """An app that allows 3 requests at once and 1 a second more, except for the reporter (unlimited)."""
-    app = create_app(replace(settings, rate_limit="1/3", rate_limit_overrides="reporter=off"), clock=clock)
+    """An app that allows 3 requests at once and one more each 100 s (no refill during the test, however
+    slow the machine), except for the reporter (unlimited)."""
+    app = create_app(replace(settings, rate_limit="0.01/3", rate_limit_overrides="reporter=off"), clock=clock)
     yield app
     app.extensions["credit_service"].index.stop()
     app.extensions["credit_service"].engine.dispose()
@@ -139,7 +140,7 @@ def _assert_rate_limited(response):
     assert response.mimetype == "application/problem+json"
     body = response.json
     assert body["code"] == "rate_limited" and body["status"] == 429
-    assert re.search(r"[\u4e00-\u9fff]", body["detail"]) and "每秒最多1次" in body["detail"]
+    assert re.search(r"[\u4e00-\u9fff]", body["detail"]) and "每秒最多0.01次" in body["detail"]
     assert int(response.headers["Retry-After"]) >= 1
 
 
