@@ -9,7 +9,9 @@ from datetime import date, timedelta
 
 import pytest
 import requests
-from sqlalchemy import func, select
+from pathlib import Path
+
+from sqlalchemy import create_engine, func, select, text
 
 from credit_service.adapters.orm import MeasureRow, SubjectChangeRow, ViolationRow
 from credit_service.domain.identity import check_digit
@@ -40,8 +42,26 @@ def admin_token(container):
     return create_client(container.uow(), container.clock, "fault-admin", "admin")[1]
 
 
+def _writing_started(database_url: str):
+    """A probe that turns true once the import's transaction is writing rows (then the kill lands
+    between the first written row and the commit)."""
+    engine = create_engine(database_url)
+    if engine.dialect.name == "postgresql":
+        def probe():
+            with engine.connect() as connection:
+                return connection.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state = 'active' AND (query LIKE 'COPY violations%' OR query LIKE 'COPY measures%' "
+                    "OR query LIKE 'COPY subject_changes%' OR query LIKE 'COPY audit%')")).scalar() > 0
+        return probe, engine
+    wal = Path(engine.url.database + "-wal")
+    baseline = wal.stat().st_size if wal.exists() else 0
+    return (lambda: wal.exists() and wal.stat().st_size > baseline + 1_000_000), engine
+
+
+@pytest.mark.parametrize("moment", ["while deciding", "while writing"])
 def test_kill_9_during_a_large_import_keeps_every_acknowledged_row_and_half_writes_none(
-        container, database_url, admin_token):
+        container, database_url, admin_token, moment):
     headers = {"Authorization": f"Bearer {admin_token}"}
     batches = {"A": _rows("A", _numbers(0, 2000)), "B": _rows("B", _numbers(2000, 2000)),
                "C": _rows("C", _numbers(4000, 10000))}
@@ -61,14 +81,24 @@ def test_kill_9_during_a_large_import_keeps_every_acknowledged_row_and_half_writ
                                                     headers=headers, timeout=120)
             except requests.RequestException as exc:
                 outcome["error"] = exc
+        probe, probe_engine = _writing_started(database_url)
         sender = threading.Thread(target=send_c)
         sender.start()
-        time.sleep(0.4)  # the 10,000 rows are uploaded and being decided/written
+        if moment == "while deciding":
+            time.sleep(0.4)  # the 10,000 rows are uploaded and being parsed and decided (about 2 s in all)
+            writing = False
+        else:
+            deadline = time.monotonic() + 30
+            while not (writing := probe()) and sender.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.005)
         server.kill_9()
+        probe_engine.dispose()
         sender.join(30)
     finally:
         server.stop()
     c_acknowledged = "response" in outcome and outcome["response"].status_code == 200
+    if moment == "while writing":
+        assert writing or c_acknowledged, "the kill did not land while the import was writing"
 
 
     with container.session_factory() as session:
@@ -91,7 +121,7 @@ def test_kill_9_during_a_large_import_keeps_every_acknowledged_row_and_half_writ
     c_refs = [r["source_ref"] for r in batches["C"]]
     present = [ref for ref in c_refs if ref in stored]
     assert len(present) in (0, len(c_refs)), f"{len(present)} of {len(c_refs)} rows of the killed import"
-    print(f"kill -9: the 10,000-row import was {'answered' if c_acknowledged else 'not answered'}, "
+    print(f"kill -9 {moment} (rows being written: {writing}): the 10,000-row import was {'answered' if c_acknowledged else 'not answered'}, "
           f"{len(present)} of its rows stored")
     if c_acknowledged:
         assert len(present) == len(c_refs)
