@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 
 from credit_service.adapters.migrations import upgrade  # noqa: E402
 from credit_service.adapters.orm import Base, MeasureRow, RepairRow, ViolationRow  # noqa: E402
-from credit_service.adapters.records import _bulk_insert  # noqa: E402
+from credit_service.adapters.records import bulk_insert  # noqa: E402
 from credit_service.clock import SHANGHAI, FixedClock  # noqa: E402
 from credit_service.container import build_container  # noqa: E402
 from credit_service.domain.months import add_months  # noqa: E402
@@ -72,9 +72,9 @@ def seed(url: str, n: int) -> None:
                             "reply_due_provisional": False, "state": "approved", "decided_on": start + timedelta(days=5),
                             "decision_reason": "bench", "filed_by": "bench", "decided_by": "bench", "created_at": now})
     with engine.begin() as c:
-        _bulk_insert(c, ViolationRow.__table__, violations)
-        _bulk_insert(c, MeasureRow.__table__, measures)
-        _bulk_insert(c, RepairRow.__table__, repairs)
+        bulk_insert(c, ViolationRow.__table__, violations)
+        bulk_insert(c, MeasureRow.__table__, measures)
+        bulk_insert(c, RepairRow.__table__, repairs)
     engine.dispose()
 
 

@@ -68,7 +68,7 @@ def schema_problems(url: str) -> list[str]:
                 problems.append(f"missing table {table.name}")
                 continue
             cols = [c["name"] for c in insp.get_columns(table.name)]
-            if cols != [c.name for c in table.columns]:
+            if sorted(cols) != sorted(c.name for c in table.columns):  # order: migrations append columns
                 problems.append(f"{table.name} columns {cols}")
             have = {i["name"]: tuple(i["column_names"]) for i in insp.get_indexes(table.name)
                     if not i.get("duplicates_constraint")}  # PostgreSQL lists UNIQUE's index too
@@ -177,7 +177,7 @@ def seed(url: str, n_violations: int, n_subjects: int, reseed: bool) -> dict:
         common.say(f"seeding (found {counts}; want {(n_violations, n_subjects, expected_active)}) …")
         started = time.perf_counter()
         with conn.cursor() as cur:
-            cur.execute("TRUNCATE measures, violations")
+            cur.execute("TRUNCATE measures, violations CASCADE")  # and what hangs off measures (notices …)
             with cur.copy(f"COPY violations ({', '.join(VIOLATION_COLUMNS)}) FROM STDIN") as copy_v:
                 pending_measures = []
                 for k, (v_lines, m_lines) in enumerate(generate(n_violations, n_subjects, on)):

@@ -140,16 +140,16 @@ def insert_rows(session: Session, violations: list[dict], measures: list[dict], 
                 changed_at, origin: str | None = None) -> None:
     connection = session.connection()
     if violations:
-        _bulk_insert(connection, ViolationRow.__table__, violations)
+        bulk_insert(connection, ViolationRow.__table__, violations)
     if measures:
-        _bulk_insert(connection, MeasureRow.__table__, measures)
+        bulk_insert(connection, MeasureRow.__table__, measures)
     changes = [{"subject_type": t, "id_number": n, "changed_at": changed_at, "origin": origin}
                for t, n in sorted(set(changed))]
     if changes:
-        _bulk_insert(connection, SubjectChangeRow.__table__, changes)
+        bulk_insert(connection, SubjectChangeRow.__table__, changes)
 
 
-def _bulk_insert(connection: Connection, table, rows: list[dict]) -> None:
+def bulk_insert(connection: Connection, table, rows: list[dict]) -> None:
     if connection.dialect.name == "postgresql" and len(rows) > 50:
         _copy_into(connection, table, rows)
     else:

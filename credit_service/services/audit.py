@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+
+import orjson
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Iterable
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from ..adapters.orm import AuditEventRow
+from ..adapters.records import bulk_insert
 from ..audit_context import current_actor
 from ..clock import SHANGHAI
 
@@ -37,20 +40,16 @@ class Change:
     after: dict | None = None
 
 
-def _plain(value: Any):
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
+def _default(value: Any):
     if isinstance(value, Decimal):
         return f"{value:.2f}"
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
 def canonical(payload: dict) -> str:
-    return json.dumps(_plain(payload), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """Sorted keys, no spaces, UTF-8, dates ISO 8601, money with 2 places. Verification hashes the
+    stored text itself, so only appending needs this to be deterministic."""
+    return orjson.dumps(payload, default=_default, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def chain_hash(previous: str, payload_text: str) -> str:
@@ -98,7 +97,7 @@ def append(session: Session, changes: Iterable[Change], now: datetime) -> int:
                      "id_number": change.id_number, "region": change.region, "actor": actor.name,
                      "payload": payload_text, "prev_hash": previous, "hash": digest})
         previous = digest
-    session.execute(insert(AuditEventRow.__table__), rows)
+    bulk_insert(session.connection(), AuditEventRow.__table__, rows)  # COPY on PostgreSQL for large batches
     return len(rows)
 
 
