@@ -122,7 +122,10 @@ def main() -> None:
 
     token = os.environ.get("BENCH_SETTLEMENT_TOKEN") or common.create_token("settlement", common.PG_URL)[1]
     rss0 = common.rss_kib(os.getpid())
-    app = create_app(Settings.from_env(database_url=common.PG_URL, scheduler="off", index_poll_seconds=0))
+    # One load generator is one client (no rate limit); no access log: the figures are the app's own cost
+    # (the HTTP benchmarks run with the access log on, as in production).
+    app = create_app(Settings.from_env(database_url=common.PG_URL, scheduler="off", index_poll_seconds=0,
+                                       rate_limit="off", access_log=False))
     c = app.extensions["credit_service"]
     rss_app = common.rss_kib(os.getpid())
     started = time.perf_counter()
