@@ -191,6 +191,12 @@ def test_key_configuration_is_checked():
     assert ring.lookup_key("insured", PERSON_ID).startswith("k2:")
     assert ring.lookup_keys("insured", PERSON_ID) == [ring.lookup_key("insured", PERSON_ID), stored_key(PERSON_ID)]
     assert ring.lookup_key("insured", PERSON_ID) != ring.lookup_key("physician", PERSON_ID)
+    # The fast HMAC (precomputed pad states) is HMAC-SHA256 as the standard library computes it.
+    import base64
+    import hmac
+    for number in (PERSON_ID, id_number(), id_number(birth="19591231")):
+        digest = hmac.digest(base64.b64decode(TEST_HMAC_KEYS[3:]), f"insured:{number}".encode(), "sha256")
+        assert stored_key(number) == "t1:" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def test_default_keys_are_made_once_in_the_data_directory(tmp_path):
