@@ -89,6 +89,8 @@ def explanations_of(database_url: str, response: dict) -> dict[str, str]:
 def rows_written(bodies: list[dict], response: dict, actor: str, recorded_at: datetime,
                  explanations: dict[str, str]):
     """The violations / measures rows the service wrote, rebuilt from the bodies and its response."""
+    from credit_service.adapters.pii import ring
+    keyring = ring()  # the tables hold lookup keys, not numbers (adapters/pii.py)
     v_rows, m_rows = [], []
     for body, result in zip(bodies, response["results"]):
         assert result["status"] == "created", result
@@ -99,12 +101,13 @@ def rows_written(bodies: list[dict], response: dict, actor: str, recorded_at: da
             fund_loss=Decimal(body["fund_loss"]), handling=body["handling"], fraud=body["fraud"],
             points=body["points"], description=body["description"], months_override=None)
         rule_set = result["measures"][0]["rule_set"] if result["measures"] else None
-        v_rows.append((result["violation_id"], v.source, v.source_ref, v.body_hash(), v.subject_type, v.id_number,
+        key = keyring.lookup_key(v.subject_type, v.id_number)
+        v_rows.append((result["violation_id"], v.source, v.source_ref, v.body_hash(), v.subject_type, key,
                        v.name, v.region, v.occurred_on, v.determined_on, v.record_year, int(v.fund_loss * 100),
                        v.handling, v.fraud, v.points, v.months_override, v.description, rule_set, "", actor,
                        recorded_at))
         for m in result["measures"]:
-            m_rows.append((m["id"], result["violation_id"], m["kind"], v.subject_type, v.id_number, v.region,
+            m_rows.append((m["id"], result["violation_id"], m["kind"], v.subject_type, key, v.region,
                            v.record_year, date.fromisoformat(m["starts_on"]),
                            date.fromisoformat(m["restores_on"]) if m["restores_on"] else None, m["months"],
                            m["rule_set"], m["article"], explanations[m["id"]], m["past_expiry"], None, recorded_at))

@@ -47,11 +47,12 @@ def seed(url: str, n: int) -> None:
     engine.dispose()
     upgrade(url)
     engine = create_engine(url)
+    from credit_service.adapters.pii import ring
     rng = random.Random(7)
     now = datetime(2026, 11, 1, tzinfo=SHANGHAI)
     violations, measures, repairs = [], [], []
     for i in range(n):
-        number = common.subject_id(i)
+        number = ring().lookup_key("insured", common.subject_id(i))  # the tables hold lookup keys (adapters/pii.py)
         start = date(2025, 1, 1) + timedelta(days=rng.randrange(669))
         vid, mid = uuid.uuid4().hex, uuid.uuid4().hex
         violations.append({"id": vid, "source": "bench", "source_ref": f"B{i}", "body_hash": "x", "subject_type": "insured",

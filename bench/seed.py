@@ -122,11 +122,18 @@ def generate(n_violations: int, n_subjects: int, today: date, chunk: int = 50_00
     rng = random.Random(42)
     recorded_at = datetime.now(common.SystemClock().now().tzinfo)
     ids = [common.subject_id(i) for i in range(n_subjects)]
+    # The tables hold lookup keys, the numbers only sealed in `subjects` (credit_service/adapters/pii.py),
+    # made with the keys the service will use (CREDIT_SERVICE_PII_* or var/pii-keys.json).
+    from credit_service.adapters.pii import ring
+    keyring = ring()
+    keys = [keyring.lookup_key(common.subject_type_of(i), ids[i]) for i in range(n_subjects)]
+    s_lines = ["\t".join((keys[i], common.subject_type_of(i), keyring.seal(common.subject_type_of(i), ids[i]), r"\N"))
+               for i in range(n_subjects)]
     span = (today - date(2022, 1, 1)).days
     v_lines, m_lines = [], []
     for j in range(n_violations):
         i = j if j < n_subjects else rng.randrange(n_subjects)  # first pass: every subject once
-        subject_type, number = common.subject_type_of(i), ids[i]
+        subject_type, number, key = common.subject_type_of(i), ids[i], keys[i]
         region = number[:4] + "00"
         suspended = j < n_subjects and common.is_restricted(i)
         if suspended:  # recent, 100k–200k yuan: 第九条第三项, 6 months from the determination date
@@ -139,21 +146,21 @@ def generate(n_violations: int, n_subjects: int, today: date, chunk: int = 50_00
         violation_id = f"{rng.getrandbits(128):032x}"
         ref = f"SEED-{j:07d}"
         v_lines.append("\t".join(map(_text, (
-            violation_id, SOURCE, ref, hashlib.sha256(ref.encode()).hexdigest(), subject_type, number,
+            violation_id, SOURCE, ref, hashlib.sha256(ref.encode()).hexdigest(), subject_type, key,
             NAMES[j % len(NAMES)], region, occurred, determined, determined.year, fen, "administrative",
             False, None, None, "虚构医疗服务（基准数据）", RULE_SET, "", "bench-seed", recorded_at))))
         if suspended:
             restores = add_months(determined, 6)
             m_lines.append("\t".join(map(_text, (
-                f"{rng.getrandbits(128):032x}", violation_id, "settlement_suspension", subject_type, number,
+                f"{rng.getrandbits(128):032x}", violation_id, "settlement_suspension", subject_type, key,
                 region, determined.year, determined, restores, 6, RULE_SET, "第九条第三项",
                 f"基准数据：暂停联网结算6个月，自{determined.isoformat()}起至{restores.isoformat()}恢复。",
                 determined > RULES_EXPIRE, None, recorded_at))))
         if len(v_lines) >= chunk:
-            yield v_lines, m_lines
-            v_lines, m_lines = [], []
-    if v_lines or m_lines:
-        yield v_lines, m_lines
+            yield v_lines, m_lines, s_lines
+            v_lines, m_lines, s_lines = [], [], []
+    if v_lines or m_lines or s_lines:
+        yield v_lines, m_lines, s_lines
 
 
 def seed(url: str, n_violations: int, n_subjects: int, reseed: bool) -> dict:
@@ -177,14 +184,18 @@ def seed(url: str, n_violations: int, n_subjects: int, reseed: bool) -> dict:
         common.say(f"seeding (found {counts}; want {(n_violations, n_subjects, expected_active)}) …")
         started = time.perf_counter()
         with conn.cursor() as cur:
-            cur.execute("TRUNCATE measures, violations CASCADE")  # and what hangs off measures (notices …)
+            cur.execute("TRUNCATE measures, violations, subjects CASCADE")  # and what hangs off measures (notices …)
             with cur.copy(f"COPY violations ({', '.join(VIOLATION_COLUMNS)}) FROM STDIN") as copy_v:
-                pending_measures = []
-                for k, (v_lines, m_lines) in enumerate(generate(n_violations, n_subjects, on)):
+                pending_measures, pending_subjects = [], []
+                for k, (v_lines, m_lines, s_lines) in enumerate(generate(n_violations, n_subjects, on)):
                     copy_v.write(("\n".join(v_lines) + "\n").encode())
                     pending_measures += m_lines
+                    pending_subjects += s_lines
                     if k % 4 == 3:
                         common.say(f"  … {(k + 1) * 50_000:,} violations written")
+            with cur.copy("COPY subjects (subject_key, subject_type, id_sealed, retired_at) FROM STDIN") as copy_s:
+                for k in range(0, len(pending_subjects), 50_000):
+                    copy_s.write(("\n".join(pending_subjects[k:k + 50_000]) + "\n").encode())
             with cur.copy(f"COPY measures ({', '.join(MEASURE_COLUMNS)}) FROM STDIN") as copy_m:
                 for k in range(0, len(pending_measures), 50_000):
                     copy_m.write(("\n".join(pending_measures[k:k + 50_000]) + "\n").encode())

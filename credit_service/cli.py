@@ -1,4 +1,4 @@
-"""`credit-service`: db upgrade, clients, jobs and serve."""
+"""`credit-service`: db upgrade, clients, keys, audit, jobs and serve."""
 from __future__ import annotations
 
 import os
@@ -49,6 +49,47 @@ def audit_verify() -> None:
         click.echo(f"audit trail BROKEN: {len(problems)} problem(s) in {checked} events", err=True)
         sys.exit(1)
     click.echo(f"audit trail intact: {checked} events")
+
+
+@main.group()
+def keys() -> None:
+    """Keys of the identity numbers at rest (CREDIT_SERVICE_PII_HMAC_KEYS, CREDIT_SERVICE_PII_ENCRYPTION_KEYS)."""
+
+
+@keys.command("generate")
+@click.option("--id", "key_id", required=True, help="key id, 1–8 characters a-z0-9 (e.g. k2)")
+def keys_generate(key_id: str) -> None:
+    """Print a new random 256-bit key as ID:BASE64, to put first in a key variable."""
+    from .adapters.pii import KeyConfigError, new_key_text, parse_keys
+    line = new_key_text(key_id)
+    try:
+        parse_keys(line, "--id")
+    except KeyConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(line)
+
+
+@keys.command("rotate")
+@click.option("--batch", default=2000, show_default=True, type=int, help="subjects per transaction")
+def keys_rotate(batch: int) -> None:
+    """Move every stored identity to the current (first) keys; safe to run again after a crash.
+
+    Run it with the service stopped, after putting the new keys first in the variables (keep the old
+    ones after them); then start the service. See README "Identity numbers at rest"."""
+    from .services.key_rotation import rotate
+    c = _container()
+    summary = rotate(c.session_factory, c.keys, c.clock.now(), batch=batch)
+    click.echo(f"keys rotated: {summary}")
+
+
+@keys.command("status")
+def keys_status() -> None:
+    """How many subjects use each key id (a rotation is complete when only the current ones remain)."""
+    from .services.key_rotation import key_versions
+    c = _container()
+    click.echo(f"current keys: lookup {c.keys.hmac_id}, sealed {c.keys.encryption_id}")
+    for name, count in sorted(key_versions(c.session_factory).items()):
+        click.echo(f"{name}: {count}")
 
 
 @main.group()

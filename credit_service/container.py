@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from .adapters import pii
 from .adapters.database import make_engine, make_session_factory
 from .adapters.status_index import StatusIndex
 from .calendar_config import CalendarConfigError, build_calendar
@@ -34,6 +35,7 @@ class Container:
     clock: Clock
     index: StatusIndex
     tokens: TokenCache
+    keys: pii.KeyRing
     _calendar_signature: tuple = ()
     _calendar_checked_at: float = field(default_factory=time.monotonic)
 
@@ -75,11 +77,13 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     # Rule and calendar files are read first: a malformed file stops start-up before anything else.
     rules = load_rule_book(settings.config_dir / "rules")
     calendar = build_calendar(settings.config_dir / "calendar")
+    keys = pii.KeyRing.from_settings(settings)
+    pii.use(keys)  # services without a container at hand (and the migrations) use the same keys
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
-    index = StatusIndex(engine, poll_seconds=settings.index_poll_seconds)
+    index = StatusIndex(engine, poll_seconds=settings.index_poll_seconds, keyring=keys)
     tokens = TokenCache(session_factory)
     index.add_listener(tokens.on_change)
     return Container(settings=settings, engine=engine, session_factory=session_factory, rules=rules,
-                     calendar=calendar, clock=clock or SystemClock(), index=index, tokens=tokens,
+                     calendar=calendar, clock=clock or SystemClock(), index=index, tokens=tokens, keys=keys,
                      _calendar_signature=_directory_signature(settings.config_dir / "calendar"))

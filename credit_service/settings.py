@@ -13,9 +13,21 @@ def _default_config_dir() -> Path:
     return Path(os.environ.get("CREDIT_SERVICE_CONFIG_DIR", PROJECT_ROOT / "config"))
 
 
+def _data_dir() -> Path:
+    return Path(os.environ.get("CREDIT_SERVICE_DATA_DIR", PROJECT_ROOT / "var"))
+
+
 def _default_database_url() -> str:
-    data_dir = Path(os.environ.get("CREDIT_SERVICE_DATA_DIR", PROJECT_ROOT / "var"))
-    return f"sqlite:///{data_dir / 'credit-service.sqlite3'}"
+    return f"sqlite:///{_data_dir() / 'credit-service.sqlite3'}"
+
+
+def _pii_keys(name: str) -> str:
+    """CREDIT_SERVICE_PII_<NAME>, else keys generated once into the data directory (adapters/pii.py)."""
+    env = os.environ.get(f"CREDIT_SERVICE_PII_{name.upper()}")
+    if env:
+        return env
+    from .adapters.pii import load_or_create_default_keys
+    return load_or_create_default_keys(_data_dir())[name]
 
 
 @dataclass
@@ -46,6 +58,9 @@ class Settings:
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 10.0
     webhook_timeout_seconds: float = 5.0
+    # Identity numbers at rest (adapters/pii.py): "id:base64,…", the current key first.
+    pii_hmac_keys: str = field(default_factory=lambda: _pii_keys("hmac_keys"), repr=False)
+    pii_encryption_keys: str = field(default_factory=lambda: _pii_keys("encryption_keys"), repr=False)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -14,8 +14,12 @@ from credit_service.adapters.orm import Base
 from credit_service.clock import FixedClock
 from credit_service.services.clients import create_client
 from credit_service.settings import PROJECT_ROOT, Settings
+from tests.factories import TEST_ENCRYPTION_KEYS, TEST_HMAC_KEYS
 
 TODAY = date(2026, 11, 26)
+
+os.environ["CREDIT_SERVICE_PII_HMAC_KEYS"] = TEST_HMAC_KEYS
+os.environ["CREDIT_SERVICE_PII_ENCRYPTION_KEYS"] = TEST_ENCRYPTION_KEYS
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +43,8 @@ def database_url(tmp_path_factory) -> str:
 @pytest.fixture
 def settings(database_url) -> Settings:
     yield Settings(database_url=database_url, secret_key="test", config_dir=PROJECT_ROOT / "config",
-                   scheduler="off", index_poll_seconds=0, warm_index=False)
+                   scheduler="off", index_poll_seconds=0, warm_index=False,
+                   pii_hmac_keys=TEST_HMAC_KEYS, pii_encryption_keys=TEST_ENCRYPTION_KEYS)
     engine = create_engine(database_url)
     with engine.begin() as connection:  # every test that touched the database leaves it empty
         for table in reversed(Base.metadata.sorted_tables):

@@ -3,9 +3,26 @@ from __future__ import annotations
 
 import itertools
 
-from credit_service.domain.identity import check_digit
+from credit_service.adapters.pii import KeyRing
+from credit_service.domain.identity import SUBJECT_TYPES, check_digit
 
 _serial = itertools.count(1)
+
+# Fixed identity-number keys (adapters/pii.py); conftest puts them in the environment too, for the
+# servers the end-to-end tests start.
+TEST_HMAC_KEYS = "t1:" + "dGVzdC1obWFjLWtleS0wMDAwMDAwMDAwMDAwMDAwMDA="
+TEST_ENCRYPTION_KEYS = "t1:" + "dGVzdC1hZXMta2V5LTAwMDAwMDAwMDAwMDAwMDAwMDA="
+TEST_KEYS = KeyRing.from_text(TEST_HMAC_KEYS, TEST_ENCRYPTION_KEYS)
+
+
+def stored_key(number: str, subject_type: str = "insured") -> str:
+    """What the tables store for this subject instead of its number: the lookup key."""
+    return TEST_KEYS.lookup_key(subject_type, number)
+
+
+def stored_keys(number: str) -> list[str]:
+    """The lookup keys of this number under every subject type (for queries that do not know it)."""
+    return [TEST_KEYS.lookup_key(t, number) for t in SUBJECT_TYPES]
 
 
 def id_number(region: str = "370102", birth: str = "19900101", seq: int | None = None) -> str:

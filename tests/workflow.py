@@ -10,6 +10,7 @@ from sqlalchemy import select
 from credit_service.adapters.orm import MeasureRow
 from credit_service.domain.violations import ViolationInput
 from credit_service.services import intake
+from tests.factories import stored_keys
 
 D = date.fromisoformat
 _refs = itertools.count(1)
@@ -40,7 +41,7 @@ def record(container, id_number: str, determined_on: str, fund_loss: str, *, mon
 def standing_measures(container, id_number: str) -> list[tuple]:
     """(kind, starts_on, restores_on, months) of the measures not revoked, in start order."""
     with container.session_factory() as s:
-        rows = s.scalars(select(MeasureRow).where(MeasureRow.id_number == id_number,
+        rows = s.scalars(select(MeasureRow).where(MeasureRow.id_number.in_(stored_keys(id_number)),
                                                   MeasureRow.revoked_on.is_(None))
                          .order_by(MeasureRow.starts_on, MeasureRow.kind)).all()
     return [(m.kind, m.starts_on.isoformat(), m.restores_on and m.restores_on.isoformat(), m.months) for m in rows]

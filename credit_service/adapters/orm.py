@@ -1,4 +1,8 @@
-"""SQLAlchemy 2 typed models. Money is stored as integer fen (分): exact on every database."""
+"""SQLAlchemy 2 typed models. Money is stored as integer fen (分): exact on every database.
+
+Identity numbers (PIPL): every `id_number` / `subject_id_number` column holds the subject's lookup
+key (keyed HMAC, adapters/pii.py), never the number; the number itself is kept only sealed
+(AES-GCM) in `subjects`, for the staff who may see it."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -26,6 +30,18 @@ class Base(DeclarativeBase):
     pass
 
 
+class SubjectRow(Base):
+    """Lookup key → the sealed identity number. A row whose key was superseded by a rotation is kept
+    (retired_at set): audit events written under the old key still show the number to staff."""
+
+    __tablename__ = "subjects"
+
+    subject_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(16))
+    id_sealed: Mapped[str] = mapped_column(String(128))
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class ViolationRow(Base):
     __tablename__ = "violations"
     __table_args__ = (
@@ -38,7 +54,7 @@ class ViolationRow(Base):
     source_ref: Mapped[str] = mapped_column(String(128))
     body_hash: Mapped[str] = mapped_column(String(64))
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(18))
+    id_number: Mapped[str] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(64))
     region: Mapped[str] = mapped_column(String(6))
     occurred_on: Mapped[date] = mapped_column(Date)
@@ -79,7 +95,7 @@ class MeasureRow(Base):
     violation_id: Mapped[str] = mapped_column(ForeignKey("violations.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(18))
+    id_number: Mapped[str] = mapped_column(String(64))
     region: Mapped[str] = mapped_column(String(6))
     record_year: Mapped[int] = mapped_column(Integer)
     starts_on: Mapped[date] = mapped_column(Date)
@@ -124,7 +140,7 @@ class ExpertRecommendationRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    id_number: Mapped[str] = mapped_column(String(64), index=True)
     year: Mapped[int] = mapped_column(Integer)
     region: Mapped[str] = mapped_column(String(6))
     reason: Mapped[str] = mapped_column(Text)
@@ -140,7 +156,7 @@ class ApiClientRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     region: Mapped[str | None] = mapped_column(String(6))
     subject_type: Mapped[str | None] = mapped_column(String(16))
-    subject_id_number: Mapped[str | None] = mapped_column(String(18))
+    subject_id_number: Mapped[str | None] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -226,7 +242,7 @@ class NoticeRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id"), unique=True)
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    id_number: Mapped[str] = mapped_column(String(64), index=True)
     region: Mapped[str] = mapped_column(String(6))
     served_on: Mapped[date] = mapped_column(Date)
     received_on: Mapped[date] = mapped_column(Date)
@@ -250,7 +266,7 @@ class ObjectionRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id"), index=True)
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    id_number: Mapped[str] = mapped_column(String(64), index=True)
     region: Mapped[str] = mapped_column(String(6), index=True)
     filed_on: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
@@ -283,7 +299,7 @@ class RepairRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id"), index=True)
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    id_number: Mapped[str] = mapped_column(String(64), index=True)
     region: Mapped[str] = mapped_column(String(6), index=True)
     filed_on: Mapped[date] = mapped_column(Date)
     corrected: Mapped[bool] = mapped_column(Boolean)
@@ -312,7 +328,7 @@ class MeasureEventRow(Base):
                                     autoincrement=True)
     measure_id: Mapped[str] = mapped_column(String(32), index=True)
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(18))
+    id_number: Mapped[str] = mapped_column(String(64))
     event: Mapped[str] = mapped_column(String(32))
     ref: Mapped[str] = mapped_column(String(32), default="")  # the notice/objection/repair it concerns
     on: Mapped[date] = mapped_column(Date)
@@ -336,7 +352,7 @@ class AuditEventRow(Base):
     entity: Mapped[str] = mapped_column(String(24))
     entity_id: Mapped[str] = mapped_column(String(64))
     subject_type: Mapped[str | None] = mapped_column(String(16))
-    id_number: Mapped[str | None] = mapped_column(String(18))
+    id_number: Mapped[str | None] = mapped_column(String(64))
     region: Mapped[str | None] = mapped_column(String(6))
     actor: Mapped[str] = mapped_column(String(128))
     payload: Mapped[str] = mapped_column(Text)

@@ -1,5 +1,8 @@
 """In-process index of every subject the record knows, so that a status check runs no SQL.
 
+Keyed by (subject_type, lookup key) — the keyed hash stored in the tables (adapters/pii.py); `get` and
+`lookup` take the identity number and compute the key (one HMAC), `refresh` and `merge` take keys.
+
 Freshness: the process that makes a change merges it into its own index right after commit;
 every other process polls the subject_changes feed every `poll_seconds` (default 0.5 s), so a change
 is visible everywhere within about 1 s. Polling re-reads a window of recent sequence numbers because
@@ -20,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from ..domain.status import CLEAN, MeasureFact, SubjectFacts
 from . import records
+from .pii import KeyRing, ring
 
 log = logging.getLogger(__name__)
 _PROCESS_TOKEN = uuid.uuid4().hex[:16]
@@ -35,8 +39,10 @@ CLIENT_FEED = "client"  # subject_type used in the feed for API-client changes
 class StatusIndex:
     GAP_WINDOW = 1000
 
-    def __init__(self, engine: Engine, poll_seconds: float = 0.5, rebuild_seconds: float = 600.0):
+    def __init__(self, engine: Engine, poll_seconds: float = 0.5, rebuild_seconds: float = 600.0,
+                 keyring: KeyRing | None = None):
         self._engine = engine
+        self._keyring = keyring or ring()
         self._poll_seconds = poll_seconds
         self._rebuild_seconds = rebuild_seconds
         self._facts: dict[SubjectKey, SubjectFacts] = {}
@@ -59,14 +65,16 @@ class StatusIndex:
         return self._loaded
 
     def get(self, subject_type: str, id_number: str) -> SubjectFacts:
+        """The facts of the subject with this identity number."""
         self._ready()
-        return self._facts.get((subject_type, id_number), CLEAN)
+        return self._facts.get((subject_type, self._keyring.lookup_key(subject_type, id_number)), CLEAN)
 
     def lookup(self) -> Callable[[SubjectKey], SubjectFacts]:
-        """A look-up function for many subjects in one request (one readiness check for all)."""
+        """A look-up function (subject_type, identity number) → facts for many subjects in one request
+        (one readiness check for all)."""
         self._ready()
-        facts = self._facts
-        return lambda key: facts.get(key, CLEAN)
+        facts, key_of = self._facts, self._keyring.lookup_key
+        return lambda subject: facts.get((subject[0], key_of(subject[0], subject[1])), CLEAN)
 
     def _ready(self) -> None:
         if not self._loaded or self._poller_pid != os.getpid():

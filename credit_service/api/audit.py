@@ -11,6 +11,7 @@ from sqlalchemy import select
 from schemas.audit import AuditPageSchema
 
 from ..adapters.orm import AuditEventRow
+from ..adapters.subjects import reveal
 from ..domain.identity import SUBJECT_TYPES, id_number_problem, normalise_id_number
 from ..services.errors import Invalid
 from .auth import Forbidden, require
@@ -50,7 +51,10 @@ def audit_trail():
             raise Invalid("subject_type 须为 insured、physician 或 pharmacist。", errors={"subject_type": ["无效"]})
         if problem := id_number_problem(number):
             raise Invalid(problem, code="invalid_id_number", errors={"id_number": [problem]})
-        query = query.where(AuditEventRow.subject_type == subject_type, AuditEventRow.id_number == number)
+        # The trail is never rewritten: events written before a key rotation carry the lookup key of an
+        # older HMAC key, so match the key under every configured one (adapters/pii.py).
+        query = query.where(AuditEventRow.subject_type == subject_type,
+                            AuditEventRow.id_number.in_(c.keys.lookup_keys(subject_type, number)))
     if args.get("from"):
         query = query.where(AuditEventRow.day >= _day(args["from"], c))
     if args.get("to"):
@@ -61,9 +65,13 @@ def audit_trail():
     query = query.where(AuditEventRow.seq > int(after)).limit(PAGE + 1)
     with c.session_factory() as session:
         rows = session.scalars(query).all()
+        # Events name the subject's lookup key; staff and admin see the number (from `subjects`).
+        numbers = reveal(session, c.keys, (row.id_number for row in rows[:PAGE]))
     events = []
     for row in rows[:PAGE]:
         event = json.loads(row.payload)
+        if event.get("id_number") is not None:
+            event["id_number"] = numbers.get(event["id_number"], event["id_number"])
         event.update(prev_hash=row.prev_hash, hash=row.hash)
         events.append(event)
     body = {"events": events, "next_after": rows[PAGE - 1].seq if len(rows) > PAGE else None}

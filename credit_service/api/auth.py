@@ -55,10 +55,18 @@ def require(*roles: str):
     return decorate
 
 
-def check_subject_access(principal: Principal, subject_type: str, id_number: str) -> None:
+def check_subject_access(principal: Principal, subject_type: str, subject_key: str) -> None:
+    """A person only about themself. `subject_key`: the lookup key as the tables store it."""
     if principal.role == "person" and (principal.subject_type, principal.subject_id_number) != (
-            subject_type, id_number):
+            subject_type, subject_key):
         raise Forbidden("个人客户端只能查询本人的信用信息。", code="not_own_subject")
+
+
+def check_number_access(principal: Principal, subject_type: str, id_number: str) -> None:
+    """check_subject_access for an identity number given in the request."""
+    if principal.role == "person":
+        keys = current_app.extensions["credit_service"].keys
+        check_subject_access(principal, subject_type, keys.lookup_key(subject_type, id_number))
 
 
 def check_region_write(principal: Principal, region: str) -> None:

@@ -89,7 +89,8 @@ class FastStatusPath:
             return None
         if principal.role not in _READERS and not (
                 principal.role == "person"
-                and (principal.subject_type, principal.subject_id_number) == (subject_type, id_number)):
+                and principal.subject_type == subject_type
+                and principal.subject_id_number == self.container.keys.lookup_key(subject_type, id_number)):
             return None
         query = self._query(environ.get("QUERY_STRING", ""))
         if query is None:

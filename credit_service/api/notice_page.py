@@ -50,12 +50,13 @@ th { width: 28%; font-weight: normal; background: #f2f2f2; }
 """)
 
 
-def render_notice(measure, violation, notice, rules: RuleBook, today: date) -> str:
+def render_notice(measure, violation, notice, rules: RuleBook, today: date, number: str) -> str:
+    """`number`: the subject's identity number (the rows hold its lookup key); printed masked."""
     rule_set = rules.get(measure.rule_set)
     procedure = rule_set.procedure if rule_set is not None else None
     return _TEMPLATE.render(
         measure=measure, violation=violation, notice=notice, today=today,
-        subject_word=_SUBJECT.get(measure.subject_type, "信用主体"), masked_id=mask_id_number(measure.id_number),
+        subject_word=_SUBJECT.get(measure.subject_type, "信用主体"), masked_id=mask_id_number(number),
         name=(violation.name[0] + "*" * (len(violation.name) - 1)) if violation.name else None,
         citation=rule_set.citation(measure.article) if rule_set else f"{measure.rule_set}{measure.article}",
         handling=_HANDLING.get(violation.handling, violation.handling), fund_loss=format_yuan(violation.fund_loss),

@@ -29,5 +29,5 @@ def mark_expert(data, subject_type: str, id_number: str):
     c = current_app.extensions["credit_service"]
     body = recommend_expert(c.uow(), c.clock, g.principal.name, subject_type, id_number, data["year"],
                             data["region"], data["reason"], origin=process_origin())
-    c.index.refresh([(subject_type, id_number)])
+    c.index.refresh([(subject_type, c.keys.lookup_key(subject_type, id_number))])
     return Response(orjson.dumps(body), status=201, mimetype="application/json")

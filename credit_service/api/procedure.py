@@ -11,6 +11,7 @@ from schemas.procedure import (EvidenceCompleteRequestSchema, NoticeRequestSchem
                                ObjectionSchema, RepairDecisionRequestSchema, RepairRequestSchema, RepairSchema)
 
 from ..adapters.orm import ViolationRow
+from ..adapters.subjects import reveal_one
 from ..services import procedure as service
 from ..services.measure_records import get_measure, measure_header, notice_of
 from .auth import check_region_write, check_subject_access, require, sees_full_id
@@ -29,6 +30,12 @@ def _c():
 
 def _json(body: dict, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status=status, mimetype="application/json")
+
+
+def _number(c, subject_type: str, subject_key: str) -> str:
+    """The identity number behind a stored lookup key (opened from `subjects`)."""
+    with c.session_factory() as session:
+        return reveal_one(session, c.keys, subject_key)
 
 
 def _check_writer(subject_type: str, id_number: str, region: str) -> None:
@@ -64,7 +71,8 @@ def print_notice(measure_id: str):
         measure = get_measure(session, measure_id)
         notice = notice_of(session, measure_id)
         violation = session.get(ViolationRow, measure.violation_id)
-        html = render_notice(measure, violation, notice, c.rules, c.clock.today())
+        number = reveal_one(session, c.keys, measure.id_number)
+        html = render_notice(measure, violation, notice, c.rules, c.clock.today(), number)
     return Response(html, mimetype="text/html")
 
 
@@ -80,7 +88,8 @@ def file_objection(data):
     _check_writer(*measure_header(c.session_factory, data["measure_id"]))
     objection = service.file_objection(c.workflow(), g.principal.name, data["measure_id"], data["filed_on"],
                                        data["reason"], data["evidence"])
-    return _json(objection_json(objection, sees_full_id(g.principal), c.clock.today()), 201)
+    number = _number(c, objection.subject_type, objection.id_number)
+    return _json(objection_json(objection, number, sees_full_id(g.principal), c.clock.today()), 201)
 
 
 @blp.route("/objections/<objection_id>", methods=["GET"])
@@ -92,7 +101,8 @@ def get_objection(objection_id: str):
     with c.session_factory() as session:
         objection = service.get_objection(session, objection_id)
     check_subject_access(g.principal, objection.subject_type, objection.id_number)
-    return _json(objection_json(objection, sees_full_id(g.principal), c.clock.today()))
+    number = _number(c, objection.subject_type, objection.id_number)
+    return _json(objection_json(objection, number, sees_full_id(g.principal), c.clock.today()))
 
 
 @blp.route("/objections/<objection_id>/evidence-complete", methods=["POST"])
@@ -104,7 +114,8 @@ def evidence_complete(data, objection_id: str):
     c = _c()
     _check_writer(*service.objection_header(c.session_factory, objection_id))
     objection = service.record_evidence_complete(c.workflow(), g.principal.name, objection_id, data["on"])
-    return _json(objection_json(objection, True, c.clock.today()))
+    number = _number(c, objection.subject_type, objection.id_number)
+    return _json(objection_json(objection, number, True, c.clock.today()))
 
 
 @blp.route("/objections/<objection_id>/decision", methods=["POST"])
@@ -121,7 +132,8 @@ def decide_objection(data, objection_id: str):
     if result.revoked or result.created:
         c.index.refresh([result.subject])
     today = c.clock.today()
-    return _json({"objection": objection_json(result.objection, True, today),
+    number = _number(c, result.objection.subject_type, result.objection.id_number)
+    return _json({"objection": objection_json(result.objection, number, True, today),
                   "revoked_measures": [measure_row_json(m, today) for m in result.revoked],
                   "new_measures": [measure_row_json(m, today) for m in result.created]})
 
@@ -134,14 +146,14 @@ def decide_objection(data, objection_id: str):
 def file_repair(data):
     """信用修复申请：纠正失信行为、消除不良影响、修复承诺及证明材料（第十一条、第十二条）。"""
     c = _c()
-    subject = (data["subject_type"], data["id_number"])
+    subject = (data["subject_type"], c.keys.lookup_key(data["subject_type"], data["id_number"]))
     check_subject_access(g.principal, *subject)
     _, _, region = measure_header(c.session_factory, data["measure_id"])
     check_region_write(g.principal, region)
     repair = service.file_repair(c.workflow(), g.principal.name, data["measure_id"], subject, data["filed_on"],
                                  data["corrected"], data["adverse_effects_removed"], data["commitment"],
                                  data["evidence"])
-    return _json(repair_json(repair, sees_full_id(g.principal), c.clock.today()), 201)
+    return _json(repair_json(repair, data["id_number"], sees_full_id(g.principal), c.clock.today()), 201)
 
 
 @blp.route("/repairs/<repair_id>", methods=["GET"])
@@ -154,7 +166,8 @@ def get_repair(repair_id: str):
         repair = service.get_repair(session, repair_id)
         restored = get_measure(session, repair.measure_id).credit_state == "restored"
     check_subject_access(g.principal, repair.subject_type, repair.id_number)
-    return _json(repair_json(repair, sees_full_id(g.principal), c.clock.today(), restored))
+    number = _number(c, repair.subject_type, repair.id_number)
+    return _json(repair_json(repair, number, sees_full_id(g.principal), c.clock.today(), restored))
 
 
 @blp.route("/repairs/<repair_id>/decision", methods=["POST"])
@@ -171,4 +184,5 @@ def decide_repair(data, repair_id: str):
                                    data["reason"])
     if result.restored:
         c.index.refresh([(result.repair.subject_type, result.repair.id_number)])
-    return _json(repair_json(result.repair, True, c.clock.today(), result.measure.credit_state == "restored"))
+    number = _number(c, result.repair.subject_type, result.repair.id_number)
+    return _json(repair_json(result.repair, number, True, c.clock.today(), result.measure.credit_state == "restored"))

@@ -11,9 +11,10 @@ from schemas.procedure import RecordSchema, WorklistSchema
 
 from ..domain.identity import mask_id_number
 from ..domain.money import format_yuan
+from ..adapters.subjects import reveal
 from ..services.errors import Invalid
 from ..services.record_queries import worklist, year_record
-from .auth import Forbidden, check_subject_access, require, sees_full_id
+from .auth import Forbidden, check_number_access, require, sees_full_id
 from .serializers import measure_row_json, notice_json, objection_json, repair_json, violation_row_json
 from .status import _checked_subject, _day
 
@@ -28,20 +29,20 @@ blp = Blueprint("records", __name__, url_prefix="/api/v1", description="自然�
 def subject_record(subject_type: str, id_number: str):
     """一个自然年度的记录：违约违法信息、基金损失合计、措施、告知书、异议、修复。"""
     id_number = _checked_subject(subject_type, id_number)
-    check_subject_access(g.principal, subject_type, id_number)
+    check_number_access(g.principal, subject_type, id_number)
     c = current_app.extensions["credit_service"]
     today = c.clock.today()
     year = _year(request.args.get("year"), today)
-    record = year_record(c.session_factory, subject_type, id_number, year)
+    record = year_record(c.session_factory, subject_type, c.keys.lookup_key(subject_type, id_number), year)
     full = sees_full_id(g.principal)
     body = {
         "subject_type": subject_type, "id_number": id_number if full else mask_id_number(id_number), "year": year,
         "total_fund_loss": format_yuan(record.total_fund_loss),
-        "violations": [violation_row_json(v, full) for v in record.violations],
+        "violations": [violation_row_json(v, id_number, full) for v in record.violations],
         "measures": [measure_row_json(m, today) for m in record.measures],
         "notices": [notice_json(n) for n in record.notices],
-        "objections": [objection_json(o, full, today) for o in record.objections],
-        "repairs": [repair_json(r, full, today, _restored(record, r.measure_id)) for r in record.repairs],
+        "objections": [objection_json(o, id_number, full, today) for o in record.objections],
+        "repairs": [repair_json(r, id_number, full, today, _restored(record, r.measure_id)) for r in record.repairs],
     }
     return Response(orjson.dumps(body), mimetype="application/json")
 
@@ -77,7 +78,9 @@ def staff_worklist():
     due_before = _day(request.args["due_before"], c) if request.args.get("due_before") else None
     today = c.clock.today()
     items = worklist(c.session_factory, today, region, due_before)
+    with c.session_factory() as session:  # staff and admin only: they see the numbers
+        numbers = reveal(session, c.keys, (i.id_number for i in items))
     body = {"items": [{"kind": i.kind, "id": i.id, "measure_id": i.measure_id, "subject_type": i.subject_type,
-                       "id_number": i.id_number, "region": i.region, "due_on": i.due_on.isoformat(),
+                       "id_number": numbers[i.id_number], "region": i.region, "due_on": i.due_on.isoformat(),
                        "provisional": i.provisional, "overdue": i.overdue} for i in items]}
     return Response(orjson.dumps(body), mimetype="application/json")

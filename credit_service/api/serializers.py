@@ -99,11 +99,14 @@ def notice_json(n) -> dict:
 def _shown(id_number: str, full_id: bool) -> str:
     return id_number if full_id else mask_id_number(id_number)
 
+# Stored rows hold the subject's lookup key, not the number: the callers pass the number (from the
+# request, or opened from `subjects` — adapters/subjects.reveal) for the rows below.
 
-def objection_json(o, full_id: bool, today: date) -> dict:
+
+def objection_json(o, number: str, full_id: bool, today: date) -> dict:
     return {
         "id": o.id, "measure_id": o.measure_id, "subject_type": o.subject_type,
-        "id_number": _shown(o.id_number, full_id), "region": o.region, "filed_on": o.filed_on.isoformat(),
+        "id_number": _shown(number, full_id), "region": o.region, "filed_on": o.filed_on.isoformat(),
         "reason": o.reason, "evidence": json.loads(o.evidence), "acceptance_note": o.acceptance_note,
         "evidence_complete_on": _iso(o.evidence_complete_on), "review_due_on": o.review_due_on.isoformat(),
         "review_due_provisional": o.review_due_provisional,
@@ -115,10 +118,10 @@ def objection_json(o, full_id: bool, today: date) -> dict:
     }
 
 
-def repair_json(r, full_id: bool, today: date, credit_restored: bool = False) -> dict:
+def repair_json(r, number: str, full_id: bool, today: date, credit_restored: bool = False) -> dict:
     return {
         "id": r.id, "measure_id": r.measure_id, "subject_type": r.subject_type,
-        "id_number": _shown(r.id_number, full_id), "region": r.region, "filed_on": r.filed_on.isoformat(),
+        "id_number": _shown(number, full_id), "region": r.region, "filed_on": r.filed_on.isoformat(),
         "corrected": r.corrected, "adverse_effects_removed": r.adverse_effects_removed, "commitment": r.commitment,
         "evidence": json.loads(r.evidence), "reply_due_on": r.reply_due_on.isoformat(),
         "reply_due_provisional": r.reply_due_provisional, "overdue": r.state == "open" and r.reply_due_on < today,
@@ -127,10 +130,10 @@ def repair_json(r, full_id: bool, today: date, credit_restored: bool = False) ->
     }
 
 
-def violation_row_json(v, full_id: bool) -> dict:
+def violation_row_json(v, number: str, full_id: bool) -> dict:
     return {
         "id": v.id, "source": v.source, "source_ref": v.source_ref,
-        "subject": {"subject_type": v.subject_type, "id_number": _shown(v.id_number, full_id),
+        "subject": {"subject_type": v.subject_type, "id_number": _shown(number, full_id),
                     "name": v.name if full_id else _mask_name(v.name)},
         "region": v.region, "occurred_on": v.occurred_on.isoformat(), "determined_on": v.determined_on.isoformat(),
         "record_year": v.record_year, "fund_loss": format_yuan(v.fund_loss), "handling": v.handling,

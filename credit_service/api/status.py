@@ -17,7 +17,7 @@ from schemas.status import BatchRequestSchema, BatchResultSchema, StatusResultSc
 from ..domain.identity import SUBJECT_TYPES, id_number_problem, mask_id_number, normalise_id_number
 from ..domain.status import status_on
 from ..services.errors import Invalid, invalid_fields
-from .auth import check_subject_access, require, sees_full_id
+from .auth import check_number_access, require, sees_full_id
 from .claims import claim_json
 from .problems import _flatten
 from .serializers import status_json
@@ -38,7 +38,7 @@ blp = Blueprint("status", __name__, url_prefix="/api/v1", description="结算状
 def subject_status(subject_type: str, id_number: str):
     """该主体在指定日期能否联网结算？各统筹区结果互认（第五条）。"""
     id_number = _checked_subject(subject_type, id_number)
-    check_subject_access(g.principal, subject_type, id_number)
+    check_number_access(g.principal, subject_type, id_number)
     c = current_app.extensions["credit_service"]
     day = _day(request.args.get("on"), c)
     emergency = _flag(request.args.get("emergency"))

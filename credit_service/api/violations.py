@@ -101,7 +101,7 @@ def _run(rows):
             if attempt == 2:
                 raise
     c.index.merge(
-        ((o.violation.input.subject_key,
+        (((o.violation.input.subject_type, c.keys.lookup_key(*o.violation.input.subject_key)),
           tuple(MeasureFact(m.id, m.kind, m.region, m.starts_on, m.restores_on,
                             reregistration_from=m.reregistration_from)
                 for m in o.violation.measures),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from ..adapters import pii, subjects
 from ..adapters.orm import ApiClientRow, SubjectChangeRow
 from ..adapters.status_index import CLIENT_FEED
 from ..clock import Clock
@@ -26,7 +27,7 @@ class Principal:
     role: str
     region: str | None = None
     subject_type: str | None = None
-    subject_id_number: str | None = None
+    subject_id_number: str | None = None  # a person's lookup key (adapters/pii.py), not the number
 
 
 def hash_token(token: str) -> str:
@@ -52,13 +53,18 @@ def create_client(uow: UnitOfWork, clock: Clock, name: str, role: str, region: s
         if problem := id_number_problem(id_number):
             raise Invalid(problem, code="invalid_id_number", errors={"subject": [problem]})
     token = secrets.token_urlsafe(32)
-    principal = Principal(uuid.uuid4().hex, name, role, region, subject_type, id_number)
+    subject_key = None
+    if id_number is not None:  # only the lookup key is stored, like everywhere else
+        subject_key = pii.ring().lookup_key(subject_type, id_number)
+    principal = Principal(uuid.uuid4().hex, name, role, region, subject_type, subject_key)
     with uow:
         if uow.session.scalar(select(ApiClientRow.id).where(ApiClientRow.name == name)):
             raise Conflict(f"客户端名称{name}已存在。", code="duplicate_client_name")
         uow.session.add(ApiClientRow(
             id=principal.client_id, name=name, role=role, region=region, subject_type=subject_type,
-            subject_id_number=id_number, token_hash=hash_token(token), created_at=clock.now()))
+            subject_id_number=subject_key, token_hash=hash_token(token), created_at=clock.now()))
+        if id_number is not None:
+            subjects.remember(uow.session, pii.ring(), [(subject_type, id_number)])
         audit.stage(uow.session, [audit.Change(
             action="client_created", entity="api_client", entity_id=principal.client_id, region=region,
             after={"name": name, "role": role, "region": region, "subject_type": subject_type})], clock.now())

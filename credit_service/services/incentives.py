@@ -5,6 +5,7 @@ import uuid
 
 from sqlalchemy import select
 
+from ..adapters import pii, subjects
 from ..adapters.orm import ExpertRecommendationRow, SubjectChangeRow
 from ..clock import Clock
 from .errors import Conflict, Invalid
@@ -21,16 +22,17 @@ def recommend_expert(uow: UnitOfWork, clock: Clock, actor: str, subject_type: st
         raise Invalid(f"推荐年度须在2000年至{today.year + 1}年之间。", errors={"year": ["年度超出范围。"]})
     with uow:
         session = uow.session
+        key = subjects.remember(session, pii.ring(), [(subject_type, id_number)])[(subject_type, id_number)]
         earlier = session.scalar(select(ExpertRecommendationRow).where(
-            ExpertRecommendationRow.subject_type == subject_type, ExpertRecommendationRow.id_number == id_number,
+            ExpertRecommendationRow.subject_type == subject_type, ExpertRecommendationRow.id_number == key,
             ExpertRecommendationRow.year == year))
         if earlier is not None:
             raise Conflict(f"该医（药）师已被标记为{year}年度优先推荐入医保专家库。", code="already_recommended")
-        row = ExpertRecommendationRow(id=uuid.uuid4().hex, subject_type=subject_type, id_number=id_number,
+        row = ExpertRecommendationRow(id=uuid.uuid4().hex, subject_type=subject_type, id_number=key,
                                       year=year, region=region, reason=reason, marked_by=actor,
                                       marked_at=clock.now())
         session.add(row)
-        session.add(SubjectChangeRow(subject_type=subject_type, id_number=id_number, changed_at=clock.now(),
+        session.add(SubjectChangeRow(subject_type=subject_type, id_number=key, changed_at=clock.now(),
                                      origin=origin))
         uow.commit()
         return {"id": row.id, "subject_type": subject_type, "id_number": id_number, "year": year,

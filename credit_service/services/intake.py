@@ -12,7 +12,7 @@ from ..domain.decisions import Decision, MonthsBelowImposed, MonthsOutOfRange, d
 from ..domain.practitioners import AgreementInputError
 from ..domain.rules import RuleBook
 from ..domain.violations import ViolationInput
-from ..adapters import records
+from ..adapters import pii, records, subjects
 from ..adapters.orm import MeasureRow, ViolationRow
 from . import audit
 from .errors import Conflict, Invalid, ServiceError
@@ -63,8 +63,9 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
                       ) -> tuple[list[RowOutcome], set[tuple[str, str]]]:
     """Decide and store each valid row; rows given as errors (failed validation) are passed through.
 
-    Returns the per-row outcomes and the subjects whose record changed. `origin` marks the change
-    feed entries as this process's own (it applies them to its index itself).
+    Returns the per-row outcomes and the subjects whose record changed, as (subject_type, lookup key)
+    — what the tables and the status index are keyed by. `origin` marks the change feed entries as
+    this process's own (it applies them to its index itself).
     """
     today, now = clock.today(), clock.now()
     outcomes: list[RowOutcome | None] = [None] * len(rows)
@@ -79,11 +80,14 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
         else:
             candidates.append((i, row))
 
+    keyring = pii.ring()
+    # (subject_type, identity number) → (subject_type, lookup key): only the latter is stored.
+    stored = {v.subject_key: (v.subject_type, keyring.lookup_key(*v.subject_key)) for _, v in candidates}
     with uow:
-        uow.lock_subjects(v.subject_key for _, v in candidates)
+        uow.lock_subjects(stored.values())
         existing = records.find_by_refs(uow.session, ((v.source, v.source_ref) for _, v in candidates))
         replay_measures = records.measures_of_violations(uow.session, [r.id for r in existing.values()])
-        ledgers = records.load_ledgers(uow.session, (v.subject_key for _, v in candidates))
+        ledgers = records.load_ledgers(uow.session, stored.values())
         in_batch: dict[tuple[str, str], tuple[str, RecordedViolation]] = {}
         violation_rows: list[dict] = []
         measure_rows: list[dict] = []
@@ -94,13 +98,14 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
             earlier = existing.get(ref)
             if earlier is not None:
                 outcomes[i] = _replay(i, v, body_hash, earlier.body_hash,
-                                      lambda: _from_row(earlier, replay_measures.get(earlier.id, [])))
+                                      lambda: _from_row(earlier, replay_measures.get(earlier.id, []), v))
                 continue
             if ref in in_batch:
                 first_hash, first = in_batch[ref]
                 outcomes[i] = _replay(i, v, body_hash, first_hash, lambda: first)
                 continue
-            ledger = ledgers[v.subject_key]
+            key = stored[v.subject_key]
+            ledger = ledgers[key]
             try:
                 decision = decide(v.facts(), ledger.position(v.record_year), rules)
             except (MonthsOutOfRange, MonthsBelowImposed) as exc:
@@ -111,13 +116,15 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
                 outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
                     str(exc), code=exc.code, errors={exc.field: [str(exc)]}))
                 continue
-            recorded = _new_records(v, body_hash, decision, actor, now, violation_rows, measure_rows, order=i)
+            recorded = _new_records(v, key[1], body_hash, decision, actor, now, violation_rows, measure_rows, order=i)
             ledger.add(v.record_year, v.fund_loss, recorded.measures, points=v.points)
             in_batch[ref] = (body_hash, recorded)
-            changed.add(v.subject_key)
+            changed.add(key)
             outcomes[i] = RowOutcome(i, "created", violation=recorded)
 
-        audit.stage(uow.session, _audit_changes(outcomes), now)
+        subjects.remember(uow.session, keyring,
+                          {o.violation.input.subject_key for o in outcomes if o is not None and o.status == "created"})
+        audit.stage(uow.session, _audit_changes(outcomes, stored), now)
         try:
             records.insert_rows(uow.session, violation_rows, measure_rows, changed, now, origin)
             uow.commit()
@@ -128,7 +135,7 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
     return outcomes, changed
 
 
-def _audit_changes(outcomes) -> list[audit.Change]:
+def _audit_changes(outcomes, stored: dict) -> list[audit.Change]:
     """violation_recorded, with the measures it caused (their creation is part of the same change)."""
     changes = []
     for o in outcomes:
@@ -137,7 +144,7 @@ def _audit_changes(outcomes) -> list[audit.Change]:
         r, v = o.violation, o.violation.input
         changes.append(audit.Change(
             action="violation_recorded", entity="violation", entity_id=r.id, subject_type=v.subject_type,
-            id_number=v.id_number, region=v.region,
+            id_number=stored[v.subject_key][1], region=v.region,
             after={"source": v.source, "source_ref": v.source_ref, "occurred_on": v.occurred_on,
                    "determined_on": v.determined_on, "fund_loss": v.fund_loss, "handling": v.handling,
                    "fraud": v.fraud, "points": v.points, "months": v.months_override, "rule_set": r.rule_set,
@@ -155,13 +162,13 @@ def _replay(i: int, v: ViolationInput, body_hash: str, first_hash: str, first) -
     return RowOutcome(i, "duplicate", violation=first())
 
 
-def _new_records(v: ViolationInput, body_hash: str, decision: Decision, actor: str, now, violation_rows: list,
+def _new_records(v: ViolationInput, subject_key: str, body_hash: str, decision: Decision, actor: str, now, violation_rows: list,
                  measure_rows: list, order: int = 0) -> RecordedViolation:
     violation_id = uuid.uuid4().hex
     notes = "".join(decision.notes)
     violation_rows.append({
         "id": violation_id, "source": v.source, "source_ref": v.source_ref, "body_hash": body_hash,
-        "subject_type": v.subject_type, "id_number": v.id_number, "name": v.name, "region": v.region,
+        "subject_type": v.subject_type, "id_number": subject_key, "name": v.name, "region": v.region,
         "occurred_on": v.occurred_on, "determined_on": v.determined_on, "record_year": v.record_year,
         "fund_loss_fen": v.fund_loss, "handling": v.handling, "fraud": v.fraud, "points": v.points,
         "category": v.category,
@@ -177,7 +184,7 @@ def _new_records(v: ViolationInput, body_hash: str, decision: Decision, actor: s
         recorded.measures.append(measure)
         measure_rows.append({
             "id": measure.id, "violation_id": violation_id, "kind": draft.kind,
-            "subject_type": v.subject_type, "id_number": v.id_number, "region": v.region,
+            "subject_type": v.subject_type, "id_number": subject_key, "region": v.region,
             "record_year": v.record_year, "starts_on": draft.starts_on, "restores_on": draft.restores_on,
             "months": draft.months, "rule_set": draft.rule_set, "article": draft.article,
             "explanation": draft.explanation, "past_expiry": draft.past_expiry, "revoked_on": None,
@@ -185,9 +192,11 @@ def _new_records(v: ViolationInput, body_hash: str, decision: Decision, actor: s
     return recorded
 
 
-def _from_row(row: ViolationRow, measures: list[MeasureRow]) -> RecordedViolation:
+def _from_row(row: ViolationRow, measures: list[MeasureRow], replayed: ViolationInput) -> RecordedViolation:
+    """The stored violation a replay answers with; the row holds the lookup key, so the identity
+    number is the replayed request's (the same: it is part of the body hash)."""
     v = ViolationInput(
-        source=row.source, source_ref=row.source_ref, subject_type=row.subject_type, id_number=row.id_number,
+        source=row.source, source_ref=row.source_ref, subject_type=row.subject_type, id_number=replayed.id_number,
         name=row.name, region=row.region, occurred_on=row.occurred_on, determined_on=row.determined_on,
         fund_loss=row.fund_loss, handling=row.handling, fraud=row.fraud, points=row.points,
         description=row.description, months_override=row.months_override, category=row.category)

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
-from ..adapters import records
+from ..adapters import pii, records, subjects
 from ..adapters.orm import SubjectChangeRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookRow
 from ..adapters.status_index import CLIENT_FEED
 from ..clock import Clock
@@ -135,6 +135,8 @@ def _enqueue_one(uow: UnitOfWork, clock: Clock, webhook_id: str) -> tuple[int, b
         if new:
             keys = {(e.subject_type, e.id_number) for e in new}
             facts = records.load_subject_facts(session.connection(), keys)
+            # The feed holds lookup keys; the receiver's subject_key and the masked number need the number.
+            numbers = subjects.reveal(session, pii.ring(), (e.id_number for e in new))
             today, now = clock.today(), clock.now()
             rows = []
             for e in new:
@@ -142,8 +144,8 @@ def _enqueue_one(uow: UnitOfWork, clock: Clock, webhook_id: str) -> tuple[int, b
                 payload = {
                     "event_id": event_id(e.seq), "type": STATUS_CHANGED, "seq": e.seq,
                     "changed_at": _iso(e.changed_at),
-                    "subject_key": subject_key(webhook.secret, e.subject_type, e.id_number),
-                    "status": _serialise_status(e.subject_type, mask_id_number(e.id_number), status),
+                    "subject_key": subject_key(webhook.secret, e.subject_type, numbers[e.id_number]),
+                    "status": _serialise_status(e.subject_type, mask_id_number(numbers[e.id_number]), status),
                 }
                 rows.append({"webhook_id": webhook_id, "seq": e.seq, "event_id": event_id(e.seq),
                              "event_type": STATUS_CHANGED, "state": "pending", "attempts": 0,

@@ -114,7 +114,7 @@ def test_a_full_case_at_debug_writes_no_identity_number(client, container, auth,
         receiver.close()
     # the index reloads subjects from the database (what another process does after a change)
     container.index.ensure_ready()
-    container.index.refresh(("insured", n) for n in numbers)
+    container.index.refresh(("insured", container.keys.lookup_key("insured", n)) for n in numbers)
     container.index.rebuild()
     assert container.index.poll_once() > 0
     assert client.get("/readyz").status_code == 200 and client.get("/metrics").status_code == 200

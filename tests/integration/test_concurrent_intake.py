@@ -13,7 +13,7 @@ from credit_service.clock import FixedClock
 from credit_service.container import build_container
 from credit_service.services import intake, unit_of_work
 from tests.conftest import TODAY
-from tests.factories import id_number
+from tests.factories import id_number, stored_key
 from tests.unit_helpers import violation_input
 
 
@@ -47,7 +47,7 @@ def test_art9_concurrent_violations_of_one_person_never_overlap_or_double_count(
         c.engine.dispose()
     assert errors == []
     with container.session_factory() as session:
-        measures = session.scalars(select(MeasureRow).where(MeasureRow.id_number == person)
+        measures = session.scalars(select(MeasureRow).where(MeasureRow.id_number == stored_key(person))
                                    .order_by(MeasureRow.starts_on)).all()
     # 240,000.00 yuan in 2025 → 第九条第四项, 9 months in all: 3 (tier 1) + 3 (to tier 2) + 3 (to tier 3) + 0
     assert sum(m.months for m in measures) == 9

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from credit_service.adapters.orm import MeasureRow, ViolationRow
 from credit_service.services import procedure
-from tests.factories import id_number
+from tests.factories import id_number, stored_keys
 from tests.workflow import D, record, standing_measures
 
 S, L = "settlement_suspension", "joint_punishment_listing"
@@ -79,7 +79,7 @@ def test_art10_decision_recomputes_the_year(container, violations, objected, out
     result = object_and_decide(container, target, outcome, fund_loss)
     assert standing_measures(container, person) == expected
     with container.session_factory() as s:
-        revoked = s.scalars(select(MeasureRow).where(MeasureRow.id_number == person,
+        revoked = s.scalars(select(MeasureRow).where(MeasureRow.id_number.in_(stored_keys(person)),
                                                      MeasureRow.revoked_on.is_not(None))).all()
     assert {m.id for m in revoked} == {m.id for m in result.revoked}
     assert all(m.revoked_on == date(2026, 6, 10) and m.revoked_by == result.objection.id for m in revoked)
@@ -92,7 +92,7 @@ def test_art10_decision_recomputes_the_year(container, violations, objected, out
 
 def standing_rows(container, person):
     with container.session_factory() as s:
-        return s.scalars(select(MeasureRow).where(MeasureRow.id_number == person,
+        return s.scalars(select(MeasureRow).where(MeasureRow.id_number.in_(stored_keys(person)),
                                                   MeasureRow.revoked_on.is_(None))).all()
 
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from credit_service.adapters import records
 from credit_service.domain.status import status_on
-from tests.factories import id_number, violation
+from tests.factories import id_number, stored_key, violation
 
 
 def test_ledger_reads_back_year_points_and_the_ended_qualification(client, auth, container):
@@ -18,7 +18,8 @@ def test_ledger_reads_back_year_points_and_the_ended_qualification(client, auth,
             determined_on=day, handling="agreement"))
         assert response.status_code == 201, response.json
     with container.uow() as uow:
-        ledger = records.load_ledgers(uow.session, [("physician", doctor)])[("physician", doctor)]
+        key = ("physician", stored_key(doctor, "physician"))
+        ledger = records.load_ledgers(uow.session, [key])[key]
     assert (ledger.position(2025).points, ledger.position(2026).points, ledger.position(2027).points) == (12, 2, 0)
     assert ledger.position(2026).qualification_barred_until == date(2026, 5, 1)
 
@@ -62,5 +63,6 @@ def test_an_upheld_objection_recomputes_the_years_points(container):
         ("qualification_suspension", "2026-03-02", "2026-04-02", 1),
         ("qualification_suspension", "2026-05-04", "2026-06-04", 1)]
     with container.uow() as uow:
-        ledger = records.load_ledgers(uow.session, [("physician", doctor)])[("physician", doctor)]
+        key = ("physician", stored_key(doctor, "physician"))
+        ledger = records.load_ledgers(uow.session, [key])[key]
     assert ledger.position(2026).points == 10 and ledger.position(2026).qualification_barred_until is None

@@ -15,7 +15,7 @@ from credit_service.domain.status import CLEAN
 from credit_service.services import intake
 from credit_service.services.clients import create_client, revoke_client
 from tests.conftest import TODAY
-from tests.factories import id_number
+from tests.factories import id_number, stored_key
 from tests.unit_helpers import violation_input
 
 
@@ -64,14 +64,14 @@ def test_a_change_committed_late_with_a_lower_sequence_number_is_not_missed(cont
     table = SubjectChangeRow.__table__
     with other_process.engine.begin() as connection:  # the fast transaction, already seen
         head = latest_change_seq(connection)
-        connection.execute(insert(table).values(seq=head + 500, subject_type="insured", id_number=id_number(),
+        connection.execute(insert(table).values(seq=head + 500, subject_type="insured", id_number=stored_key(id_number()),
                                                 changed_at=other_process.clock.now()))
     container.index.poll_once()
     late = id_number()
     intake.record_violations(other_process.uow(), [violation_input(id_number=late)], other_process.rules,
                              other_process.clock, "test")
     with other_process.engine.begin() as connection:  # the slow one: its number is below the one seen
-        connection.execute(table.update().where(table.c.id_number == late).values(seq=head + 400))
+        connection.execute(table.update().where(table.c.id_number == stored_key(late)).values(seq=head + 400))
     container.index.poll_once()
     assert container.index.get("insured", late) is not CLEAN
 
@@ -126,7 +126,7 @@ def test_the_writing_process_skips_its_own_feed_entries_but_not_others(client, a
     original = container.index.refresh
     monkeypatch.setattr(container.index, "refresh", lambda keys: reloaded.append(set(keys)) or original(keys))
     assert container.index.poll_once() == 2
-    assert reloaded == [{("insured", theirs)}]
+    assert reloaded == [{("insured", stored_key(theirs))}]
     assert container.index.get("insured", mine) is not CLEAN and container.index.get("insured", theirs) is not CLEAN
 
 

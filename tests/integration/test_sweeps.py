@@ -19,7 +19,7 @@ from credit_service.domain.status import status_on
 from credit_service.services import procedure, sweeps
 from credit_service.settings import PROJECT_ROOT
 from jobs import runner
-from tests.factories import id_number
+from tests.factories import id_number, stored_key
 from tests.workflow import D, record
 
 WORKFLOW_JOBS = ["recompute_deadlines", "activate_measures", "end_measures", "close_objection_windows",
@@ -61,7 +61,7 @@ def test_art12_credit_restored_automatically_when_all_three_conditions_are_on_re
     person = id_number()
     m = record(container, person, "2026-03-02", "50000.00").measures[0]  # 3 months: ends 06-02
     w = container.workflow()
-    repair = procedure.file_repair(w, "person", m.id, ("insured", person), D("2026-04-01"), True, True, True, ["退款凭证"])
+    repair = procedure.file_repair(w, "person", m.id, ("insured", stored_key(person)), D("2026-04-01"), True, True, True, ["退款凭证"])
     procedure.decide_repair(w, "staff", repair.id, "approved", D("2026-04-20"), "核实")
     run_all(container, D("2026-06-02"))
     ended = measure(container, m.id)
@@ -80,7 +80,7 @@ def test_unrepaired_blocks_incentives_until_a_repair_is_approved(container):
     assert status_on("insured", facts, D("2027-01-04")).incentives == ()
     assert status_on("insured", facts, D("2027-01-04")).settlement_allowed
     w = container.workflow()
-    repair = procedure.file_repair(w, "person", m.id, ("insured", person), D("2026-11-02"), True, True, True, [])
+    repair = procedure.file_repair(w, "person", m.id, ("insured", stored_key(person)), D("2026-11-02"), True, True, True, [])
     decision = procedure.decide_repair(w, "staff", repair.id, "approved", D("2026-11-20"), "核实")
     assert decision.restored
     restored = measure(container, m.id)
@@ -127,7 +127,7 @@ def test_provisional_deadline_in_2027_becomes_final_and_moves_when_the_year_is_l
         w = container.workflow()
         notice = procedure.serve_notice(w, "staff", m.id, D("2026-12-18"), D("2026-12-20"))
         assert (notice.objection_deadline, notice.deadline_provisional) == (D("2027-01-08"), True)
-        repair = procedure.file_repair(w, "person", m.id, ("insured", person), D("2026-12-21"), True, True, True, [])
+        repair = procedure.file_repair(w, "person", m.id, ("insured", stored_key(person)), D("2026-12-21"), True, True, True, [])
         assert repair.reply_due_provisional  # 12-22(1) .. 12-31(8), 2027-01-01(9) .. 01-11(15)
         runner.run_job(container, "recompute_deadlines", D("2026-12-21"))
         with container.session_factory() as s:  # nothing known yet: nothing changes
@@ -216,7 +216,7 @@ def scenario(container, people: list[str]) -> dict[date, list]:
 
     def repair(key, name, person, complete=True):
         def act(day):
-            state[name] = procedure.file_repair(w, "person", state[key][0].id, ("insured", person), day, complete,
+            state[name] = procedure.file_repair(w, "person", state[key][0].id, ("insured", stored_key(person)), day, complete,
                                                 complete, complete, [])
         return act
 
@@ -247,17 +247,18 @@ def scenario(container, people: list[str]) -> dict[date, list]:
 def snapshot(container, people: list[str]) -> dict:
     """Every workflow field, keyed by what is stable across runs (ids are random)."""
     def key_of(m):
-        return (people.index(m.id_number), m.kind, m.starts_on, m.restores_on)
+        return (keys.index(m.id_number), m.kind, m.starts_on, m.restores_on)
 
+    keys = [stored_key(p) for p in people]
     with container.session_factory() as s:
-        measures = s.scalars(select(MeasureRow).where(MeasureRow.id_number.in_(people))).all()
+        measures = s.scalars(select(MeasureRow).where(MeasureRow.id_number.in_(keys))).all()
         by_id = {m.id: key_of(m) for m in measures}
         snap = {
             "measures": sorted((key_of(m), m.months, m.revoked_on, m.activated_on, m.ended_on, m.credit_state,
                                 m.credit_restored_on, m.credit_restored_how) for m in measures),
-            "violations": sorted((people.index(v.id_number), v.determined_on, v.fund_loss, v.voided_on,
+            "violations": sorted((keys.index(v.id_number), v.determined_on, v.fund_loss, v.voided_on,
                                   v.reported_fund_loss) for v in s.scalars(
-                select(ViolationRow).where(ViolationRow.id_number.in_(people)))),
+                select(ViolationRow).where(ViolationRow.id_number.in_(keys)))),
             "notices": sorted((by_id[n.measure_id], n.objection_deadline, n.deadline_provisional,
                                n.window_closed_on) for n in s.scalars(select(NoticeRow))),
             "objections": sorted((by_id[o.measure_id], o.state, o.outcome, o.review_due_on, o.overdue_on,

@@ -44,9 +44,12 @@ def _later(clock, days=1):
 
 
 def _subject_feed(container) -> dict[int, tuple[str, str]]:
+    """seq → (subject_type, identity number): the feed holds lookup keys, `subjects` the numbers."""
+    from credit_service.adapters.subjects import reveal
     with container.session_factory() as session:
-        return {r.seq: (r.subject_type, r.id_number) for r in session.scalars(select(SubjectChangeRow))
-                if r.subject_type != "client"}
+        rows = [r for r in session.scalars(select(SubjectChangeRow)) if r.subject_type != "client"]
+        numbers = reveal(session, container.keys, (r.id_number for r in rows))
+        return {r.seq: (r.subject_type, numbers[r.id_number]) for r in rows}
 
 
 def _dedup(events: list[dict]) -> dict[str, dict]:
@@ -198,9 +201,11 @@ def test_a_change_that_commits_below_the_cursor_is_still_delivered(client, auth,
     assert _deliver(container).startswith("2 enqueued, 2 delivered")
     number = id_number()
     with container.engine.begin() as connection:  # ... and now that transaction commits
+        from credit_service.adapters.subjects import remember
+        key = remember(connection, container.keys, [("insured", number)])[("insured", number)]
         connection.execute(text("DELETE FROM subject_changes WHERE seq = :s"), {"s": late_seq})
         connection.execute(text("INSERT INTO subject_changes (seq, subject_type, id_number, changed_at) "
-                                "VALUES (:s, 'insured', :n, :t)"), {"s": late_seq, "n": number,
+                                "VALUES (:s, 'insured', :n, :t)"), {"s": late_seq, "n": key,
                                                                       "t": container.clock.now()})
     with container.session_factory() as session:
         from credit_service.adapters.orm import WebhookRow

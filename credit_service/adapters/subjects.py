@@ -1,0 +1,61 @@
+"""The `subjects` table: lookup key → sealed identity number (adapters/pii.py does the cryptography)."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from .orm import SubjectRow
+from .pii import KeyRing
+from .records import _chunk_size, _chunks, _member_of
+
+Subject = tuple[str, str]  # (subject_type, id_number)
+
+
+def remember(session: Session | Connection, keyring: KeyRing, subjects: Iterable[Subject]) -> dict[Subject, str]:
+    """The lookup key of each subject; subjects not yet known are stored sealed (in the caller's
+    transaction). Concurrent writers of the same new subject: the first row wins, the rest are no-ops."""
+    keys = {(t, n): keyring.lookup_key(t, n) for t, n in set(subjects)}
+    if not keys:
+        return keys
+    connection = session.connection() if isinstance(session, Session) else session
+    dialect = connection.dialect.name
+    known: set[str] = set()
+    wanted = sorted(keys.values())
+    table = SubjectRow.__table__
+    for chunk in _chunks(wanted, _chunk_size(dialect)):
+        known.update(connection.execute(select(table.c.subject_key).where(
+            _member_of(dialect, table.c.subject_key, chunk))).scalars())
+    rows = [{"subject_key": key, "subject_type": t, "id_sealed": keyring.seal(t, n), "retired_at": None}
+            for (t, n), key in keys.items() if key not in known]
+    if rows:
+        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+        for chunk in _chunks(rows, 1000 if dialect == "postgresql" else 200):
+            connection.execute(insert.on_conflict_do_nothing(index_elements=["subject_key"]), chunk)
+    return keys
+
+
+def reveal(session: Session | Connection, keyring: KeyRing, keys: Iterable[str | None]) -> dict[str, str]:
+    """Lookup key → identity number, for the keys known (staff answers, masking, webhooks)."""
+    wanted = sorted({k for k in keys if k})
+    if not wanted:
+        return {}
+    connection = session.connection() if isinstance(session, Session) else session
+    dialect = connection.dialect.name
+    c = SubjectRow.__table__.c
+    found: dict[str, str] = {}
+    for chunk in _chunks(wanted, _chunk_size(dialect)):
+        for key, subject_type, sealed in connection.execute(
+                select(c.subject_key, c.subject_type, c.id_sealed).where(_member_of(dialect, c.subject_key, chunk))):
+            found[key] = keyring.open(subject_type, sealed)
+    return found
+
+
+def reveal_one(session: Session | Connection, keyring: KeyRing, key: str) -> str:
+    number = reveal(session, keyring, [key]).get(key)
+    if number is None:  # every stored key has its subjects row (written in the same transaction)
+        raise LookupError("subject key without a subjects row")
+    return number
