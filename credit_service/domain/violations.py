@@ -46,9 +46,11 @@ class ViolationInput:
             fraud=self.fraud, months_override=self.months_override, points=self.points, category=self.category)
 
     def body_hash(self) -> str:
-        """Fingerprint of everything but the idempotency key: the same body again is a replay."""
+        """Fingerprint of everything but the idempotency key and the identity number: the same body
+        again is a replay. The number is left out so that the stored fingerprint cannot be used to
+        guess it back offline; intake compares the subject by its keyed lookup hash beside it."""
         canonical = "\x1f".join(str(x) for x in (
-            self.subject_type, self.id_number, self.name or "", self.region, self.occurred_on.isoformat(),
+            self.subject_type, self.name or "", self.region, self.occurred_on.isoformat(),
             self.determined_on.isoformat(), format_yuan(self.fund_loss), self.handling, self.fraud,
             self.points, self.description, self.months_override))
         if self.category is not None:  # added later: bodies without it keep their fingerprint

@@ -88,23 +88,26 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
         existing = records.find_by_refs(uow.session, ((v.source, v.source_ref) for _, v in candidates))
         replay_measures = records.measures_of_violations(uow.session, [r.id for r in existing.values()])
         ledgers = records.load_ledgers(uow.session, stored.values())
-        in_batch: dict[tuple[str, str], tuple[str, RecordedViolation]] = {}
+        in_batch: dict[tuple[str, str], tuple[tuple, RecordedViolation]] = {}
         violation_rows: list[dict] = []
         measure_rows: list[dict] = []
         changed: set[tuple[str, str]] = set()
 
         for i, v in candidates:
-            ref, body_hash = (v.source, v.source_ref), v.body_hash()
+            ref, key = (v.source, v.source_ref), stored[v.subject_key]
+            # The fingerprint holds no identity number (it could be guessed back offline): the subject
+            # is compared by its lookup key beside it.
+            fingerprint = (v.body_hash(), key)
             earlier = existing.get(ref)
             if earlier is not None:
-                outcomes[i] = _replay(i, v, body_hash, earlier.body_hash,
+                outcomes[i] = _replay(i, v, fingerprint, (earlier.body_hash, (earlier.subject_type, earlier.id_number)),
                                       lambda: _from_row(earlier, replay_measures.get(earlier.id, []), v))
                 continue
             if ref in in_batch:
-                first_hash, first = in_batch[ref]
-                outcomes[i] = _replay(i, v, body_hash, first_hash, lambda: first)
+                first_fingerprint, first = in_batch[ref]
+                outcomes[i] = _replay(i, v, fingerprint, first_fingerprint, lambda: first)
                 continue
-            key = stored[v.subject_key]
+            body_hash = fingerprint[0]
             ledger = ledgers[key]
             try:
                 decision = decide(v.facts(), ledger.position(v.record_year), rules)
@@ -118,7 +121,7 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
                 continue
             recorded = _new_records(v, key[1], body_hash, decision, actor, now, violation_rows, measure_rows, order=i)
             ledger.add(v.record_year, v.fund_loss, recorded.measures, points=v.points)
-            in_batch[ref] = (body_hash, recorded)
+            in_batch[ref] = (fingerprint, recorded)
             changed.add(key)
             outcomes[i] = RowOutcome(i, "created", violation=recorded)
 
@@ -154,8 +157,8 @@ def _audit_changes(outcomes, stored: dict) -> list[audit.Change]:
     return changes
 
 
-def _replay(i: int, v: ViolationInput, body_hash: str, first_hash: str, first) -> RowOutcome:
-    if body_hash != first_hash:
+def _replay(i: int, v: ViolationInput, fingerprint: tuple, first_fingerprint: tuple, first) -> RowOutcome:
+    if fingerprint != first_fingerprint:
         return RowOutcome(i, "rejected", error=Conflict(
             f"来源{v.source}的编号{v.source_ref}已用于另一条内容不同的违约违法信息。",
             code="duplicate_source_ref"))

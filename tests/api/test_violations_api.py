@@ -51,6 +51,25 @@ def test_same_source_ref_with_a_different_body_is_409_and_writes_nothing(client,
     assert count_rows(container, ViolationRow) == 1
 
 
+@pytest.mark.parametrize("subject_type", ["insured", "physician"])
+def test_same_source_ref_for_another_person_is_409_in_one_request_and_across_requests(client, auth, container,
+                                                                                        subject_type):
+    """The fingerprint leaves the identity number out (it could be guessed back); the subject is
+    compared by its lookup key instead, so another person's body under the same ref is still a conflict."""
+    from tests.factories import id_number
+    body = violation(subject_type=subject_type)
+    other = violation(subject_type=subject_type, id_number=id_number(), source_ref=body["source_ref"])
+    assert client.post("/api/v1/violations", json=body, headers=auth()).status_code == 201
+    response = client.post("/api/v1/violations", json=other, headers=auth())
+    assert response.status_code == 409 and response.json["code"] == "duplicate_source_ref"
+    fresh = violation(subject_type=subject_type)
+    twin = violation(subject_type=subject_type, id_number=id_number(), source_ref=fresh["source_ref"])
+    rows = client.post("/api/v1/violations/import", json=[fresh, twin], headers=auth()).json["results"]
+    assert [r["status"] for r in rows] == ["created", "rejected"]
+    assert rows[1]["error"]["code"] == "duplicate_source_ref"
+    assert count_rows(container, ViolationRow) == 2
+
+
 def _bad(**changes):
     body = violation()
     for key, value in changes.items():

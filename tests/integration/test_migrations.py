@@ -82,6 +82,15 @@ def test_0006_turns_stored_identity_numbers_into_lookup_keys_and_keeps_the_audit
         dump = " ".join(str(v) for t in ("violations", "measures", "api_clients", "subject_changes", "audit_events",
                                          "subjects") for row in c.execute(text(f"SELECT * FROM {t}")) for v in row)
         assert number not in dump and doctor not in dump
+        # 0007: the replay fingerprint no longer covers the identity number
+        from datetime import date
+        from decimal import Decimal
+        from credit_service.domain.violations import ViolationInput
+        expected = ViolationInput(source="s", source_ref="v1", subject_type="insured", id_number="", name=None,
+                                  region="370100", occurred_on=date(2026, 1, 1), determined_on=date(2026, 2, 1),
+                                  fund_loss=Decimal("1.00"), handling="agreement", fraud=False, points=None,
+                                  description="", months_override=None).body_hash()
+        assert c.execute(text("SELECT body_hash FROM violations WHERE id = 'v1'")).scalar() == expected
     with Session(engine) as session:
         assert verify(session) == (3, [])
     engine.dispose()
