@@ -37,14 +37,14 @@ th { width: 28%; font-weight: normal; background: #f2f2f2; }
 <tr><th>违约违法行为</th><td>{{ violation.description or "（未填写）" }}；发生于{{ violation.occurred_on }}，{{ violation.determined_on }}认定（{{ handling }}）</td></tr>
 <tr><th>医保基金损失</th><td>{{ fund_loss }}元{% if violation.voided_on %}（该记录已于{{ violation.voided_on }}作废）{% endif %}</td></tr>
 <tr><th>信用管理措施</th><td>{{ kind }}{% if measure.months %}{{ measure.months }}个月{% endif %}（{{ state }}）</td></tr>
-<tr><th>执行期间</th><td>自{{ measure.starts_on }}起{% if measure.restores_on %}，{{ measure.restores_on }}起恢复{% else %}，依法移出名单前持续有效{% endif %}</td></tr>
+<tr><th>执行期间</th><td>自{{ measure.starts_on }}起{% if measure.restores_on %}至{{ measure.restores_on }}恢复{% else %}，依法移出名单前持续有效{% endif %}</td></tr>
 <tr><th>规则集及条款</th><td>{{ measure.rule_set }}，{{ measure.article }}</td></tr>
 <tr><th>说明</th><td>{{ measure.explanation }}</td></tr>
 </table>
 <p><strong>异议：</strong>对本信用结果有异议的，可自收到本告知书之日起{{ objection_days }}个工作日内，以书面方式向所属医疗保障部门提出异议申请，并提供相关证明材料；医疗保障部门自收到书面申请及相关证明材料{{ review_days }}个工作日内完成复核，并书面反馈意见（第十条）。
 {% if notice %}本告知书于{{ notice.served_on }}送达，{{ notice.received_on }}签收，异议期限至<strong>{{ notice.objection_deadline }}</strong>{% if notice.deadline_provisional %}（暂定：该年度法定节假日安排尚未公布，公布后重新计算）{% endif %}。{% else %}签收之日：＿＿＿＿年＿＿月＿＿日。{% endif %}</p>
 <p><strong>信用修复：</strong>在规定期限内纠正失信行为、消除不良影响、作出修复承诺的，信用管理措施期满信用自动修复（第十二条）；也可申请信用修复，医疗保障部门于{{ repair_days }}个工作日内给予回复（第十一条）。</p>
-<p class="sign">医疗保障部门（盖章）<br>{{ today }}</p>
+<p class="sign">医疗保障部门（盖章）<br>{{ notice.served_on if notice else today }}</p>
 <p>签收人：＿＿＿＿＿＿　　签收日期：＿＿＿＿年＿＿月＿＿日</p>
 </body></html>
 """)

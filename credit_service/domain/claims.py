@@ -14,7 +14,7 @@ from .practitioners import (QUALIFICATION_REVOKED, QUALIFICATION_SUSPENSION, QUA
 from .status import MeasureFact, Status
 
 _WHY = {
-    "settlement_suspension": ("insured_settlement_suspended", "参保人暂停医疗费用联网结算"),
+    "settlement_suspension": ("insured_settlement_suspended", "暂停医疗费用联网结算"),
     SERVICE_SUSPENSION: ("practitioner_service_suspended",
                          "中止医保医药服务，其间开具的处方（医嘱）不予医保结算（济南市医疗保障基金使用监督管理办法第十七条）"),
     QUALIFICATION_SUSPENSION: ("practitioner_qualification_suspended", "暂停医保支付资格，其间的医药费用不予医保结算"),

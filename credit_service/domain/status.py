@@ -91,7 +91,10 @@ def status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: in
     incentives: tuple[str, ...] = ()
     qualification = None
     # A measure that ended without credit repair withholds every incentive until repaired (第十二条).
-    unrepaired = facts.measures and any(m.unrepaired for m in facts.measures)
+    # Only measures that had ended by `day` count, so an answer about an earlier day does not change
+    # when a later measure ends.
+    unrepaired = facts.measures and any(m.unrepaired and m.restores_on is not None and m.restores_on <= day
+                                        for m in facts.measures)
     if subject_type == "insured":
         if lenient_acceptance(facts.record_years, day, clean_years) and not unrepaired:
             incentives = (LENIENT_ACCEPTANCE,)

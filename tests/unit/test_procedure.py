@@ -191,3 +191,6 @@ def test_art12_an_unrepaired_measure_withholds_incentives_until_repaired(subject
     assert status_on(subject_type, repaired, day).incentives == (incentive,)
     assert status_on(subject_type, unrepaired, day).incentives == ()
     assert status_on(subject_type, unrepaired, day).settlement_allowed  # the period itself is over
+    # a day before the measure ended is answered as it was then: the later end does not reach back
+    earlier = D("2024-06-03")
+    assert status_on(subject_type, unrepaired, earlier).incentives == status_on(subject_type, repaired, earlier).incentives
