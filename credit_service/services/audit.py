@@ -12,7 +12,7 @@ import json
 
 import orjson
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Iterable
 

@@ -17,21 +17,31 @@ from .errors import NotFound
 SubjectKey = tuple[str, str]
 
 
-def get_measure(session: Session, measure_id: str, for_update: bool = False) -> MeasureRow:
-    query = select(MeasureRow).where(MeasureRow.id == measure_id)
+def load_for_procedure(session: Session, row_class, row_id: str, for_update: bool, missing: str, code: str):
+    """One measure, notice, objection or repair by id; locked for this transaction on PostgreSQL
+    (SQLite: the transaction already holds the only write lock). 404 problem if it does not exist."""
+    query = select(row_class).where(row_class.id == row_id)
     if for_update and session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update()
-    measure = session.scalar(query)
-    if measure is None:
-        raise NotFound(f"未找到编号为{measure_id}的信用管理措施。", code="measure_not_found")
-    return measure
+    row = session.scalar(query)
+    if row is None:
+        raise NotFound(f"未找到编号为{row_id}的{missing}。", code=code)
+    return row
+
+
+def subject_header(session_factory, getter, row_id: str) -> tuple[str, str, str]:
+    """(subject_type, id_number lookup key, region) of a row, for the access checks before a write."""
+    with session_factory() as session:
+        row = getter(session, row_id)
+        return row.subject_type, row.id_number, row.region
+
+
+def get_measure(session: Session, measure_id: str, for_update: bool = False) -> MeasureRow:
+    return load_for_procedure(session, MeasureRow, measure_id, for_update, "信用管理措施", "measure_not_found")
 
 
 def measure_header(session_factory, measure_id: str) -> tuple[str, str, str]:
-    """(subject_type, id_number, region) of a measure, for the access checks before a write."""
-    with session_factory() as session:
-        m = get_measure(session, measure_id)
-        return m.subject_type, m.id_number, m.region
+    return subject_header(session_factory, get_measure, measure_id)
 
 
 def view_of(m: MeasureRow) -> MeasureView:

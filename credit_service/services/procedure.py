@@ -18,10 +18,10 @@ from ..domain.rules import RuleBook
 from ..domain.working_days import WorkingCalendar
 from ..adapters.orm import MeasureRow, NoticeRow, ObjectionRow, RepairRow, ViolationRow
 from . import audit
-from .errors import Conflict, Invalid, NotFound
-from .measure_records import add_event, append_changes, get_measure, notice_of, procedure_for, view_of
+from .errors import Conflict, Invalid
+from .measure_records import (add_event, append_changes, get_measure, load_for_procedure, notice_of, procedure_for,
+                              subject_header, view_of)
 from .recompute import recompute_subject
-from .unit_of_work import UnitOfWork
 
 
 @dataclass
@@ -100,19 +100,11 @@ def file_objection(w: Workflow, actor: str, measure_id: str, filed_on: date, rea
 
 
 def get_objection(session, objection_id: str, for_update: bool = False) -> ObjectionRow:
-    query = select(ObjectionRow).where(ObjectionRow.id == objection_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    objection = session.scalar(query)
-    if objection is None:
-        raise NotFound(f"未找到编号为{objection_id}的异议申请。", code="objection_not_found")
-    return objection
+    return load_for_procedure(session, ObjectionRow, objection_id, for_update, "异议申请", "objection_not_found")
 
 
 def objection_header(session_factory, objection_id: str) -> tuple[str, str, str]:
-    with session_factory() as session:
-        o = get_objection(session, objection_id)
-        return o.subject_type, o.id_number, o.region
+    return subject_header(session_factory, get_objection, objection_id)
 
 
 def record_evidence_complete(w: Workflow, actor: str, objection_id: str, on: date) -> ObjectionRow:
@@ -221,19 +213,11 @@ def file_repair(w: Workflow, actor: str, measure_id: str, subject: tuple[str, st
 
 
 def get_repair(session, repair_id: str, for_update: bool = False) -> RepairRow:
-    query = select(RepairRow).where(RepairRow.id == repair_id)
-    if for_update and session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    repair = session.scalar(query)
-    if repair is None:
-        raise NotFound(f"未找到编号为{repair_id}的信用修复申请。", code="repair_not_found")
-    return repair
+    return load_for_procedure(session, RepairRow, repair_id, for_update, "信用修复申请", "repair_not_found")
 
 
 def repair_header(session_factory, repair_id: str) -> tuple[str, str, str]:
-    with session_factory() as session:
-        r = get_repair(session, repair_id)
-        return r.subject_type, r.id_number, r.region
+    return subject_header(session_factory, get_repair, repair_id)
 
 
 def repair_view(r: RepairRow) -> RepairView:
