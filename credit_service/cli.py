@@ -93,6 +93,32 @@ def keys_status() -> None:
 
 
 @main.group()
+def webhooks() -> None:
+    """Change push (docs/webhooks.md)."""
+
+
+@webhooks.command("scope")
+@click.argument("webhook_id")
+@click.option("--region", "regions", multiple=True, required=True, help="6-digit pooling region (repeat)")
+@click.option("--subject-type", "subject_types", multiple=True,
+              type=click.Choice(["insured", "physician", "pharmacist"]), help="only these types (repeat)")
+def webhooks_scope(webhook_id: str, regions: tuple[str, ...], subject_types: tuple[str, ...]) -> None:
+    """Give a webhook a scope and activate it (a webhook registered before scopes was deactivated by the
+    upgrade; it carries on from where it stopped, so the changes made meanwhile are delivered too)."""
+    from .services.errors import ServiceError
+    from .services.webhooks import set_scope
+    scope: dict = {"regions": list(regions)}
+    if subject_types:
+        scope["subject_types"] = list(subject_types)
+    c = _container()
+    try:
+        body = set_scope(c.uow(), webhook_id, scope)
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"webhook {body['id']} active, scope {body['scope']}")
+
+
+@main.group()
 def db() -> None:
     """Database schema."""
 
