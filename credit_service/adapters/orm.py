@@ -365,3 +365,6 @@ class AuditEventRow(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # "<key id>:" + hex HMAC-SHA256 over seq and hash, under a key the database does not hold
+    # (adapters/audit_keys.py); NULL never verifies.
+    mac: Mapped[str | None] = mapped_column(String(80))
