@@ -3,6 +3,7 @@
 # Run (PostgreSQL): docker run -e CREDIT_SERVICE_DATABASE_URL=postgresql+psycopg://user@db/credit -p 8000:8000 credit-service
 # and give every replica the same CREDIT_SERVICE_PII_HMAC_KEYS and CREDIT_SERVICE_PII_ENCRYPTION_KEYS from
 # the secret store (README "Identity numbers at rest"); without them keys are generated into /data.
+# Likewise CREDIT_SERVICE_AUDIT_MAC_KEYS, and CREDIT_SERVICE_AUDIT_ANCHOR_FILE on append-only storage (docs/audit.md).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -38,17 +38,45 @@ def audit() -> None:
 
 @audit.command("verify")
 def audit_verify() -> None:
-    """Walk the whole chain; exit 1 naming each broken event (edited, deleted or inserted rows)."""
-    from .services.audit import verify
+    """Walk the whole chain; exit 1 naming each broken event (edited, deleted or inserted rows, a MAC
+    that does not fit, an anchored head the chain no longer holds)."""
+    from .services.audit import read_anchors, verify
     c = _container()
+    path = c.settings.audit_anchor_file
+    anchors = read_anchors(path)
     with c.session_factory() as session:
-        checked, problems = verify(session)
-    for problem in problems:
+        checked, problems = verify(session, keys=c.audit_keys, anchors=anchors)
+    for problem in problems[:_SHOWN]:
         click.echo(f"seq {problem.seq}: {problem.problem}", err=True)
+    if len(problems) > _SHOWN:
+        click.echo(f"… and {len(problems) - _SHOWN} more", err=True)
     if problems:
         click.echo(f"audit trail BROKEN: {len(problems)} problem(s) in {checked} events", err=True)
         sys.exit(1)
-    click.echo(f"audit trail intact: {checked} events")
+    where = f"{len(anchors)} anchor(s) in {path} hold" if anchors else f"no anchors yet ({path} is empty or absent)"
+    click.echo(f"audit trail intact: {checked} events, every MAC fits; {where}")
+
+
+_SHOWN = 200
+
+
+@audit.command("anchor")
+def audit_anchor() -> None:
+    """Append the signed head of the chain (seq, hash, MAC, time) to CREDIT_SERVICE_AUDIT_ANCHOR_FILE.
+
+    Events after the last anchor are checked first; a head that does not verify is not signed (exit 1).
+    The job `audit_anchor` does the same every CREDIT_SERVICE_AUDIT_ANCHOR_INTERVAL_SECONDS."""
+    from .services.audit import AnchorRefused, anchor
+    c = _container()
+    try:
+        with c.session_factory() as session:
+            record = anchor(session, c.settings.audit_anchor_file, c.clock.now(), keys=c.audit_keys)
+    except AnchorRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    if record is None:
+        click.echo(f"nothing new to anchor ({c.settings.audit_anchor_file})")
+    else:
+        click.echo(f"anchored seq {record['seq']} in {c.settings.audit_anchor_file}")
 
 
 @main.group()
@@ -90,6 +118,32 @@ def keys_status() -> None:
     click.echo(f"current keys: lookup {c.keys.hmac_id}, sealed {c.keys.encryption_id}")
     for name, count in sorted(key_versions(c.session_factory).items()):
         click.echo(f"{name}: {count}")
+
+
+@main.group()
+def webhooks() -> None:
+    """Change push (docs/webhooks.md)."""
+
+
+@webhooks.command("scope")
+@click.argument("webhook_id")
+@click.option("--region", "regions", multiple=True, required=True, help="6-digit pooling region (repeat)")
+@click.option("--subject-type", "subject_types", multiple=True,
+              type=click.Choice(["insured", "physician", "pharmacist"]), help="only these types (repeat)")
+def webhooks_scope(webhook_id: str, regions: tuple[str, ...], subject_types: tuple[str, ...]) -> None:
+    """Give a webhook a scope and activate it (a webhook registered before scopes was deactivated by the
+    upgrade; it carries on from where it stopped, so the changes made meanwhile are delivered too)."""
+    from .services.errors import ServiceError
+    from .services.webhooks import set_scope
+    scope: dict = {"regions": list(regions)}
+    if subject_types:
+        scope["subject_types"] = list(subject_types)
+    c = _container()
+    try:
+        body = set_scope(c.uow(), webhook_id, scope)
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"webhook {body['id']} active, scope {body['scope']}")
 
 
 @main.group()

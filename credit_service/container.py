@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from .adapters import pii
+from .adapters import audit_keys, pii
 from .adapters.database import make_engine, make_session_factory
 from .adapters.status_index import StatusIndex
 from .calendar_config import CalendarConfigError, build_calendar
@@ -36,6 +36,7 @@ class Container:
     index: StatusIndex
     tokens: TokenCache
     keys: pii.KeyRing
+    audit_keys: audit_keys.AuditKeys | None = None
     _calendar_signature: tuple = ()
     _calendar_checked_at: float = field(default_factory=time.monotonic)
 
@@ -79,6 +80,8 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     calendar = build_calendar(settings.config_dir / "calendar")
     keys = pii.KeyRing.from_settings(settings)
     pii.use(keys)  # services without a container at hand (and the migrations) use the same keys
+    macs = audit_keys.AuditKeys.from_settings(settings)
+    audit_keys.use(macs)  # the audit trail's appends, wherever they run
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
     index = StatusIndex(engine, poll_seconds=settings.index_poll_seconds, keyring=keys)
@@ -86,4 +89,5 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     index.add_listener(tokens.on_change)
     return Container(settings=settings, engine=engine, session_factory=session_factory, rules=rules,
                      calendar=calendar, clock=clock or SystemClock(), index=index, tokens=tokens, keys=keys,
+                     audit_keys=macs,
                      _calendar_signature=_directory_signature(settings.config_dir / "calendar"))

@@ -30,6 +30,19 @@ def _pii_keys(name: str) -> str:
     return load_or_create_default_keys(_data_dir())[name]
 
 
+def _audit_mac_keys() -> str:
+    """CREDIT_SERVICE_AUDIT_MAC_KEYS, else a key generated once into the data directory (adapters/audit_keys.py)."""
+    env = os.environ.get("CREDIT_SERVICE_AUDIT_MAC_KEYS")
+    if env:
+        return env
+    from .adapters.audit_keys import load_or_create_default_key
+    return load_or_create_default_key(_data_dir())
+
+
+def _audit_anchor_file() -> Path:
+    return Path(os.environ.get("CREDIT_SERVICE_AUDIT_ANCHOR_FILE") or _data_dir() / "audit-anchors.jsonl")
+
+
 @dataclass
 class Settings:
     database_url: str = field(default_factory=_default_database_url)
@@ -58,9 +71,17 @@ class Settings:
     webhook_max_attempts: int = 8
     webhook_backoff_seconds: float = 10.0
     webhook_timeout_seconds: float = 5.0
+    # Webhook targets that are not public addresses but allowed anyway: host names, addresses, CIDRs
+    # (adapters/egress.py). Empty: public addresses only.
+    webhook_allowed_hosts: str = ""
     # Identity numbers at rest (adapters/pii.py): "id:base64,…", the current key first.
     pii_hmac_keys: str = field(default_factory=lambda: _pii_keys("hmac_keys"), repr=False)
     pii_encryption_keys: str = field(default_factory=lambda: _pii_keys("encryption_keys"), repr=False)
+    # The audit trail's MAC keys (adapters/audit_keys.py): "id:base64,…", the signing key first.
+    audit_mac_keys: str = field(default_factory=_audit_mac_keys, repr=False)
+    # Where `audit anchor` appends the signed head of the chain, and how often the job does it.
+    audit_anchor_file: Path = field(default_factory=_audit_anchor_file)
+    audit_anchor_interval_seconds: float = 300.0
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -76,7 +97,8 @@ class Settings:
             values["index_poll_seconds"] = float(env["CREDIT_SERVICE_INDEX_POLL_SECONDS"])
         for name, convert in (("rate_limit", str), ("rate_limit_overrides", str), ("access_log", _flag),
                               ("webhook_interval_seconds", float), ("webhook_max_attempts", int),
-                              ("webhook_backoff_seconds", float), ("webhook_timeout_seconds", float)):
+                              ("webhook_backoff_seconds", float), ("webhook_timeout_seconds", float),
+                              ("webhook_allowed_hosts", str), ("audit_anchor_interval_seconds", float)):
             key = f"CREDIT_SERVICE_{name.upper()}"
             if key in env:
                 values[name] = convert(env[key])
@@ -84,6 +106,10 @@ class Settings:
         settings = cls(**values)
         from .rate_limit import Limit, parse_overrides
         Limit.parse(settings.rate_limit), parse_overrides(settings.rate_limit_overrides)  # fail at start-up
+        from .adapters.egress import AllowList
+        AllowList.parse(settings.webhook_allowed_hosts)
+        if settings.audit_anchor_interval_seconds <= 0:
+            raise ValueError("CREDIT_SERVICE_AUDIT_ANCHOR_INTERVAL_SECONDS must be positive")
         if settings.scheduler not in ("embedded", "off"):
             raise ValueError("CREDIT_SERVICE_SCHEDULER must be 'embedded' or 'off'")
         return settings

@@ -12,7 +12,7 @@ from credit_service.audit_context import Actor, acting_as
 from credit_service.clock import SHANGHAI
 from credit_service.metrics import JOB_RUNS
 
-from . import calendar_watch, webhooks, workflow
+from . import audit_anchor, calendar_watch, webhooks, workflow
 from .locks import runner_lock
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ JOBS: dict[str, tuple[Callable, int, int]] = {
 # daily sweep from running (a daily sweep that finds the lock taken waits for the next day).
 INTERVAL_JOBS: dict[str, tuple[Callable, str]] = {
     "webhook_delivery": (webhooks.run, "webhook_interval_seconds"),
+    "audit_anchor": (audit_anchor.run, "audit_anchor_interval_seconds"),
 }
 
 

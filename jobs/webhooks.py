@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import time
 
+from credit_service.adapters.egress import AllowList
 from credit_service.adapters.webhook_sender import WebhookSender
 from credit_service.metrics import WEBHOOK_ATTEMPTS
 from credit_service.services import webhooks
@@ -25,7 +26,7 @@ def run(container, as_of=None, sender: WebhookSender | None = None) -> str:
     settings = container.settings
     made = webhooks.enqueue_changes(container.uow(), container.clock)
     own_sender = sender is None
-    sender = sender or WebhookSender(settings.webhook_timeout_seconds)
+    sender = sender or WebhookSender(settings.webhook_timeout_seconds, AllowList.parse(settings.webhook_allowed_hosts))
     counts = {"delivered": 0, "pending": 0, "dead": 0}
     started = time.monotonic()
     tried: set[int] = set()  # one attempt per delivery per pass, however short the back-off

@@ -3,6 +3,7 @@ CREDIT_SERVICE_TEST_DATABASE_URL says so), migrated with Alembic, emptied after 
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import date
 
 import pytest
@@ -14,12 +15,16 @@ from credit_service.adapters.orm import Base
 from credit_service.clock import FixedClock
 from credit_service.services.clients import create_client
 from credit_service.settings import PROJECT_ROOT, Settings
-from tests.factories import TEST_ENCRYPTION_KEYS, TEST_HMAC_KEYS
+from tests.factories import TEST_AUDIT_KEYS, TEST_ENCRYPTION_KEYS, TEST_HMAC_KEYS
 
 TODAY = date(2026, 11, 26)
 
 os.environ["CREDIT_SERVICE_PII_HMAC_KEYS"] = TEST_HMAC_KEYS
 os.environ["CREDIT_SERVICE_PII_ENCRYPTION_KEYS"] = TEST_ENCRYPTION_KEYS
+os.environ["CREDIT_SERVICE_AUDIT_MAC_KEYS"] = TEST_AUDIT_KEYS
+# Anchors (and so the anchor job of the servers the end-to-end tests start) never land in the checkout.
+os.environ["CREDIT_SERVICE_AUDIT_ANCHOR_FILE"] = os.path.join(tempfile.mkdtemp(prefix="credit-anchors-"),
+                                                              "audit-anchors.jsonl")
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,8 @@ _serial = itertools.count(1)
 TEST_HMAC_KEYS = "t1:" + "dGVzdC1obWFjLWtleS0wMDAwMDAwMDAwMDAwMDAwMDA="
 TEST_ENCRYPTION_KEYS = "t1:" + "dGVzdC1hZXMta2V5LTAwMDAwMDAwMDAwMDAwMDAwMDA="
 TEST_KEYS = KeyRing.from_text(TEST_HMAC_KEYS, TEST_ENCRYPTION_KEYS)
+# The audit trail's MAC key (adapters/audit_keys.py), likewise in the environment.
+TEST_AUDIT_KEYS = "ta1:" + "dGVzdC1hdWRpdC1tYWMta2V5LTAwMDAwMDAwMDAwMDA="
 
 
 def stored_key(number: str, subject_type: str = "insured") -> str:

@@ -1,11 +1,12 @@
 """A real webhook receiver on 127.0.0.1 (port picked free) for the change-push tests."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from credit_service.domain.webhooks import verify_signature
 
 SECRET = "s3cret-for-tests-0123456789"
 
@@ -31,7 +32,7 @@ class Receiver:
                         self.connection.close()
                         return
                     if not failing:
-                        receiver.received.append((dict(self.headers), body))
+                        receiver.received.append((dict(self.headers, _arrived=time.time()), body))
                 self.send_response(500 if failing else 204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -45,13 +46,14 @@ class Receiver:
         self.thread.start()
 
     def events(self) -> list[dict]:
-        """What the receiver accepted (2xx) after checking the signature."""
+        """What the receiver accepted (2xx) after checking the signature as docs/webhooks.md says:
+        over "<timestamp>." + body, the timestamp no older than five minutes (on arrival)."""
         accepted = []
         with self.lock:
             requests = list(self.received)
         for headers, body in requests:
-            expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-            assert hmac.compare_digest(headers["X-Credit-Signature"], expected)
+            assert verify_signature(SECRET, headers.get("X-Credit-Timestamp"), headers.get("X-Credit-Signature"),
+                                    body, now=headers["_arrived"])
             event = json.loads(body)
             assert headers["X-Credit-Event-Id"] == event["event_id"]
             accepted.append(event)

@@ -184,9 +184,16 @@ class WebhookRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     url: Mapped[str] = mapped_column(Text)
-    # Kept as given: signing needs the secret itself (it is a shared key, not a password).
-    secret: Mapped[str] = mapped_column(String(256))
+    # Signing needs the secret itself (a shared key, not a password), so it is sealed, not hashed:
+    # AES-GCM with the identity numbers' key ring, "webhook-secret:<id>" as associated data (pii.py).
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    # The key of the events' subject_key pseudonyms (domain/webhooks.py), sealed likewise
+    # ("webhook-pseudonym:<id>"); it never leaves the service.
+    pseudonym_key_sealed: Mapped[str] = mapped_column(String(128))
     events: Mapped[str] = mapped_column(Text)  # JSON array of event types
+    # JSON {"regions": [...], "subject_types": [...]?} (domain/webhooks.Scope); NULL only for a webhook
+    # registered before scopes existed, which migration 0008 deactivated.
+    scope: Mapped[str | None] = mapped_column(Text)
     # Feed position at registration: changes before it are not pushed. `cursor`: the highest feed
     # entry already turned into deliveries (entries a little below it are re-checked: see jobs/webhooks.py).
     start_seq: Mapped[int] = mapped_column(BigInteger)
@@ -358,3 +365,6 @@ class AuditEventRow(Base):
     payload: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # "<key id>:" + hex HMAC-SHA256 over seq and hash, under a key the database does not hold
+    # (adapters/audit_keys.py); NULL never verifies.
+    mac: Mapped[str | None] = mapped_column(String(80))

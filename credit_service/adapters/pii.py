@@ -128,6 +128,15 @@ class KeyRing:
     def is_current_seal(self, sealed: str) -> bool:
         return sealed.startswith(self.encryption_id + ":")
 
+    # -- other secrets at rest (webhook secrets and pseudonym keys) ----------------------------------
+    # The same sealing; `context` (e.g. "webhook-secret:<id>") is the associated data, so a sealed
+    # value copied to another row or purpose does not open.
+    def seal_secret(self, context: str, secret: str) -> str:
+        return self.seal(context, secret)
+
+    def open_secret(self, context: str, sealed: str) -> str:
+        return self.open(context, sealed)
+
 
 # -- the embedded default: keys generated once into the data directory ---------------------------------
 

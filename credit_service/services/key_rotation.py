@@ -5,7 +5,8 @@
    switched to the new key — except `audit_events`: the hash-chained trail is never rewritten (its
    queries match the subject's key under every configured HMAC key). The old `subjects` row is kept,
    marked retired, so that staff still see the number in audit events written before the rotation.
-2. Sealed numbers: every `subjects` row sealed with an older encryption key is re-sealed.
+2. Sealed numbers: every `subjects` row sealed with an older encryption key is re-sealed; so are the
+   webhooks' sealed secrets and pseudonym keys (the pseudonym keys themselves stay: receivers' matches hold).
 
 Each batch is one transaction (its subjects and every row naming them), so a crash leaves each
 subject either wholly old or wholly new; running again carries on where it stopped and does nothing
@@ -21,8 +22,9 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import sessionmaker
 
 from ..adapters import subjects
-from ..adapters.orm import SubjectRow
+from ..adapters.orm import SubjectRow, WebhookRow
 from ..adapters.pii import KeyRing
+from .webhooks import pseudonym_context, secret_context
 
 # Every column that names a subject by its lookup key, but the audit trail's (see above).
 SUBJECT_COLUMNS = (
@@ -37,9 +39,11 @@ SUBJECT_COLUMNS = (
 class RotationSummary:
     rekeyed: int = 0  # subjects moved to the current HMAC key
     resealed: int = 0  # sealed numbers re-encrypted with the current encryption key
+    webhooks: int = 0  # webhooks whose secret and pseudonym key were re-sealed
 
     def __str__(self) -> str:
-        return f"{self.rekeyed} subjects moved to the current lookup key, {self.resealed} numbers re-sealed"
+        return (f"{self.rekeyed} subjects moved to the current lookup key, {self.resealed} numbers re-sealed, "
+                f"{self.webhooks} webhook secrets re-sealed")
 
 
 def rotate(session_factory: sessionmaker, keyring: KeyRing, now: datetime, batch: int = 2000) -> RotationSummary:
@@ -71,6 +75,16 @@ def rotate(session_factory: sessionmaker, keyring: KeyRing, now: datetime, batch
                 session.execute(update(SubjectRow).where(c.subject_key == key).values(
                     id_sealed=keyring.seal(subject_type, keyring.open(subject_type, sealed))))
             summary.resealed += len(stale)
+    w = WebhookRow.__table__.c
+    with session_factory() as session, session.begin():
+        for webhook_id, secret, pseudonym in session.execute(
+                select(w.id, w.secret_sealed, w.pseudonym_key_sealed)
+                .where(w.secret_sealed.not_like(current) | w.pseudonym_key_sealed.not_like(current))).all():
+            contexts = (secret_context(webhook_id), pseudonym_context(webhook_id))
+            session.execute(update(WebhookRow).where(w.id == webhook_id).values(
+                secret_sealed=keyring.seal_secret(contexts[0], keyring.open_secret(contexts[0], secret)),
+                pseudonym_key_sealed=keyring.seal_secret(contexts[1], keyring.open_secret(contexts[1], pseudonym))))
+            summary.webhooks += 1
     return summary
 
 
@@ -97,4 +111,7 @@ def key_versions(session_factory: sessionmaker) -> dict[str, int]:
             if retired is None:
                 counts[f"lookup {key.split(':', 1)[0]}"] = counts.get(f"lookup {key.split(':', 1)[0]}", 0) + 1
             counts[f"sealed {sealed.split(':', 1)[0]}"] = counts.get(f"sealed {sealed.split(':', 1)[0]}", 0) + 1
+        for (sealed,) in session.execute(select(WebhookRow.secret_sealed)):
+            name = f"webhook secrets sealed {sealed.split(':', 1)[0]}"
+            counts[name] = counts.get(name, 0) + 1
     return counts

@@ -9,24 +9,33 @@ POSTs the due ones. At least once: a receiver de-duplicates by event id.
 Feed entries can commit out of sequence order (a transaction takes its number before it commits), so
 each pass re-reads a window below the cursor and skips what already has a delivery (as the status
 index does with its own window).
+
+A webhook gets only what its scope entitles it to (domain/webhooks.Scope; issue 9, finding 3): an
+entry of a subject without a record in the scope's regions makes no delivery. Events carry no identity
+number, not even masked; `subject_key` is a per-webhook pseudonym the receiver cannot compute itself.
 """
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
+from typing import Iterable
 
 from sqlalchemy import func, select
 
-from ..adapters import pii, records, subjects
-from ..adapters.orm import SubjectChangeRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookRow
+from ..adapters import egress, pii, records, subjects
+from ..adapters.orm import (ExpertRecommendationRow, SubjectChangeRow, ViolationRow, WebhookAttemptRow,
+                            WebhookDeliveryRow, WebhookRow)
+from ..adapters.records import _chunk_size, _chunks, _member_of
 from ..adapters.status_index import CLIENT_FEED
 from ..clock import Clock
-from ..domain.identity import SUBJECT_TYPES, mask_id_number
+from ..domain.identity import SUBJECT_TYPES
 from ..domain.status import CLEAN, status_on
-from ..domain.webhooks import EVENT_TYPES, STATUS_CHANGED, event_id, next_attempt, subject_key
+from ..domain.webhooks import (EVENT_TYPES, STATUS_CHANGED, Scope, event_id, next_attempt, scope_problems,
+                               subject_pseudonym)
 from ..metrics import gauge_hook
 from .errors import Invalid, NotFound
 from .unit_of_work import UnitOfWork
@@ -35,33 +44,89 @@ GAP_WINDOW = 1000
 ENQUEUE_BATCH = 2000
 
 
-def _serialise_status(subject_type, shown_id, status) -> dict:
-    from ..api.serializers import status_json  # the same shape as GET .../status
-    return status_json(subject_type, shown_id, status)
+def _serialise_status(subject_type, status) -> dict:
+    from ..api.serializers import status_json  # the same shape as GET .../status ...
+    body = status_json(subject_type, "", status)
+    del body["id_number"]  # ... without the number: not even masked (it narrowed a guess to a few thousand)
+    return body
 
 
-def register_webhook(uow: UnitOfWork, clock: Clock, actor: str, url: str, secret: str, events: list[str]) -> dict:
+def secret_context(webhook_id: str) -> str:
+    return f"webhook-secret:{webhook_id}"
+
+
+def pseudonym_context(webhook_id: str) -> str:
+    return f"webhook-pseudonym:{webhook_id}"
+
+
+def seal_webhook_keys(keyring: pii.KeyRing, webhook_id: str, secret: str, pseudonym_key: bytes) -> dict:
+    """The stored columns of a webhook's secret and pseudonym key (migration 0008 seals them alike)."""
+    return {"secret_sealed": keyring.seal_secret(secret_context(webhook_id), secret),
+            "pseudonym_key_sealed": keyring.seal_secret(pseudonym_context(webhook_id),
+                                                        base64.b64encode(pseudonym_key).decode())}
+
+
+def _open_secret(keyring: pii.KeyRing, row) -> str:
+    return keyring.open_secret(secret_context(row.id), row.secret_sealed)
+
+
+def _open_pseudonym_key(keyring: pii.KeyRing, row) -> bytes:
+    return base64.b64decode(keyring.open_secret(pseudonym_context(row.id), row.pseudonym_key_sealed))
+
+
+def register_webhook(uow: UnitOfWork, clock: Clock, actor: str, url: str, secret: str, events: list[str],
+                     scope: dict | None, allow: egress.AllowList) -> dict:
     errors: dict[str, list[str]] = {}
-    parts = urlsplit(url or "")
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        errors["url"] = ["须为 http:// 或 https:// 开头的完整地址。"]
+    if problem := egress.check_url(url or "", allow):
+        errors["url"] = [problem]
     if not isinstance(secret, str) or len(secret) < 16:
         errors["secret"] = ["签名密钥至少16个字符。"]
     if not events or any(e not in EVENT_TYPES for e in events):
         errors["events"] = [f"事件类型须为以下之一：{'、'.join(EVENT_TYPES)}。"]
+    errors.update(scope_problems(scope))
     if errors:
         raise Invalid("Webhook登记信息无效：" + "；".join(f"{k}: {v[0]}" for k, v in errors.items()), errors=errors)
+    webhook_id = uuid.uuid4().hex
     with uow:
         head = records.latest_change_seq(uow.session.connection())
-        row = WebhookRow(id=uuid.uuid4().hex, url=url, secret=secret, events=json.dumps(sorted(set(events))),
-                         start_seq=head, cursor=head, active=True, created_by=actor, created_at=clock.now())
+        row = WebhookRow(id=webhook_id, url=url, events=json.dumps(sorted(set(events))),
+                         scope=json.dumps(Scope.from_json(scope).to_json()), start_seq=head, cursor=head,
+                         active=True, created_by=actor, created_at=clock.now(),
+                         **seal_webhook_keys(pii.ring(), webhook_id, secret, secrets.token_bytes(32)))
         uow.session.add(row)
         uow.commit()
         return webhook_json(row)
 
 
+def set_scope(uow: UnitOfWork, webhook_id: str, scope: dict) -> dict:
+    """Give a webhook (e.g. one registered before scopes, which migration 0008 deactivated) a scope and
+    activate it: it carries on from its cursor, so the changes made meanwhile are delivered too."""
+    if errors := scope_problems(scope):
+        raise Invalid("推送范围无效：" + "；".join(f"{k}: {v[0]}" for k, v in errors.items()), errors=errors)
+    with uow:
+        row = uow.session.get(WebhookRow, webhook_id)
+        if row is None:
+            raise NotFound(f"Webhook {webhook_id} 不存在。", code="webhook_not_found")
+        row.scope, row.active = json.dumps(Scope.from_json(scope).to_json()), True
+        body = webhook_json(row)
+        uow.commit()
+        return body
+
+
+def subject_keys(uow: UnitOfWork, webhook_id: str, people: list[tuple[str, str]]) -> list[str]:
+    """The `subject_key` this webhook's events carry for each (subject_type, id_number), in order: how a
+    receiver matches events to the people it knows. Asking needs the number (and a token)."""
+    with uow:
+        row = uow.session.get(WebhookRow, webhook_id)
+        if row is None:
+            raise NotFound(f"Webhook {webhook_id} 不存在。", code="webhook_not_found")
+        key = _open_pseudonym_key(pii.ring(), row)
+    return [subject_pseudonym(key, subject_type, number) for subject_type, number in people]
+
+
 def webhook_json(row: WebhookRow, counts: dict[str, int] | None = None) -> dict:
-    body = {"id": row.id, "url": row.url, "events": json.loads(row.events), "active": row.active,
+    body = {"id": row.id, "url": row.url, "events": json.loads(row.events),
+            "scope": json.loads(row.scope) if row.scope else None, "active": row.active,
             "created_at": row.created_at.isoformat()}
     if counts is not None:
         body["deliveries"] = {state: counts.get(state, 0) for state in ("pending", "delivered", "dead")}
@@ -123,20 +188,26 @@ def _enqueue_one(uow: UnitOfWork, clock: Clock, webhook_id: str) -> tuple[int, b
     with uow:
         session = uow.session
         webhook = session.get(WebhookRow, webhook_id)
+        scope = Scope.from_json(json.loads(webhook.scope) if webhook.scope else None)
+        if scope is None:  # registered before scopes: entitled to nothing until it is given one
+            return 0, False
         floor = max(webhook.start_seq, webhook.cursor - GAP_WINDOW)
         entries = session.execute(
             select(c.seq, c.subject_type, c.id_number, c.changed_at)
             .where(c.seq > floor, c.subject_type != CLIENT_FEED).order_by(c.seq).limit(ENQUEUE_BATCH + GAP_WINDOW)
         ).all()
         done = set(session.scalars(select(d.seq).where(d.webhook_id == webhook_id, d.seq > floor)))
-        new = [e for e in entries if e.seq not in done and e.subject_type in SUBJECT_TYPES][:ENQUEUE_BATCH]
-        more = len(new) == ENQUEUE_BATCH
-        top = max([webhook.cursor] + ([new[-1].seq] if more else [e.seq for e in entries]))
+        fresh = [e for e in entries if e.seq not in done and e.subject_type in SUBJECT_TYPES][:ENQUEUE_BATCH]
+        more = len(fresh) == ENQUEUE_BATCH
+        top = max([webhook.cursor] + ([fresh[-1].seq] if more else [e.seq for e in entries]))
+        regions = _record_regions(session, {(e.subject_type, e.id_number) for e in fresh})
+        new = [e for e in fresh if scope.entitles(e.subject_type, regions.get((e.subject_type, e.id_number), ()))]
         if new:
             keys = {(e.subject_type, e.id_number) for e in new}
             facts = records.load_subject_facts(session.connection(), keys)
-            # The feed holds lookup keys; the receiver's subject_key and the masked number need the number.
+            # The feed holds lookup keys; the pseudonym is of the number, so that it outlives key rotations.
             numbers = subjects.reveal(session, pii.ring(), (e.id_number for e in new))
+            pseudonym_key = _open_pseudonym_key(pii.ring(), webhook)
             today, now = clock.today(), clock.now()
             rows = []
             for e in new:
@@ -144,8 +215,8 @@ def _enqueue_one(uow: UnitOfWork, clock: Clock, webhook_id: str) -> tuple[int, b
                 payload = {
                     "event_id": event_id(e.seq), "type": STATUS_CHANGED, "seq": e.seq,
                     "changed_at": _iso(e.changed_at),
-                    "subject_key": subject_key(webhook.secret, e.subject_type, numbers[e.id_number]),
-                    "status": _serialise_status(e.subject_type, mask_id_number(numbers[e.id_number]), status),
+                    "subject_key": subject_pseudonym(pseudonym_key, e.subject_type, numbers[e.id_number]),
+                    "status": _serialise_status(e.subject_type, status),
                 }
                 rows.append({"webhook_id": webhook_id, "seq": e.seq, "event_id": event_id(e.seq),
                              "event_type": STATUS_CHANGED, "state": "pending", "attempts": 0,
@@ -155,6 +226,25 @@ def _enqueue_one(uow: UnitOfWork, clock: Clock, webhook_id: str) -> tuple[int, b
         webhook.cursor = top
         uow.commit()
     return len(new), more
+
+
+def _record_regions(session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
+    """(subject_type, lookup key) → the regions that decided a violation of the subject (in any state:
+    a voided or corrected one, and so a revoked measure, still counts) or recommended it (Art 8)."""
+    found: dict[tuple[str, str], set[str]] = {}
+    wanted = sorted({key for _, key in keys})
+    if not wanted:
+        return found
+    connection = session.connection()
+    dialect = connection.dialect.name
+    for table in (ViolationRow.__table__, ExpertRecommendationRow.__table__):
+        t = table.c
+        for chunk in _chunks(wanted, _chunk_size(dialect)):
+            for subject_type, key, region in connection.execute(
+                    select(t.subject_type, t.id_number, t.region).where(_member_of(dialect, t.id_number, chunk))
+                    .distinct()):
+                found.setdefault((subject_type, key), set()).add(region)
+    return found
 
 
 def _iso(moment) -> str | None:
@@ -176,13 +266,17 @@ class DueDelivery:
 def due_deliveries(uow: UnitOfWork, now: datetime, limit: int = 500) -> list[DueDelivery]:
     with uow:
         rows = uow.session.execute(
-            select(WebhookDeliveryRow, WebhookRow.url, WebhookRow.secret)
+            select(WebhookDeliveryRow, WebhookRow)
             .join(WebhookRow, WebhookRow.id == WebhookDeliveryRow.webhook_id)
             .where(WebhookDeliveryRow.state == "pending", WebhookDeliveryRow.next_attempt_at <= now,
                    WebhookRow.active.is_(True))
             .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id).limit(limit)).all()
-        return [DueDelivery(d.id, d.webhook_id, url, secret, d.event_id, d.event_type, d.payload.encode(),
-                            d.attempts) for d, url, secret in rows]
+        keyring, opened = pii.ring(), {}
+        for _, webhook in rows:
+            if webhook.id not in opened:
+                opened[webhook.id] = _open_secret(keyring, webhook)
+        return [DueDelivery(d.id, d.webhook_id, webhook.url, opened[webhook.id], d.event_id, d.event_type,
+                            d.payload.encode(), d.attempts) for d, webhook in rows]
 
 
 @dataclass(frozen=True)

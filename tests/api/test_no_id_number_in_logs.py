@@ -5,6 +5,7 @@ checks what every module emits, not what a last-minute filter hides.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import re
@@ -19,6 +20,12 @@ from tests.conftest import PERSON_ID
 from tests.factories import id_number, violation, with_wrong_check_digit
 
 _ID_SHAPED = re.compile(r"[1-9][0-9]{16}[0-9Xx]")
+
+
+@pytest.fixture
+def settings(settings):
+    """The webhook receiver of the full case listens on 127.0.0.1: listed, as issue 9 (finding 4) requires."""
+    return dataclasses.replace(settings, webhook_allowed_hosts="127.0.0.1")
 
 
 @pytest.fixture
@@ -87,7 +94,8 @@ def test_a_full_case_at_debug_writes_no_identity_number(client, container, auth,
     receiver = Receiver()
     try:
         assert client.post("/api/v1/webhooks", headers=auth(), json={
-            "url": receiver.url, "secret": SECRET, "events": ["status.changed"]}).status_code == 201
+            "url": receiver.url, "secret": SECRET, "events": ["status.changed"],
+            "scope": {"regions": ["370100"]}}).status_code == 201
         procedural = client.post("/api/v1/violations", headers=auth(), json=violation(
             id_number=numbers[2], occurred_on="2026-09-01", determined_on="2026-10-09"))
         measure_id = procedural.json["measures"][0]["id"]

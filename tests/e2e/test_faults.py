@@ -153,11 +153,12 @@ def test_webhooks_reach_a_failing_then_recovering_receiver_exactly_once_across_a
     receiver = Receiver()
     receiver.fail_next = 6
     env = {"CREDIT_SERVICE_SCHEDULER": "embedded", "CREDIT_SERVICE_WEBHOOK_INTERVAL_SECONDS": "0.2",
-           "CREDIT_SERVICE_WEBHOOK_BACKOFF_SECONDS": "0.2"}
+           "CREDIT_SERVICE_WEBHOOK_BACKOFF_SECONDS": "0.2", "CREDIT_SERVICE_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1"}
     server = Server(database_url, **env)
     try:
         assert requests.post(f"{server.base}/api/v1/webhooks", headers=headers, timeout=10, json={
-            "url": receiver.url, "secret": SECRET, "events": ["status.changed"]}).status_code == 201
+            "url": receiver.url, "secret": SECRET, "events": ["status.changed"],
+            "scope": {"regions": ["370100"]}}).status_code == 201
         rows = _rows("W", _numbers(20000, 30))
         for row in rows[:10]:
             assert requests.post(f"{server.base}/api/v1/violations", json=row, headers=headers,

@@ -2,6 +2,8 @@
 `credit-service audit verify` detects an edited, deleted or inserted row."""
 from __future__ import annotations
 
+import json
+
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, select, update
@@ -114,3 +116,116 @@ def test_audit_api_admin_sees_all_staff_their_region(client, auth):
     assert client.get("/api/v1/audit", headers=auth("settlement")).status_code == 403
     bad = client.get("/api/v1/audit?subject_type=insured&id_number=" + id_number()[:17] + "0", headers=auth("admin"))
     assert bad.status_code == 422
+
+
+# -- issue 9, finding 12: the chain is anchored outside the database's reach ---------------------------
+
+def _rewrite_from(container, seq: int, edit) -> None:
+    """What someone with write access to the database can do: edit one event, then recompute its hash
+    and every later one, so that the chain is consistent again."""
+    from credit_service.services.audit import chain_hash
+    table = AuditEventRow.__table__
+    with container.engine.begin() as c:
+        rows = c.execute(select(table).where(table.c.seq >= seq).order_by(table.c.seq)).mappings().all()
+        previous = rows[0]["prev_hash"]
+        for row in rows:
+            payload = edit(row["payload"]) if row["seq"] == seq else row["payload"]
+            digest = chain_hash(previous, payload)
+            c.execute(update(table).where(table.c.seq == row["seq"]).values(payload=payload, prev_hash=previous,
+                                                                             hash=digest))
+            previous = digest
+
+
+def _verify_cli(monkeypatch, settings, **env):
+    monkeypatch.setenv("CREDIT_SERVICE_DATABASE_URL", settings.database_url)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return CliRunner().invoke(cli, ["audit", "verify"])
+
+
+def test_finding_12_editing_one_event_and_recomputing_every_later_hash_fails_verify(
+        client, auth, container, settings, monkeypatch):
+    case(client, auth)
+    victim = events(container)[7]
+    assert "2026-10-13" in victim.payload
+    _rewrite_from(container, victim.seq, lambda p: p.replace("2026-10-13", "2026-10-14"))
+    with container.session_factory() as s:  # the chain itself is consistent again ...
+        from credit_service.services.audit import chain_hash
+        trail = s.scalars(select(AuditEventRow).order_by(AuditEventRow.seq)).all()
+        assert all(chain_hash(e.prev_hash, e.payload) == e.hash for e in trail)
+    assert not verify_ok_quiet(container)  # ... but its MACs are not
+    result = _verify_cli(monkeypatch, settings)
+    assert result.exit_code == 1 and f"seq {victim.seq}:" in result.output, result.output
+
+
+def test_finding_12_deleting_the_newest_events_after_an_anchor_fails_verify(
+        client, auth, container, settings, monkeypatch, tmp_path):
+    anchors = tmp_path / "anchors.jsonl"
+    monkeypatch.setenv("CREDIT_SERVICE_AUDIT_ANCHOR_FILE", str(anchors))
+    monkeypatch.setenv("CREDIT_SERVICE_DATABASE_URL", settings.database_url)
+    case(client, auth)
+    result = CliRunner().invoke(cli, ["audit", "anchor"])
+    assert result.exit_code == 0, result.output
+    head = events(container)[-1]
+    [line] = anchors.read_text().splitlines()
+    anchored = json.loads(line)
+    assert (anchored["seq"], anchored["hash"]) == (head.seq, head.hash) and anchored["mac"] and anchored["at"]
+    assert client.post("/api/v1/violations", json=violation(), headers=auth()).status_code == 201
+    result = CliRunner().invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 0 and "1 anchor" in result.output, result.output
+    # The newest events go — down to before the anchored head: a shorter chain, valid link by link.
+    with container.engine.begin() as c:
+        c.execute(delete(AuditEventRow.__table__).where(AuditEventRow.seq >= head.seq - 1))
+    with container.session_factory() as s:
+        assert verify(s)[1] == []  # without the anchor nothing is wrong
+    result = CliRunner().invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 1 and f"seq {head.seq}:" in result.output, result.output
+
+
+def test_finding_12_a_forged_or_edited_anchor_line_fails_verify(client, auth, container, settings, monkeypatch,
+                                                               tmp_path):
+    anchors = tmp_path / "anchors.jsonl"
+    monkeypatch.setenv("CREDIT_SERVICE_AUDIT_ANCHOR_FILE", str(anchors))
+    monkeypatch.setenv("CREDIT_SERVICE_DATABASE_URL", settings.database_url)
+    case(client, auth)
+    assert CliRunner().invoke(cli, ["audit", "anchor"]).exit_code == 0
+    line = json.loads(anchors.read_text())
+    line["at"] = "2020-01-01T00:00:00+08:00"
+    with anchors.open("a") as f:
+        f.write(json.dumps(line) + "\n")
+    result = CliRunner().invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 1 and "锚点第2行签名不符" in result.output, result.output
+
+
+def test_finding_12_a_wrong_audit_key_fails_verify_clearly(client, auth, container, settings, monkeypatch):
+    case(client, auth)
+    from tests.factories import TEST_AUDIT_KEYS
+    key_id = TEST_AUDIT_KEYS.split(":")[0]
+    wrong = f"{key_id}:" + "d3JvbmctYXVkaXQta2V5LTAwMDAwMDAwMDAwMDAwMDA="
+    result = _verify_cli(monkeypatch, settings, CREDIT_SERVICE_AUDIT_MAC_KEYS=wrong)
+    assert result.exit_code == 1 and "CREDIT_SERVICE_AUDIT_MAC_KEYS" in result.output, result.output
+    assert len(result.output.splitlines()) < 5  # one clear sentence, not one line per event
+    result = _verify_cli(monkeypatch, settings, CREDIT_SERVICE_AUDIT_MAC_KEYS="zz:" + wrong.split(":")[1])
+    assert result.exit_code == 1 and f"MAC密钥 {key_id} 未配置" in result.output, result.output
+
+
+def test_finding_12_the_anchor_job_anchors_new_heads_once_and_refuses_a_tampered_one(
+        client, auth, container, settings, tmp_path):
+    from dataclasses import replace
+
+    from jobs import runner
+    from credit_service.services.audit import AnchorRefused
+    container.settings = replace(settings, audit_anchor_file=tmp_path / "anchors.jsonl")
+    case(client, auth)
+    head = events(container)[-1].seq
+    assert runner.run_job(container, "audit_anchor") == f"anchored seq {head}"
+    assert runner.run_job(container, "audit_anchor") == "nothing new to anchor"  # e.g. the other worker
+    assert client.post("/api/v1/violations", json=violation(), headers=auth()).status_code == 201
+    newest = events(container)[-1].seq
+    assert runner.run_job(container, "audit_anchor") == f"anchored seq {newest}"
+    # Someone rewrites the events since the last anchor: the job will not vouch for them.
+    assert client.post("/api/v1/violations", json=violation(), headers=auth()).status_code == 201
+    _rewrite_from(container, newest + 1, lambda p: p.replace("150000.00", "15000.00"))
+    with pytest.raises(AnchorRefused):
+        runner.run_job(container, "audit_anchor")
+    assert len((tmp_path / "anchors.jsonl").read_text().splitlines()) == 2

@@ -112,3 +112,78 @@ def test_0006_refuses_to_rehash_a_broken_audit_chain(tmp_path):
     engine.dispose()
     with pytest.raises(RuntimeError, match="哈希链"):
         upgrade(url)
+
+
+def _database_at_0007(tmp_path, chain_ok: bool = True) -> str:
+    """A SQLite file at 0007 with a webhook (plain secret, no scope) and a short audit chain."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import text
+
+    from credit_service.adapters.migrations import upgrade
+    from credit_service.services.audit import GENESIS, canonical, chain_hash
+
+    url = f"sqlite:///{tmp_path / 'at0007.sqlite3'}"
+    upgrade(url, "0007")
+    now = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    engine = create_engine(url)
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO webhooks (id, url, secret, events, start_seq, cursor, active, created_by, "
+                       "created_at) VALUES ('w1', 'https://settle.example.cn/h', 'an-old-plain-secret-0001', "
+                       "'[\"status.changed\"]', 0, 7, 1, 'admin', :now)"), {"now": now})
+        previous = GENESIS
+        for seq in (1, 2, 3):
+            payload = canonical({"seq": seq, "action": "client_created", "entity": "api_client", "entity_id": "c",
+                                 "subject_type": None, "id_number": None, "region": None, "actor": "x"})
+            digest = chain_hash(previous, payload) if chain_ok or seq != 2 else "f" * 64
+            c.execute(text("INSERT INTO audit_events (seq, at, day, action, entity, entity_id, actor, payload, "
+                           "prev_hash, hash) VALUES (:seq, :now, '2026-11-01', 'client_created', 'api_client', "
+                           "'c', 'x', :p, :prev, :h)"), {"seq": seq, "now": now, "p": payload, "prev": previous,
+                                                        "h": digest})
+            previous = digest
+    engine.dispose()
+    return url
+
+
+def test_0008_seals_webhook_secrets_deactivates_unscoped_webhooks_and_macs_the_audit_chain(tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from credit_service.adapters.migrations import upgrade
+    from credit_service.cli import main as cli
+    from credit_service.services.audit import verify
+    from tests.factories import TEST_KEYS
+
+    url = _database_at_0007(tmp_path)
+    upgrade(url)
+    engine = create_engine(url)
+    with engine.connect() as c:
+        row = c.execute(text("SELECT * FROM webhooks")).mappings().one()
+        assert "secret" not in row and "an-old-plain-secret" not in " ".join(str(v) for v in row.values())
+        assert TEST_KEYS.open_secret("webhook-secret:w1", row["secret_sealed"]) == "an-old-plain-secret-0001"
+        assert len(TEST_KEYS.open_secret("webhook-pseudonym:w1", row["pseudonym_key_sealed"])) == 44
+        # It would have had every subject of the province: off, until it is given a scope.
+        assert (row["active"], row["scope"], row["cursor"]) == (False, None, 7)
+        assert all(c.execute(text("SELECT mac FROM audit_events")).scalars())
+    with Session(engine) as session:
+        assert verify(session) == (3, [])
+    monkeypatch.setenv("CREDIT_SERVICE_DATABASE_URL", url)
+    result = CliRunner().invoke(cli, ["webhooks", "scope", "w1", "--region", "370100"])
+    assert result.exit_code == 0, result.output
+    with engine.connect() as c:
+        row = c.execute(text("SELECT active, scope, cursor FROM webhooks")).one()
+        assert (row.active, json.loads(row.scope), row.cursor) == (True, {"regions": ["370100"]}, 7)
+    engine.dispose()
+
+
+def test_0008_refuses_to_mac_a_broken_audit_chain(tmp_path):
+    import pytest
+
+    from credit_service.adapters.migrations import upgrade
+
+    url = _database_at_0007(tmp_path, chain_ok=False)
+    with pytest.raises(RuntimeError, match="哈希链"):
+        upgrade(url)

@@ -26,6 +26,12 @@ NEW_HMAC = "k2:" + "bmV3LWhtYWMta2V5LTAwMDAwMDAwMDAwMDAwMDAwMDA="
 NEW_ENCRYPTION = "k2:" + "bmV3LWFlcy1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDA="
 
 
+@pytest.fixture
+def settings(settings):
+    """The webhook receiver of the full case listens on 127.0.0.1: listed, as issue 9 (finding 4) requires."""
+    return dataclasses.replace(settings, webhook_allowed_hosts="127.0.0.1")
+
+
 def full_case(client, container, auth) -> dict:
     """Intake (insured and physician), notice, objection and decision, repair, expert recommendation,
     a person client, a webhook delivery and every sweep: each table that names a subject gets rows."""
@@ -35,7 +41,8 @@ def full_case(client, container, auth) -> dict:
     receiver = Receiver()
     try:
         assert client.post("/api/v1/webhooks", headers=auth(), json={
-            "url": receiver.url, "secret": SECRET, "events": ["status.changed"]}).status_code == 201
+            "url": receiver.url, "secret": SECRET, "events": ["status.changed"],
+            "scope": {"regions": ["370100"]}}).status_code == 201
         measure = client.post("/api/v1/violations", headers=auth("staff-jinan"), json=violation(
             id_number=numbers["person"], occurred_on="2026-09-01", determined_on="2026-10-09")).json["measures"][0]
         assert client.post(f"/api/v1/measures/{measure['id']}/notice", headers=auth("staff-jinan"), json={

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from credit_service.domain.webhooks import event_id, next_attempt, signature, subject_key
+from credit_service.domain.webhooks import (Scope, event_id, next_attempt, scope_problems, signature,
+                                            subject_pseudonym, verify_signature)
 from credit_service.rate_limit import Limit, RateLimiter, parse_overrides, retry_after_header
 
 
@@ -53,9 +54,50 @@ def test_back_off_doubles_is_capped_and_ends_in_dead_letter():
     assert delays[11] is None
 
 
-def test_signature_and_subject_key_are_hmac_sha256():
+def test_signature_over_timestamp_and_body_and_pseudonyms_are_hmac_sha256():
     body = '{"event_id":"chg-7"}'.encode()
-    assert signature("k" * 16, body) == "sha256=" + hmac.new(b"k" * 16, body, hashlib.sha256).hexdigest()
-    assert subject_key("k" * 16, "insured", "370102199001011237") != subject_key("j" * 16, "insured",
-                                                                               "370102199001011237")
+    assert signature("k" * 16, 1764115200, body) == "sha256=" + hmac.new(
+        b"k" * 16, b"1764115200." + body, hashlib.sha256).hexdigest()
+    assert signature("k" * 16, 1764115200, body) != signature("k" * 16, 1764115201, body)
+    assert subject_pseudonym(b"k" * 32, "insured", "370102199001011231") == hmac.new(
+        b"k" * 32, b"insured:370102199001011231", hashlib.sha256).hexdigest()
+    assert subject_pseudonym(b"k" * 32, "insured", "370102199001011231") != subject_pseudonym(
+        b"j" * 32, "insured", "370102199001011231")
     assert event_id(7) == "chg-7"
+
+
+def test_finding_4_a_receiver_rejects_old_timestamps_and_bad_signatures():
+    body, secret, now = b'{"event_id":"chg-7"}', "s" * 16, 1764115200
+    good = signature(secret, now, body)
+    assert verify_signature(secret, str(now), good, body, now=now + 300)
+    assert not verify_signature(secret, str(now), good, body, now=now + 301)  # more than five minutes old
+    assert not verify_signature(secret, str(now), good, body, now=now - 301)  # from the future
+    assert not verify_signature(secret, str(now + 1), good, body, now=now)  # timestamp moved
+    assert not verify_signature(secret, str(now), good, body + b" ", now=now)  # body changed
+    assert not verify_signature("t" * 16, str(now), good, body, now=now)
+    assert not verify_signature(secret, None, good, body, now=now)
+    assert not verify_signature(secret, "-1", good, body, now=now)
+
+
+@pytest.mark.parametrize("body,subject_type,regions,entitled", [
+    ({"regions": ["370100"]}, "insured", {"370100"}, True),
+    ({"regions": ["370100"]}, "insured", {"370900"}, False),
+    ({"regions": ["370100"]}, "insured", set(), False),
+    ({"regions": ["370100", "370900"]}, "physician", {"370900", "371000"}, True),
+    ({"regions": ["370100"], "subject_types": ["physician"]}, "insured", {"370100"}, False),
+    ({"regions": ["370100"], "subject_types": ["physician"]}, "physician", {"370100"}, True),
+])
+def test_finding_3_scope_entitles_subjects_with_a_record_in_its_regions(body, subject_type, regions, entitled):
+    assert scope_problems(body) == {}
+    assert Scope.from_json(body).entitles(subject_type, regions) is entitled
+    assert Scope.from_json(Scope.from_json(body).to_json()) == Scope.from_json(body)
+
+
+@pytest.mark.parametrize("body,field", [
+    (None, "scope"), ([], "scope"), ({}, "scope.regions"), ({"regions": []}, "scope.regions"),
+    ({"regions": ["37010"]}, "scope.regions.0"), ({"regions": ["370100"], "subject_types": []}, "scope.subject_types"),
+    ({"regions": ["370100"], "subject_types": ["dog"]}, "scope.subject_types.0"),
+    ({"regions": ["370100"], "colour": "red"}, "scope.colour"),
+])
+def test_finding_3_a_malformed_scope_is_refused(body, field):
+    assert field in scope_problems(body)
