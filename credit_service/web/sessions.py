@@ -182,9 +182,9 @@ class WebSessions(SessionInterface):
             return
         response.vary.add("Cookie")
         if session.sid is None and not session.ended and not session.modified:
-            if session.timed_out:
-                self._clear_cookie(session, response)
-            return  # nothing to keep for a visitor who was given no form
+            # Nothing to keep for a visitor who was given no form. A cookie of a session that has ended
+            # is left alone: the login page it is sent to says so, then replaces it.
+            return
         new_sid = self.store.save(session)
         if session.ended:
             self._clear_cookie(session, response)
