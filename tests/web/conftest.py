@@ -68,11 +68,14 @@ class ProviderTampering:
 
     def __init__(self, app):
         self.app = app
-        self.mode = None  # None | "wrong_issuer" | "tamper"
+        self.mode = None  # None | "wrong_issuer" | "tamper" | "metadata_issuer"
         self.other_host = "localhost:1"
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO") != "/oauth2/token" or self.mode is None:
+        if self.mode == "metadata_issuer" and environ.get("PATH_INFO") == "/.well-known/openid-configuration":
+            environ["HTTP_HOST"] = self.other_host  # the discovery document names another issuer
+            return self.app(environ, start_response)
+        if environ.get("PATH_INFO") != "/oauth2/token" or self.mode not in ("wrong_issuer", "tamper"):
             return self.app(environ, start_response)
         if self.mode == "wrong_issuer":
             environ["HTTP_HOST"] = self.other_host  # the provider names the issuer after the host asked
