@@ -4,6 +4,7 @@
 # and give every replica the same CREDIT_SERVICE_PII_HMAC_KEYS and CREDIT_SERVICE_PII_ENCRYPTION_KEYS from
 # the secret store (README "Identity numbers at rest"); without them keys are generated into /data.
 # Likewise CREDIT_SERVICE_AUDIT_MAC_KEYS, and CREDIT_SERVICE_AUDIT_ANCHOR_FILE on append-only storage (docs/audit.md).
+# Every replica also needs the same CREDIT_SERVICE_SECRET_KEY (the web forms' CSRF tokens; docs/console.md).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -11,6 +12,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     CREDIT_SERVICE_CONFIG_DIR=/app/config \
     CREDIT_SERVICE_DATA_DIR=/data \
     TZ=Asia/Shanghai
+
+# Pango and CJK fonts: the letters are rendered to PDF by WeasyPrint (credit_service/documents/).
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+        libharfbuzz-subset0 fontconfig fonts-noto-cjk && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
 COPY pyproject.toml README.md ./

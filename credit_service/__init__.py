@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask.sessions import SessionInterface
 
 from .clock import Clock
 from .container import Container, build_container
@@ -13,6 +12,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     """The WSGI application (`gunicorn 'credit_service:create_app()'`)."""
     from .api import register_api
     from .logging_setup import configure_logging
+    from .web import register_web
 
     settings = settings or Settings.from_env()
     configure_logging()
@@ -20,11 +20,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024 * 1024
     app.json.ensure_ascii = False
-    # A token API keeps no cookie session; Flask would otherwise build a signing serializer per request.
-    app.session_interface = NoSessions()
     container = build_container(settings, clock)
     app.extensions["credit_service"] = container
     register_api(app)
+    # Sessions only under /console/ and /me/ (server-side, web/sessions.py): the token API keeps none —
+    # no cookie, no lookup, no signing serializer per request.
+    register_web(app, container)
     if settings.warm_index:
         container.index.warm_in_background()
     if settings.fast_status:
@@ -60,14 +61,6 @@ def _wrap_operations(app: Flask, container: Container) -> None:
     settings = container.settings
     limiter = RateLimiter(Limit.parse(settings.rate_limit), parse_overrides(settings.rate_limit_overrides))
     app.wsgi_app = Operations(app.wsgi_app, container, limiter, route_of)
-
-
-class NoSessions(SessionInterface):
-    def open_session(self, app, request):
-        return None
-
-    def save_session(self, app, session, response):
-        return None
 
 
 __all__ = ["create_app", "Container", "Settings"]

@@ -1,4 +1,4 @@
-"""`credit-service`: db upgrade, clients, keys, audit, jobs and serve."""
+"""`credit-service`: db upgrade, clients, users, keys, audit, jobs and serve."""
 from __future__ import annotations
 
 import os
@@ -195,6 +195,72 @@ def clients_revoke(name: str) -> None:
     except ServiceError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"revoked {name}")
+
+
+@main.group()
+def users() -> None:
+    """Staff console accounts (docs/console.md)."""
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--role", required=True, type=click.Choice(["staff", "admin"]))
+@click.option("--region", default=None, help="6-digit pooling region (required for staff)")
+@click.option("--name", "display_name", default=None, help="the name shown on every page (default: the user name)")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input (else one is generated)")
+def users_create(username: str, role: str, region: str | None, display_name: str | None, password_stdin: bool) -> None:
+    """Create a console account; a generated password is printed once (only its Argon2id hash is kept)."""
+    from .services.errors import ServiceError
+    from .services.staff_accounts import create_user
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    c = _container()
+    try:
+        user, generated = create_user(c.uow(), c.clock, username, role, region, password, display_name)
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"created {user.username} ({user.role}{', ' + user.region if user.region else ''})")
+    if generated:
+        click.echo(f"password (shown once): {generated}")
+
+
+@users.command("list")
+def users_list() -> None:
+    """Every account: user name, role, region, second factor, single sign-on, disabled."""
+    from .services.staff_accounts import list_users
+    for u in list_users(_container().uow()):
+        flags = [f for f, on in (("totp", u.has_totp), ("sso", u.sso), ("disabled", u.disabled)) if on]
+        click.echo(f"{u.username}\t{u.role}\t{u.region or '-'}\t{u.display_name}\t{','.join(flags) or '-'}")
+
+
+@users.command("disable")
+@click.argument("username")
+def users_disable(username: str) -> None:
+    """Disable an account; its open sessions end at once."""
+    from .services.errors import ServiceError
+    from .services.staff_accounts import disable_user
+    c = _container()
+    try:
+        ended = disable_user(c.uow(), c.clock, username)
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"disabled {username}; {ended} open session(s) ended")
+
+
+@users.command("totp")
+@click.argument("username")
+def users_totp(username: str) -> None:
+    """Enrol (or replace) the user's TOTP second factor; prints the otpauth:// URI once, for the
+    authenticator app (as text or as a QR code made from it)."""
+    from .services.errors import ServiceError
+    from .services.staff_accounts import enrol_totp
+    c = _container()
+    try:
+        uri = enrol_totp(c.uow(), c.clock, c.keys, username)
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(uri)
 
 
 @main.group()

@@ -82,6 +82,32 @@ class Settings:
     # Where `audit anchor` appends the signed head of the chain, and how often the job does it.
     audit_anchor_file: Path = field(default_factory=_audit_anchor_file)
     audit_anchor_interval_seconds: float = 300.0
+    # The web doors (credit_service/web/, docs/console.md): server-side sessions end after this many
+    # minutes without a request, and this many hours after sign-in whatever happens.
+    web_idle_minutes: float = 30.0
+    web_absolute_hours: float = 8.0
+    # Session cookies: "auto" marks them Secure unless the page was asked for over plain HTTP on a
+    # loopback address (`./dev serve` on 127.0.0.1); "true" always; "false" never (plain HTTP on an intranet).
+    web_cookie_secure: str = "auto"
+    # Self-service real-name login (docs/selfservice-oidc.md); unset issuer: self-service is off.
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = field(default="", repr=False)
+    oidc_subject_claim: str = "id_number"
+    oidc_subject_type_claim: str = ""  # empty: every person is an insured person (参保人)
+    oidc_name_claim: str = "name"
+    oidc_scope: str = "openid profile"
+    # Staff single sign-on (docs/console.md); unset issuer: local accounts only.
+    staff_oidc_issuer: str = ""
+    staff_oidc_client_id: str = ""
+    staff_oidc_client_secret: str = field(default="", repr=False)
+    staff_oidc_scope: str = "openid profile"
+    staff_oidc_username_claim: str = "preferred_username"
+    staff_oidc_name_claim: str = "name"
+    staff_oidc_role_claim: str = "credit_service_role"
+    # claim value=role, comma-separated; the claim may hold one value or a list (groups)
+    staff_oidc_role_map: str = "staff=staff,admin=admin"
+    staff_oidc_region_claim: str = "region"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -91,6 +117,9 @@ class Settings:
             values["database_url"] = env["CREDIT_SERVICE_DATABASE_URL"]
         if "CREDIT_SERVICE_SECRET_KEY" in env:
             values["secret_key"] = env["CREDIT_SERVICE_SECRET_KEY"]
+        elif "secret_key" not in overrides:
+            # Every worker process must sign the web forms' CSRF tokens with the same key.
+            values["secret_key"] = _default_secret_key()
         if "CREDIT_SERVICE_SCHEDULER" in env:
             values["scheduler"] = env["CREDIT_SERVICE_SCHEDULER"]
         if "CREDIT_SERVICE_INDEX_POLL_SECONDS" in env:
@@ -99,6 +128,9 @@ class Settings:
                               ("webhook_interval_seconds", float), ("webhook_max_attempts", int),
                               ("webhook_backoff_seconds", float), ("webhook_timeout_seconds", float),
                               ("webhook_allowed_hosts", str), ("audit_anchor_interval_seconds", float)):
+                              ("web_idle_minutes", float), ("web_absolute_hours", float),
+                              ("web_cookie_secure", str),
+                              *((name, str) for name in _OIDC_SETTINGS)):
             key = f"CREDIT_SERVICE_{name.upper()}"
             if key in env:
                 values[name] = convert(env[key])
@@ -112,11 +144,39 @@ class Settings:
             raise ValueError("CREDIT_SERVICE_AUDIT_ANCHOR_INTERVAL_SECONDS must be positive")
         if settings.scheduler not in ("embedded", "off"):
             raise ValueError("CREDIT_SERVICE_SCHEDULER must be 'embedded' or 'off'")
+        if settings.web_cookie_secure not in ("auto", "true", "false"):
+            raise ValueError("CREDIT_SERVICE_WEB_COOKIE_SECURE must be 'auto', 'true' or 'false'")
         return settings
 
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+_OIDC_SETTINGS = ("oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_subject_claim",
+                  "oidc_subject_type_claim", "oidc_name_claim", "oidc_scope",
+                  "staff_oidc_issuer", "staff_oidc_client_id", "staff_oidc_client_secret", "staff_oidc_scope",
+                  "staff_oidc_username_claim", "staff_oidc_name_claim", "staff_oidc_role_claim",
+                  "staff_oidc_role_map", "staff_oidc_region_claim")
+
+
+def _default_secret_key() -> str:
+    """For `./dev serve` only: made once into the data directory (mode 0600), like the identity-number
+    keys. A deployment sets CREDIT_SERVICE_SECRET_KEY, the same on every replica."""
+    path = _data_dir() / "secret-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        try:
+            os.link(temporary, path)  # atomic: a second worker starting at once keeps the first one's key
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    return path.read_text().strip()
 
 
 def _flag(text: str) -> bool:

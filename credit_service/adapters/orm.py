@@ -368,3 +368,84 @@ class AuditEventRow(Base):
     # "<key id>:" + hex HMAC-SHA256 over seq and hash, under a key the database does not hold
     # (adapters/audit_keys.py); NULL never verifies.
     mac: Mapped[str | None] = mapped_column(String(80))
+
+
+# -- the web doors (credit_service/web/) ----------------------------------------------------------------
+
+class StaffUserRow(Base):
+    """A console account: local (Argon2id password, optional TOTP) or made at first single sign-on."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # "staff" | "admin"
+    region: Mapped[str | None] = mapped_column(String(6))
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # None: single sign-on only
+    # Sealed with the identity-number encryption keys (adapters/pii.py), never stored readable.
+    totp_sealed: Mapped[str | None] = mapped_column(String(255))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # a code is accepted once
+    sso_subject: Mapped[str | None] = mapped_column(String(255), unique=True)  # "issuer sub"
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginFailureRow(Base):
+    """Failed console sign-ins, per attempted user name (as a hash: people type passwords there too)."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_name_at", "username_hash", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    username_hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebSessionRow(Base):
+    """A browser session of the console or the self-service pages; the cookie holds a random id, the
+    table its SHA-256. Deleting the row ends the session at once (logout, `users disable`)."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    door: Mapped[str] = mapped_column(String(8))  # "console" | "me"
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
+    subject_type: Mapped[str | None] = mapped_column(String(16))
+    subject_key: Mapped[str | None] = mapped_column(String(64))  # the person's lookup key, never the number
+    data: Mapped[str] = mapped_column(Text, default="{}")  # JSON: CSRF token, sign-in state, display name
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    signed_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class DocumentCounterRow(Base):
+    """The last document number given, per region, kind and year: numbers are allocated in the
+    transaction that issues the document (row locked), so a rolled-back issue leaves no gap."""
+
+    __tablename__ = "document_counters"
+
+    region: Mapped[str] = mapped_column(String(6), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class IssuedDocumentRow(Base):
+    """A letter as issued: its number and the content it was printed with (printed again unchanged)."""
+
+    __tablename__ = "issued_documents"
+    __table_args__ = (UniqueConstraint("kind", "entity_id", name="uq_issued_documents_entity"),
+                      UniqueConstraint("region", "kind", "year", "seq", name="uq_issued_documents_seq"))
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))  # "credit_result_notice" | "objection_decision" | "repair_reply"
+    entity_id: Mapped[str] = mapped_column(String(32))  # the measure, objection or repair it answers
+    region: Mapped[str] = mapped_column(String(6))
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    content: Mapped[str] = mapped_column(Text)  # JSON of the document model
+    issued_by: Mapped[str] = mapped_column(String(128))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

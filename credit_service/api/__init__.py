@@ -15,6 +15,11 @@ class CreditApi(Api):
     ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error):
+        from flask import request
+        from ..web.sessions import door_of
+        if door_of(request.path) is not None:  # e.g. an unknown page under /console/: a page, not JSON
+            from ..web.console import error_page
+            return error_page(error)
         return from_http_exception(error)
 
     def _register_responses(self):

@@ -1,0 +1,65 @@
+"""The web doors in a real browser (headless Chromium): the console at 1280×800, self-service at 390×844."""
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ready
+from selenium.webdriver.support.ui import WebDriverWait
+
+from credit_service.services import staff_accounts
+from tests.web.browser import chromium, require_browser, screenshot, served
+from tests.web.support import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def _browser_present():
+    require_browser()
+
+
+def _wait_for(driver, css: str):
+    return WebDriverWait(driver, 15).until(ready.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def test_console_login_shows_name_role_region_and_after_logout_back_shows_the_login_page(make_app, tmp_path):
+    app = make_app()
+    c = app.extensions["credit_service"]
+    staff_accounts.create_user(c.uow(), c.clock, "li", "staff", "370100", PASSWORD, "李经办")
+    with served(app) as base, chromium(tmp_path / "profile", 1280, 800) as driver:
+        driver.get(f"{base}/console/login")
+        _wait_for(driver, "input[name=username]")
+        screenshot(driver, tmp_path, "1-login")
+        driver.find_element(By.NAME, "username").send_keys("li")
+        driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit].primary").click()
+        WebDriverWait(driver, 15).until(ready.url_contains("/console/worklist"))
+        header = _wait_for(driver, ".who").text
+        assert "李经办" in header and "经办人员" in header and "370100" in header
+        screenshot(driver, tmp_path, "2-worklist")
+        driver.find_element(By.CSS_SELECTOR, ".who button").click()
+        WebDriverWait(driver, 15).until(ready.url_contains("/console/login"))
+        driver.back()
+        WebDriverWait(driver, 15).until(ready.url_contains("/console/login"))
+        _wait_for(driver, "input[name=password]")
+        assert "李经办" not in driver.page_source
+        screenshot(driver, tmp_path, "3-back-after-logout")
+
+
+def test_self_service_login_through_the_identity_provider_on_a_phone(make_app, provider, tmp_path):
+    provider.set_user("zhang-san", id_number="370102199001011231", name="张三")
+    app = make_app(oidc_issuer=provider.issuer, oidc_client_id="credit-service", oidc_client_secret="s3cret")
+    with served(app) as base, chromium(tmp_path / "profile", 390, 844, mobile=True) as driver:
+        driver.get(f"{base}/me/")
+        login = _wait_for(driver, "a.button.primary")
+        screenshot(driver, tmp_path, "1-landing")
+        login.click()
+        WebDriverWait(driver, 15).until(ready.url_contains(provider.issuer))
+        _wait_for(driver, "input[name=sub]").send_keys("zhang-san")
+        screenshot(driver, tmp_path, "2-provider")
+        driver.find_element(By.CSS_SELECTOR, "input[name=sub] ~ button, form button[type=submit]").click()
+        WebDriverWait(driver, 15).until(ready.url_to_be(f"{base}/me/"))
+        page = _wait_for(driver, "main").text
+        assert "张三" in page and "370102********1231" in page
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= 390  # no sideways scroll
+        screenshot(driver, tmp_path, "3-me")
