@@ -127,7 +127,7 @@ class Settings:
         for name, convert in (("rate_limit", str), ("rate_limit_overrides", str), ("access_log", _flag),
                               ("webhook_interval_seconds", float), ("webhook_max_attempts", int),
                               ("webhook_backoff_seconds", float), ("webhook_timeout_seconds", float),
-                              ("webhook_allowed_hosts", str), ("audit_anchor_interval_seconds", float)):
+                              ("webhook_allowed_hosts", str), ("audit_anchor_interval_seconds", float),
                               ("web_idle_minutes", float), ("web_absolute_hours", float),
                               ("web_cookie_secure", str),
                               *((name, str) for name in _OIDC_SETTINGS)):
