@@ -19,7 +19,7 @@ def test_a_subject_never_heard_of_is_allowed_unlisted_with_clean_incentives(clie
     assert response.status_code == 200
     assert response.json == {"subject_type": "insured", "id_number": number[:6] + "********" + number[14:],
                              "on": "2026-01-05", "settlement_allowed": True, "restrictions": [],
-                             "listed": False, "incentives": ["lenient_acceptance"]}
+                             "listed": False, "incentives": ["lenient_acceptance"], "score": 100, "grade": "A"}
 
 
 @pytest.mark.parametrize("day,allowed", [("2025-04-09", True), ("2025-04-10", False), ("2025-10-09", False),

@@ -32,7 +32,7 @@ def edit(old: str, new: str, count: int = 1, nth: int = 1) -> str:
 
 def test_shipped_config_loads_as_the_measures_say():
     book = load_rule_book(RULES_DIR)
-    assert [rs.id for rs in book.rule_sets] == [SHIPPED_ID, "shandong-practitioners-2024"]
+    assert [rs.id for rs in book.rule_sets] == [SHIPPED_ID, "shandong-evaluation-2024", "shandong-practitioners-2024"]
     rs = book.get(SHIPPED_ID)
     assert rs.document == "鲁医保发〔2024〕25号"
     assert rs.regions == ("37",)
