@@ -17,6 +17,7 @@ Money is counted in fen and shown in 万元 with six decimals (exact to the fen)
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -29,6 +30,7 @@ BY_ARTICLE = ("settlement_suspension", "joint_punishment_listing")  # measures c
 PRACTITIONER_MEASURES = ("service_suspension", "qualification_suspension", "qualification_termination",
                          "qualification_revoked")
 MONEY = "万元"
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 Figures = Mapping[str, int]  # line key → count (money: fen)
 
@@ -50,8 +52,9 @@ class Month:
     @classmethod
     def parse(cls, text: str) -> "Month":
         """YYYY-MM; ValueError otherwise."""
-        if not (isinstance(text, str) and len(text) == 7 and text[4] == "-" and text[:4].isdigit()
-                and text[5:].isdigit() and 1 <= int(text[5:]) <= 12 and int(text[:4]) >= 1900):
+        # [0-9], not isdigit(): full-width digits are not digits here
+        if not (isinstance(text, str) and _MONTH.fullmatch(text) and 1 <= int(text[5:]) <= 12
+                and int(text[:4]) >= 1900):
             raise ValueError(text)
         return cls(int(text[:4]), int(text[5:]))
 

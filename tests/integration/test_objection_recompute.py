@@ -67,6 +67,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("violations", "objected", "outcome", "fund_loss", "expected"), CASES)
+@pytest.mark.article("第十条")
 def test_art10_decision_recomputes_the_year(container, violations, objected, outcome, fund_loss, expected):
     person = id_number()
     recorded = [record(container, person, day, loss, **extra) for day, loss, extra in violations]

@@ -35,15 +35,19 @@ REVOKED = MeasureView("m1", D("2026-03-01"), D("2026-09-01"), D("2026-04-01"))
     # an ordinary fortnight: 11-02 Mon(1) .. 11-20 Fri(15)
     pytest.param("2026-10-30", "2026-11-20", id="no-holiday"),
 ])
+@pytest.mark.article("第十条")
 def test_art10_objection_deadline_is_15th_working_day_after_receipt(received, deadline):
     assert P.objection_deadline(CAL, D(received)) == Deadline(D(deadline), provisional=False)
 
 
+@pytest.mark.article("第十条")
 def test_art10_deadline_into_unpublished_2027_is_provisional():
     # 12-21 Mon(1) .. 12-31 Thu(9); 2027 weekends only: 01-01 Fri(10), 01-04(11) .. 01-08(15)
     assert P.objection_deadline(CAL, D("2026-12-20")) == Deadline(D("2027-01-08"), provisional=True)
 
 
+@pytest.mark.article("第十条")
+@pytest.mark.article("第十一条")
 def test_art10_review_and_art11_repair_reply_are_15_working_days():
     assert P.review_due(CAL, D("2026-02-14")) == Deadline(D("2026-03-13"), False)
     assert P.repair_reply_due(CAL, D("2026-09-30")) == Deadline(D("2026-10-27"), False)
@@ -59,10 +63,12 @@ def test_rule_set_numbers_drive_the_deadlines():
 FINAL = Deadline(D("2026-10-27"), provisional=False)
 
 
+@pytest.mark.article("第十条")
 def test_art10_objection_on_the_deadline_day_is_accepted():
     assert check_objection(RUNNING, D("2026-10-27"), D("2026-11-26"), FINAL, open_objection=False) == ""
 
 
+@pytest.mark.article("第十条")
 def test_art10_objection_the_next_working_day_is_refused_naming_the_deadline():
     with pytest.raises(TransitionRefused) as refused:
         check_objection(RUNNING, D("2026-10-28"), D("2026-11-26"), FINAL, open_objection=False)
@@ -70,6 +76,7 @@ def test_art10_objection_the_next_working_day_is_refused_naming_the_deadline():
     assert "2026-10-27" in refused.value.detail and not refused.value.conflict
 
 
+@pytest.mark.article("第十条")
 def test_art10_objection_after_a_provisional_deadline_is_accepted_with_a_note():
     note = check_objection(RUNNING, D("2027-01-11"), D("2027-01-11"), Deadline(D("2027-01-08"), True), False)
     assert "暂定" in note and "2027-01-08" in note
@@ -153,6 +160,7 @@ END = D("2026-09-01")
     pytest.param([repair(filed="2026-09-05", decided="2026-09-10"), repair(filed="2026-08-01", decided="2026-10-01")],
                  "restored", "automatic", "2026-09-01", id="art12-an-application-within-the-period-wins"),
 ])
+@pytest.mark.article("第十二条")
 def test_art12_restoration_at_the_end_of_a_measure(repairs, state, how, on):
     outcome = restoration_at_end(END, repairs)
     assert (outcome.credit_state, outcome.how, outcome.on) == (state, how, D(on))
@@ -204,6 +212,7 @@ def test_property_deadline_is_a_working_day_exactly_n_working_days_later(receive
     ("insured", "lenient_acceptance", frozenset()),
     ("physician", "expert_recommendation", frozenset({2027})),
 ])
+@pytest.mark.article("第十二条")
 def test_art12_an_unrepaired_measure_withholds_incentives_until_repaired(subject_type, incentive, recommended):
     from credit_service.domain.status import MeasureFact, SubjectFacts, status_on
     kind = "settlement_suspension" if subject_type == "insured" else "qualification_suspension"

@@ -58,6 +58,7 @@ def test_shipped_config_loads_as_the_measures_say():
     pytest.param("199999.99", "第九条第三项", id="第九条第三项-不满20万元"),
     pytest.param("200000.00", "第九条第四项", id="第九条第四项-20万元以上含本数"),
 ])
+@pytest.mark.article("第十三条")
 def test_art13_shipped_tier_for(loss, article):
     tier = load_rule_book(RULES_DIR).get(SHIPPED_ID).tier_for(Decimal(loss))
     assert (tier.article if tier else None) == article
