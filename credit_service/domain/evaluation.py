@@ -72,10 +72,16 @@ class EvaluationModel:
     listed_grade: str  # a listed subject's grade is never above this one
     grades: tuple[Grade, ...]  # from the highest; the lowest one's min_score is at most `floor`
     _by_measure: dict = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
+    _by_score: list = field(default_factory=list, init=False, compare=False, hash=False, repr=False)
+    _deduct: dict = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
 
     def __post_init__(self):
         for rule in self.measure_rules:
             self._by_measure[(rule.kind, rule.article)] = rule
+            self._deduct[(rule.kind, rule.article)] = rule.deduct
+        # score → grade, one look-up on the hot path (scores are whole numbers from floor to base)
+        self._by_score.extend(next((g for g in self.grades if score >= g.min_score), self.grades[-1])
+                              for score in range(self.floor, self.base + 1))
 
     @property
     def top(self) -> Grade:
@@ -91,12 +97,14 @@ class EvaluationModel:
         explanation are both read from it."""
         year = day.year
         first = year - self.window_years
-        for y in sorted(facts.record_years):
-            if first <= y <= year and self.record_deduct:
-                yield self.record_deduct, "record", y
+        if self.record_deduct:
+            for y in sorted(facts.record_years):
+                if first <= y <= year:
+                    yield self.record_deduct, "record", y
+        by = self._by_measure
         for m in facts.measures:
             if m.starts_on <= day and (m.restores_on is None or day < m.restores_on):
-                rule = self.measure_rule(m.kind, m.article)
+                rule = by.get((m.kind, m.article)) or by.get((m.kind, None))
                 if rule is not None and rule.deduct:
                     yield rule.deduct, "measure", m
             elif m.unrepaired and m.restores_on is not None and m.restores_on <= day and self.unrepaired_deduct:
@@ -106,13 +114,32 @@ class EvaluationModel:
                 yield self.point_deduct * points, "points", (y, points)
 
     def score(self, facts: "SubjectFacts", day: date) -> int:
-        if not facts.measures and not facts.points and (
-                not facts.record_years or max(facts.record_years) < day.year - self.window_years):
-            return self.base  # most subjects: nothing to deduct
-        return max(self.floor, self.base - sum(d for d, _, _ in self.deductions(facts, day)))
+        """base − the deductions, at least floor. The same sum as deductions() (a property test holds
+        them equal), written as one loop: every status answer pays for it."""
+        total, year = self.base, day.year
+        years = facts.record_years
+        if years and self.record_deduct:
+            first = year - self.window_years
+            for y in years:
+                if first <= y <= year:
+                    total -= self.record_deduct
+        measures = facts.measures
+        if measures:
+            deduct = self._deduct
+            for m in measures:
+                restores_on = m.restores_on
+                if m.starts_on <= day and (restores_on is None or day < restores_on):
+                    amount = deduct.get((m.kind, m.article))
+                    total -= deduct.get((m.kind, None), 0) if amount is None else amount
+                elif m.unrepaired and restores_on is not None and restores_on <= day:
+                    total -= self.unrepaired_deduct
+        for y, points in facts.points:
+            if y == year:
+                total -= self.point_deduct * points
+        return total if total > self.floor else self.floor
 
     def grade_for(self, score: int, listed: bool = False) -> Grade:
-        grade = next((g for g in self.grades if score >= g.min_score), self.grades[-1])
+        grade = self._by_score[score - self.floor]
         if listed and self._rank(grade.grade) < self._rank(self.listed_grade):
             return next(g for g in self.grades if g.grade == self.listed_grade)
         return grade
