@@ -195,6 +195,8 @@ class RuleBook:
 
     rule_sets: tuple[RuleSet, ...] = field(default_factory=tuple)
     _selections: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # Answers that depend on nothing but these rules and a day (domain.status: a clean subject's status).
+    memo: dict = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
 
     def select(self, region: str, day: date, kind: str = CREDIT) -> Selection | None:
         """The rule set of `kind` (credit rules, or a practitioners' agreement) for a region on a day

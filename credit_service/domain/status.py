@@ -98,6 +98,20 @@ def status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: in
     the same; an insured person's suspension of networked settlement has no such exception.
     With `rules`, the answer carries the credit evaluation's score and grade, and an incentive the grade
     does not unlock is withheld (the evaluation can only narrow what the articles grant)."""
+    if facts is CLEAN and rules is not None:
+        # Most subjects asked about were never recorded: their answer depends on the day alone.
+        key = (subject_type, day, clean_years, emergency)
+        answer = rules.memo.get(key)
+        if answer is None:
+            if len(rules.memo) > 10_000:
+                rules.memo.clear()
+            answer = rules.memo[key] = _status_on(subject_type, facts, day, clean_years, emergency, rules)
+        return answer
+    return _status_on(subject_type, facts, day, clean_years, emergency, rules)
+
+
+def _status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: int, emergency: bool | None,
+               rules: "RuleBook | None") -> Status:
     if facts.measures:
         covering = [m for m in facts.measures if m.covers(day)]
         restrictions = tuple(m for m in covering if m.kind in BLOCKING_KINDS)

@@ -163,3 +163,19 @@ def test_the_report_json_has_the_documented_fields(client, auth, october):
     body = report(client, auth).json
     assert set(body) == set(MonthlyReportSchema().fields)
     assert all(set(x) == set(ReportLineSchema().fields) for x in body["lines"])
+
+
+def test_a_runner_that_was_down_freezes_every_missed_month_in_order(client, auth, container, clock, october):
+    """Nothing ran on 1 November: on 1 December both October and November are frozen, November
+    reconciled with the October just frozen; frozen reports are left alone by later runs."""
+    clock.current = date(2026, 12, 1)
+    summary = run_job(container, "freeze_monthly_reports", date(2026, 12, 1))
+    assert "2025-01至2026-11" in summary
+    assert run_job(container, "freeze_monthly_reports", date(2026, 12, 1)) is None  # that day is done
+    assert run_job(container, "freeze_monthly_reports", date(2026, 12, 2)) == "无待冻结的月度统计报表"
+    oct_, nov = (report(client, auth, month=m).json for m in ("2026-10", "2026-11"))
+    assert oct_["frozen"] and nov["frozen"]
+    assert line(nov, "violations.total")["year_to_date"] == line(oct_, "violations.total")["year_to_date"] == 3
+    assert line(nov, "violations.total")["adjustment"] == 0
+    january = report(client, auth, month="2025-01").json  # last year's months are frozen too (all zero here)
+    assert january["frozen"] and line(january, "violations.total")["month"] == 0

@@ -237,3 +237,13 @@ def test_a_malformed_evaluation_file_stops_start_up_naming_the_key(tmp_path, old
 
 def test_the_province_code_selects_the_shipped_model():
     assert BOOK.select(PROVINCE, D("2026-05-01"), "evaluation") is SELECTION
+
+
+@settings(database=None, deadline=None, max_examples=100)
+@given(day=DAYS, subject_type=st.sampled_from(["insured", "physician", "pharmacist"]),
+       emergency=st.sampled_from([None, True, False]))
+def test_property_the_remembered_answer_for_a_clean_subject_is_the_computed_one(day, subject_type, emergency):
+    from credit_service.domain.status import _status_on
+    first = status_on(subject_type, CLEAN, day, emergency=emergency, rules=BOOK)
+    assert status_on(subject_type, CLEAN, day, emergency=emergency, rules=BOOK) is first
+    assert first == _status_on(subject_type, CLEAN, day, 2, emergency, BOOK)
