@@ -25,6 +25,7 @@ READERS = access.roles_for(access.EVALUATION_READ)
 @blp.doc(parameters=[{"in": "query", "name": "on", "required": False, "schema": {"type": "string", "format": "date"},
                       "description": "评价日期，缺省为今天（Asia/Shanghai）"}])
 @blp.response(200, EvaluationSchema)
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="no_evaluation_model：该日无评价模型")
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="invalid_id_number / validation_failed")
 def subject_evaluation(subject_type: str, id_number: str):
     """该主体在指定日期的信用评价积分、信用等级，以及每一项事实的影响（扣分、原因、条款）。"""
@@ -37,6 +38,7 @@ def subject_evaluation(subject_type: str, id_number: str):
 @require(*READERS)
 @blp.arguments(EvaluationQuerySchema)
 @blp.response(200, EvaluationSchema)
+@blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="no_evaluation_model：该日无评价模型")
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="invalid_id_number / validation_failed")
 def evaluation_query(data):
     """同上，身份证号在请求体中（不进入URL）。"""

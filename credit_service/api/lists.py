@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 from schemas.lists import JointListSchema
 from schemas.problems import PROBLEM, ProblemSchema
 
+from ..domain.identity import region_problem
 from ..services import access
 from ..services.errors import Invalid
 from ..services.joint_list import as_csv, as_dict, joint_punishment_list
@@ -43,8 +44,10 @@ def joint_punishment():
     if fmt is not None and fmt not in FORMATS:
         raise Invalid("format 须为 json 或 csv。", errors={"format": ["json/csv"]})
     fmt = fmt or negotiate(FORMATS)
-    result = joint_punishment_list(c.uow(), g.principal, since, request.args.get("region") or None, rules=c.rules,
-                                   clock=c.clock)
+    region = request.args.get("region") or None
+    if region is not None and (problem := region_problem(region)):
+        raise Invalid(problem, errors={"region": [problem]})
+    result = joint_punishment_list(c.uow(), g.principal, since, region, rules=c.rules, clock=c.clock)
     if fmt == "csv":
         response = Response(as_csv(result), mimetype="text/csv")
         response.headers["Content-Type"] = FORMATS["csv"]

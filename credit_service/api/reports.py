@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 from schemas.problems import PROBLEM, ProblemSchema
 from schemas.reports import MonthlyReportSchema
 
+from ..domain.identity import region_problem
 from ..domain.reports import Month
 from ..services import access
 from ..services.errors import Invalid, ServiceError
@@ -46,6 +47,8 @@ def monthly():
     region = request.args.get("region") or None
     if region == "all":
         region = None
+    elif region is not None and (problem := region_problem(region)):
+        raise Invalid(problem, errors={"region": [problem + "（全省合计为 all）"]})
     report = monthly_report(c.uow(), g.principal, region, month, _format(), rules=c.rules, clock=c.clock)
     response = Response(report.content, mimetype=report.media_type.split(";")[0])
     if report.media_type.startswith("text/"):

@@ -103,3 +103,10 @@ def test_evaluation_fields_match_the_schema(client, auth):
     body = client.get(f"/api/v1/subjects/insured/{number}/evaluation?on=2025-05-01", headers=auth()).json
     assert set(body) == set(EvaluationSchema().fields)
     assert all(set(c) == set(ContributionSchema().fields) for c in body["contributions"])
+
+
+def test_a_day_before_any_model_took_effect_is_404_naming_it(client, auth):
+    response = client.get(f"/api/v1/subjects/insured/{PERSON_ID}/evaluation?on=2024-08-09", headers=auth())
+    assert (response.status_code, response.json["code"]) == (404, "no_evaluation_model")
+    status = client.get(f"/api/v1/subjects/insured/{PERSON_ID}/status?on=2024-08-09", headers=auth()).json
+    assert (status["score"], status["grade"]) == (None, None)

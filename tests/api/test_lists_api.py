@@ -79,7 +79,8 @@ def test_csv_export_and_bad_parameters(client, auth):
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert [(r["change"], r["id_number"], r["listed_on"], r["article"]) for r in rows] == [
         ("added", number, "2026-10-09", "第九条第五项")]
-    for query, field in (("since=2026-13-01", "since"), ("since=2026-12-01", "since"), ("format=xml", "format")):
+    for query, field in (("since=2026-13-01", "since"), ("since=2026-12-01", "since"), ("format=xml", "format"),
+                         ("region=37010x", "region")):
         bad = client.get(f"/api/v1/lists/joint-punishment?{query}", headers=auth())
         assert bad.status_code == 422 and field in bad.json["errors"], query
 

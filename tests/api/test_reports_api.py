@@ -121,6 +121,11 @@ def test_a_bad_or_future_month_is_refused(client, auth, month, code):
     assert (response.status_code, response.json["code"]) == (422, code)
 
 
+def test_a_bad_region_is_refused(client, auth):
+    response = report(client, auth, "admin", region="3701")
+    assert response.status_code == 422 and "region" in response.json["errors"]
+
+
 def test_a_frozen_report_is_byte_identical_after_corrections_which_show_in_the_next_month(
         client, auth, container, clock, october):
     """Frozen on 1 November; then an objection lowers October's loss and a violation determined in October
