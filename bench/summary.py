@@ -25,7 +25,7 @@ def verdict(ok: bool | None) -> str:
 
 def main() -> None:
     rid = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("BENCH_RUN_ID")
-    status, batch, inproc, imp = (load(rid, n) for n in ("status", "batch", "inprocess", "import"))
+    status, batch, inproc, imp, report = (load(rid, n) for n in ("status", "batch", "inprocess", "import", "report"))
     rows: list[tuple[str, str, str, str]] = []
 
     def add(label, value, target="", ok=None):
@@ -78,6 +78,14 @@ def main() -> None:
             add(f"{backend}: ratio import / raw", f"{r['ratio']:.3f}", "≥ 0.3", r["met"])
             add(f"  {backend}: vs raw incl. measure rows", f"{r['raw_with_measures_rows_per_s']:,} rows/s → "
                 f"{r['ratio_vs_raw_with_measures']:.3f}")
+    if report:
+        add(f"monthly report, province, {report['violations']:,} violations (JSON, median of {report['runs']})",
+            f"{report['province_json_seconds']:.2f} s", "< 10 s", report["met"])
+        add("  same as XLSX / one region (JSON)", f"{report['province_xlsx_seconds']:.2f} s / "
+            f"{report['region_json_seconds']:.2f} s")
+        if "freeze_catch_up_seconds" in report:
+            add(f"  freeze sweep catching up ({report['frozen_reports']} reports) / quiet day",
+                f"{report['freeze_catch_up_seconds']:.2f} s / {report['freeze_quiet_seconds']:.2f} s")
 
     if not rows:
         print(f"no results for run {rid or 'latest'} in {common.RESULTS}")

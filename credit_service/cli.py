@@ -300,6 +300,110 @@ def jobs_run_once(name: str, as_of: str | None) -> None:
     click.echo(f"{name}: {summary}")
 
 
+@main.group()
+def lists() -> None:
+    """Lists exported to other systems."""
+
+
+def _operator():
+    """The command line acts as an operator with the database at hand: an admin's view."""
+    import getpass
+    from .services.clients import Principal
+    try:
+        user = getpass.getuser()
+    except Exception:
+        user = "unknown"
+    return Principal(client_id="cli", name=f"cli:{user}", role="admin")
+
+
+def _write(data: bytes, output: str | None) -> None:
+    if output:
+        with open(output, "wb") as f:
+            f.write(data)
+        click.echo(f"written to {output}", err=True)
+    else:
+        click.echo(data.decode("utf-8-sig"), nl=False)
+
+
+@lists.command("joint-punishment")
+@click.option("--since", default=None, help="YYYY-MM-DD: additions and removals since that day (default: today's list)")
+@click.option("--region", default=None, help="one pooling region (default: all)")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--output", default=None, help="file to write (default: standard output)")
+def lists_joint_punishment(since: str | None, region: str | None, fmt: str, output: str | None) -> None:
+    """失信联合惩戒对象名单 (第八条第四项、第九条第五项) for the public credit platform: whole numbers and names."""
+    import json
+    from .services.errors import ServiceError
+    from .services.joint_list import as_csv, as_dict, joint_punishment_list
+    try:
+        day = date.fromisoformat(since) if since else None
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM-DD", param_hint="--since") from None
+    c = _container()
+    try:
+        result = joint_punishment_list(c.uow(), _operator(), day, region, rules=c.rules, clock=c.clock)
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from None
+    data = as_csv(result) if fmt == "csv" else json.dumps(as_dict(result), ensure_ascii=False, indent=2).encode()
+    _write(data, output)
+
+
+@main.group()
+def reports() -> None:
+    """The monthly statistics (月度统计报表)."""
+
+
+@reports.command("monthly")
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option("--region", default="all", show_default=True, help="a pooling region, or all (the province)")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--output", default=None, help="file to write (default: standard output; xlsx needs a file)")
+def reports_monthly(month: str, region: str, fmt: str, output: str | None) -> None:
+    """A month's report: the frozen one if it was frozen, else computed from the record as it stands."""
+    from .domain.reports import Month
+    from .services.errors import ServiceError
+    from .services.reports import monthly_report
+    try:
+        wanted = Month.parse(month)
+    except ValueError:
+        raise click.BadParameter("expected YYYY-MM", param_hint="--month") from None
+    if fmt == "xlsx" and not output:
+        raise click.BadParameter("xlsx is written to a file", param_hint="--output")
+    c = _container()
+    try:
+        result = monthly_report(c.uow(), _operator(), None if region == "all" else region, wanted, fmt,
+                                rules=c.rules, clock=c.clock)
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from None
+    _write(result.content, output)
+
+
+@main.group()
+def docs() -> None:
+    """Documents generated from the code."""
+
+
+@docs.command("traceability")
+@click.option("--output", default=None, help="default: docs/traceability.md beside the code")
+@click.option("--check", is_flag=True, help="exit 1 if the file differs from what would be written")
+def docs_traceability(output: str | None, check: bool) -> None:
+    """docs/traceability.md: every article of Arts 5–15 with its rule-file keys, code and tests."""
+    from pathlib import Path
+    from .settings import PROJECT_ROOT
+    from .traceability import render
+    target = Path(output) if output else PROJECT_ROOT / "docs" / "traceability.md"
+    text = render(PROJECT_ROOT)
+    if check:
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            click.echo(f"{target} is out of date: run `credit-service docs traceability`", err=True)
+            sys.exit(1)
+        click.echo(f"{target} is up to date")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"written {target}")
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)

@@ -6,6 +6,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from .domain.evaluation import INSPECTION_LEVELS, UNLOCKS, EvaluationModel, Grade, MeasureRule
+from .domain.kinds import MEASURE_KINDS
 from .domain.procedure import Procedure
 from .domain.rules import (INCLUSIVE_LOWER, INCLUSIVE_UPPER, Agreement, Bound, Category, ListingRule,
                            PointRule, RuleBook, RuleSet, Tier)
@@ -46,10 +48,19 @@ def load_rule_set(path: Path) -> RuleSet:
 
     agreement = _agreement(r.table("agreement", required=False))
     if agreement is not None:
-        for other in ("insured", "practitioner", "incentives", "procedure"):
+        for other in ("insured", "practitioner", "incentives", "procedure", "evaluation"):
             if other in data:
                 raise RuleConfigError(path, other, "an agreement rule set holds only [agreement]; "
                                                    "put credit rules in their own file")
+    evaluation = _evaluation(r.table("evaluation", required=False))
+    if evaluation is not None:
+        for other in ("insured", "practitioner", "incentives", "procedure"):
+            if other in data:
+                raise RuleConfigError(path, other, "an evaluation rule set holds only [evaluation]; "
+                                                   "put credit rules in their own file")
+        if any(len(prefix) != 2 for prefix in regions):
+            raise RuleConfigError(path, "regions", "an evaluation model applies to a whole province (第四条 统一的"
+                                                   "标准, 第五条 结果互认): give 2-digit province prefixes, e.g. [\"37\"]")
 
     insured = r.table("insured", required=False)
     tiers: list[Tier] = []
@@ -79,7 +90,82 @@ def load_rule_set(path: Path) -> RuleSet:
         lenient_clean_years=lenient.get("clean_years", int) if lenient else 2,
         lenient_article=lenient.get("article", str) if lenient else "第九条第一项",
         procedure=procedure,
-        source_file=str(path), agreement=agreement)
+        source_file=str(path), agreement=agreement, evaluation=evaluation)
+
+
+def _evaluation(r: "_Reader | None") -> EvaluationModel | None:
+    """[evaluation]: the credit evaluation model (信用评价积分, 信用等级; domain/evaluation.py)."""
+    if r is None:
+        return None
+    base, floor = r.get("base", int), r.get("floor", int)
+    if not 0 <= floor < base:
+        raise RuleConfigError(r.path, f"{r.prefix}.floor", f"must be 0 or more and below base ({base})")
+    window = r.get("window_years", int)
+    if not 0 <= window <= 10:
+        raise RuleConfigError(r.path, f"{r.prefix}.window_years", "must be 0..10 years")
+
+    def deduction(table: "_Reader", key: str = "deduct") -> int:
+        value = table.get(key, int)
+        if value < 0:  # a violation must never raise a score
+            raise RuleConfigError(r.path, f"{table.prefix}.{key}", "must be 0 or more (a deduction)")
+        return value
+
+    record, unrepaired, points = r.table("record"), r.table("unrepaired"), r.table("points")
+    rules: list[MeasureRule] = []
+    for i, raw in enumerate(r.get("measures", list)):
+        key = f"{r.prefix}.measures[{i}]"
+        if not isinstance(raw, dict):
+            raise RuleConfigError(r.path, key, "must be a table { kind, article?, deduct }")
+        m = _Reader(r.path, raw, key)
+        kind = m.get("kind", str)
+        if kind not in MEASURE_KINDS:
+            raise RuleConfigError(r.path, f"{key}.kind", f"unknown measure kind {kind!r}; known: {', '.join(MEASURE_KINDS)}")
+        rule = MeasureRule(kind, m.get("article", str, required=False), deduction(m))
+        if any((x.kind, x.article) == (rule.kind, rule.article) for x in rules):
+            raise RuleConfigError(r.path, key, f"a second rule for {kind} {rule.article or '(any article)'}")
+        rules.append(rule)
+    missing = [k for k in MEASURE_KINDS if not any(x.kind == k and x.article is None for x in rules)]
+    if missing:  # fail closed: a measure under an article no rule names must still count
+        raise RuleConfigError(r.path, f"{r.prefix}.measures", "needs a rule without `article` (the default) for "
+                                                              f"every measure kind; missing: {', '.join(missing)}")
+    grades: list[Grade] = []
+    for i, raw in enumerate(r.get("grades", list)):
+        key = f"{r.prefix}.grades[{i}]"
+        if not isinstance(raw, dict):
+            raise RuleConfigError(r.path, key, "must be a table")
+        g = _Reader(r.path, raw, key)
+        unlocks = g.get("unlocks", list)
+        unknown = [u for u in unlocks if u not in UNLOCKS]
+        if unknown:
+            raise RuleConfigError(r.path, f"{key}.unlocks", f"unknown {unknown}; known: {', '.join(UNLOCKS)}")
+        inspection = g.get("inspection", str)
+        if inspection not in INSPECTION_LEVELS:
+            raise RuleConfigError(r.path, f"{key}.inspection", f"must be one of {', '.join(INSPECTION_LEVELS)}")
+        grades.append(Grade(g.get("grade", str), g.get("title", str), g.get("min_score", int), frozenset(unlocks),
+                            inspection, g.get("inspection_words", str)))
+    if not grades:
+        raise RuleConfigError(r.path, f"{r.prefix}.grades", "must list at least one grade")
+    if len({g.grade for g in grades}) != len(grades):
+        raise RuleConfigError(r.path, f"{r.prefix}.grades", "grade names must be unique")
+    if any(b.min_score >= a.min_score for a, b in zip(grades, grades[1:])):
+        raise RuleConfigError(r.path, f"{r.prefix}.grades", "must be listed from the highest min_score down")
+    if grades[0].min_score > base:
+        raise RuleConfigError(r.path, f"{r.prefix}.grades[0].min_score",
+                              f"the top grade must include the base score {base}: a subject never recorded "
+                              "has the top grade")
+    if grades[-1].min_score > floor:
+        raise RuleConfigError(r.path, f"{r.prefix}.grades[{len(grades) - 1}].min_score",
+                              f"the lowest grade must reach down to floor ({floor}): every score has a grade")
+    listed = r.get("listed_grade", str)
+    if listed not in {g.grade for g in grades}:
+        raise RuleConfigError(r.path, f"{r.prefix}.listed_grade", f"{listed!r} is not one of the grades")
+    return EvaluationModel(
+        base=base, floor=floor, window_years=window,
+        record_deduct=deduction(record), record_article=record.get("article", str),
+        measure_rules=tuple(rules),
+        unrepaired_deduct=deduction(unrepaired), unrepaired_article=unrepaired.get("article", str),
+        point_deduct=deduction(points, "deduct_per_point"), points_article=points.get("article", str),
+        listed_grade=listed, grades=tuple(grades))
 
 
 _CATEGORY_ID = "abcdefghijklmnopqrstuvwxyz0123456789_"

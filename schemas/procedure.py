@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validates_schema
 from credit_service.domain.procedure import OBJECTION_OUTCOMES, REPAIR_OUTCOMES
 
 from .fields import IdNumber, OneOfStr, Str, StrictBool, StrictDate, StrictSchema, SubjectType, Yuan
+from .evaluation import RecordEvaluationSchema
 from .measures import MeasureSchema
 from .violations import RecordedViolationSchema
 
@@ -129,7 +130,10 @@ class RecordMeasureSchema(MeasureSchema):
     credit_state = fields.String(allow_none=True, metadata={
         "enum": ["restored", "unrepaired"], "description": "措施期满后：restored 已修复 / unrepaired 待修复"})
     credit_restored_on = fields.Date(allow_none=True)
-    credit_restored_how = fields.String(allow_none=True, metadata={"enum": ["automatic", "repair"]})
+    credit_restored_how = fields.String(allow_none=True, metadata={
+        "enum": ["automatic", "repair"],
+        "description": "automatic：第十二条期满自动修复（含期限内提出、期满后核准的修复申请）；repair：期满后提出、核准之日修复"})
+    credit_note = fields.String(allow_none=True, metadata={"description": "信用状态的说明（如何修复、为何尚未修复）"})
 
 
 class RecordViolationSchema(RecordedViolationSchema):
@@ -147,6 +151,7 @@ class RecordSchema(Schema):
     notices = fields.List(fields.Nested(NoticeSchema))
     objections = fields.List(fields.Nested(ObjectionSchema))
     repairs = fields.List(fields.Nested(RepairSchema))
+    evaluation = fields.Nested(RecordEvaluationSchema, metadata={"description": "信用评价积分与等级（详见 /evaluation）"})
 
 
 class WorklistItemSchema(Schema):

@@ -34,6 +34,9 @@ class StatusResultSchema(Schema):
     qualification = fields.Nested(QualificationSchema, metadata={"description": "仅医保医（药）师"})
     emergency = fields.Boolean(metadata={"description": "仅当请求 emergency 时：是否急救、抢救"})
     emergency_exempted = fields.Boolean(metadata={"description": "医（药）师的限制因急救、抢救而不适用"})
+    score = fields.Integer(allow_none=True, metadata={
+        "description": "信用评价积分（当日；评价模型见 /evaluation 的 contributions）；未配置评价模型时为 null"})
+    grade = fields.String(allow_none=True, metadata={"description": "信用等级，如 A/B/C/D；未配置评价模型时为 null"})
 
 
 class BatchSubjectSchema(Schema):

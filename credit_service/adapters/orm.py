@@ -8,8 +8,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-                        TypeDecorator, UniqueConstraint, text)
+from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String,
+                        Text, TypeDecorator, UniqueConstraint, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -116,6 +116,9 @@ class MeasureRow(Base):
     credit_state: Mapped[str | None] = mapped_column(String(16))  # "restored" | "unrepaired" after the end
     credit_restored_on: Mapped[date | None] = mapped_column(Date)
     credit_restored_how: Mapped[str | None] = mapped_column(String(16))  # "automatic" | "repair"
+    # Why the credit state is what it is (第十二条: restored automatically at the end, also when a repair
+    # filed within the period was approved after it; or by a repair approved later; or not yet).
+    credit_note: Mapped[str | None] = mapped_column(Text)
 
 
 class SubjectChangeRow(Base):
@@ -449,3 +452,21 @@ class IssuedDocumentRow(Base):
     content: Mapped[str] = mapped_column(Text)  # JSON of the document model
     issued_by: Mapped[str] = mapped_column(String(128))
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MonthlyReportRow(Base):
+    """A month's statistics report (月度统计报表) as frozen on the 1st: the exact bytes handed out in each
+    format, never changed again; corrections after freezing appear as adjustments in the next month."""
+
+    __tablename__ = "monthly_reports"
+    __table_args__ = (UniqueConstraint("region", "month", name="uq_monthly_reports"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    region: Mapped[str] = mapped_column(String(6))  # a pooling region, or "all" (the province)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    frozen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    body_json: Mapped[bytes] = mapped_column(LargeBinary)
+    body_csv: Mapped[bytes] = mapped_column(LargeBinary)
+    body_xlsx: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))  # of body_json

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from operator import itemgetter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Iterable, Sequence
@@ -188,27 +188,35 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     recommended: dict[SubjectKey, set[int]] = defaultdict(set)
     m, v, r = MeasureRow.__table__.c, ViolationRow.__table__.c, ExpertRecommendationRow.__table__.c
     measure_query = select(m.id, m.kind, m.region, m.starts_on, m.restores_on, m.subject_type, m.id_number,
-                           m.credit_state, m.reregistration_from).where(m.revoked_on.is_(None))
+                           m.credit_state, m.reregistration_from, m.article).where(m.revoked_on.is_(None))
     year_query = select(v.subject_type, v.id_number, v.record_year).where(v.voided_on.is_(None)).distinct()
     recommendation_query = select(r.subject_type, r.id_number, r.year)
+    # Practitioners' points per record year, for the credit evaluation (few rows: agreement violations).
+    points_query = select(v.subject_type, v.id_number, v.record_year, func.sum(v.points)).where(
+        v.voided_on.is_(None), v.points > 0).group_by(v.subject_type, v.id_number, v.record_year)
     if keys is None:
-        batches = [(measure_query, year_query, recommendation_query)]
+        batches = [(measure_query, year_query, recommendation_query, points_query)]
     else:
         wanted = set(keys)
         numbers = sorted({n for _, n in wanted})
         dialect = connection.dialect.name
         batches = [(measure_query.where(_member_of(dialect, m.id_number, c)),
                     year_query.where(_member_of(dialect, v.id_number, c)),
-                    recommendation_query.where(_member_of(dialect, r.id_number, c)))
+                    recommendation_query.where(_member_of(dialect, r.id_number, c)),
+                    points_query.where(_member_of(dialect, v.id_number, c)))
                    for c in _chunks(numbers, _chunk_size(dialect))]
     types = {t: t for t in ("insured", "physician", "pharmacist")}  # one str object per type
-    for mq, yq, rq in batches:
+    articles: dict[str, str] = {}  # one str object per article (a few dozen), not one per measure
+    points: dict[SubjectKey, dict[int, int]] = defaultdict(dict)
+    for mq, yq, rq, pq in batches:
         # .all(): one bulk fetch; iterating the result would fetch row by row (3× slower for 1M rows).
-        for mid, kind, region, starts_on, restores_on, subject_type, id_number, credit, again in \
+        for mid, kind, region, starts_on, restores_on, subject_type, id_number, credit, again, article in \
                 connection.execute(mq).all():
             measures[(types.get(subject_type, subject_type), id_number)].append(
                 MeasureFact(mid, kind, region, starts_on, restores_on, credit == "unrepaired",
-                            reregistration_from=again))
+                            reregistration_from=again, article=articles.setdefault(article, article)))
+        for subject_type, id_number, year, total in connection.execute(pq).all():
+            points[(types.get(subject_type, subject_type), id_number)][year] = int(total)
         for subject_type, id_number, year in connection.execute(rq).all():
             recommended[(subject_type, id_number)].add(year)
         get = year_masks.get
@@ -219,6 +227,7 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
         year_masks = {k: mask for k, mask in year_masks.items() if k in wanted}
         measures = {k: ms for k, ms in measures.items() if k in wanted}
         recommended = {k: ys for k, ys in recommended.items() if k in wanted}
+        points = {k: ys for k, ys in points.items() if k in wanted}
     # Most subjects share a handful of year sets and have no measures: share those objects, so the
     # index of a province stays within a few hundred MiB per worker.
     measureless: dict[int, SubjectFacts] = {}
@@ -243,6 +252,10 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
         known = facts.get(key)
         facts[key] = SubjectFacts(measures=known.measures if known else (),
                                   record_years=years_of(year_masks.get(key, 0)), recommended_years=frozenset(years))
+    for key, by_year in points.items():
+        known = facts.get(key)
+        if known is not None:
+            facts[key] = replace(known, points=tuple(sorted(by_year.items())))
     return facts
 
 

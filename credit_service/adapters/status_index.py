@@ -123,7 +123,8 @@ class StatusIndex:
                 else:
                     self._facts.pop(key, None)
 
-    def merge(self, additions: Iterable[tuple[SubjectKey, tuple[MeasureFact, ...], int]]) -> None:
+    def merge(self, additions: Iterable[tuple[SubjectKey, tuple[MeasureFact, ...], int] |
+                                        tuple[SubjectKey, tuple[MeasureFact, ...], int, int]]) -> None:
         """Add what this process just committed, without reading it back; the poller then skips
         this process's own feed entries. Another process's change to the same subject that was not
         polled yet comes with its own feed entry, which reloads the subject. Under the lock and
@@ -132,8 +133,8 @@ class StatusIndex:
         with self._lock:
             if not self._loaded:
                 return  # the first load has not started: it will read this commit
-            for key, measures, record_year in additions:
-                self._facts[key] = self._facts.get(key, CLEAN).with_new(measures, record_year)
+            for key, measures, record_year, *points in additions:  # points: a practitioner's, of that year
+                self._facts[key] = self._facts.get(key, CLEAN).with_new(measures, record_year, *points)
 
     def warm_in_background(self) -> None:
         """Load at start-up, so that no request waits for it (or outlives a worker timeout)."""

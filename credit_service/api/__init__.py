@@ -7,7 +7,8 @@ from flask_smorest import Api
 from schemas.problems import PROBLEM, ProblemSchema
 
 from ..services.errors import ServiceError
-from . import audit, claims, health, practitioners, procedure, records, status, violations, webhooks
+from . import (audit, claims, evaluation, health, lists, practitioners, procedure, records, reports, status,
+               violations, webhooks)
 from .problems import from_http_exception, from_service_error, from_unexpected
 
 
@@ -60,6 +61,9 @@ def register_api(app: Flask) -> None:
     api.register_blueprint(practitioners.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(webhooks.blp)
+    api.register_blueprint(evaluation.blp)
+    api.register_blueprint(reports.blp)
+    api.register_blueprint(lists.blp)
     app.register_blueprint(health.blp)
     app.register_error_handler(ServiceError, from_service_error)
     app.register_error_handler(Exception, from_unexpected)

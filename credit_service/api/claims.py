@@ -13,6 +13,7 @@ from schemas.problems import PROBLEM, ProblemSchema
 
 from ..domain.claims import ClaimCheck, Party, check_claim
 from ..domain.identity import mask_id_number
+from ..domain.rules import RuleBook
 from ..domain.status import SubjectFacts, status_on
 from .auth import require, sees_full_id
 from .serializers import _iso, status_json
@@ -28,18 +29,19 @@ blp = Blueprint("claims", __name__, url_prefix="/api/v1", description="结算前
 def check(data):
     """该笔费用能否医保结算？列出每一项原因；急救、抢救不受医（药）师暂停、终止的限制。"""
     c = current_app.extensions["credit_service"]
-    body = claim_json(data, data["on"] or c.clock.today(), c.index.lookup(), sees_full_id(g.principal))
+    body = claim_json(data, data["on"] or c.clock.today(), c.index.lookup(), sees_full_id(g.principal), c.rules)
     return Response(orjson.dumps(body), mimetype="application/json")
 
 
-def claim_json(data: dict, day: date, facts_of: Callable[[tuple[str, str]], SubjectFacts], full_id: bool) -> dict:
+def claim_json(data: dict, day: date, facts_of: Callable[[tuple[str, str]], SubjectFacts], full_id: bool,
+               rules: RuleBook | None = None) -> dict:
     """A loaded ClaimSchema body → the answer (also used for the claims of a batch)."""
     emergency = data["emergency"]
 
     def party(subject: dict) -> Party:
         key = (subject["subject_type"], subject["id_number"])
         shown = key[1] if full_id else mask_id_number(key[1])
-        return Party(key[0], shown, status_on(key[0], facts_of(key), day, emergency=emergency))
+        return Party(key[0], shown, status_on(key[0], facts_of(key), day, emergency=emergency, rules=rules))
 
     insured = party(data["insured"])
     practitioners = [party(p) for p in data["practitioners"]]

@@ -98,7 +98,8 @@ class FastStatusPath:
         day, emergency = query
         facts = self.container.index.get(subject_type, id_number)
         shown = id_number if principal.role in _FULL_ID else mask_id_number(id_number)
-        return orjson.dumps(status_json(subject_type, shown, status_on(subject_type, facts, day, emergency=emergency)))
+        return orjson.dumps(status_json(subject_type, shown, status_on(subject_type, facts, day, emergency=emergency,
+                                                                       rules=self.container.rules)))
 
     def _batch(self, environ) -> bytes | None:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -120,7 +121,7 @@ class FastStatusPath:
             date.fromisoformat(on) if isinstance(on, str) and len(on) == 10 else None)
         if day is None:
             return None
-        facts_of, full_id = self.container.index.lookup(), principal.role in _FULL_ID
+        facts_of, full_id, rules = self.container.index.lookup(), principal.role in _FULL_ID, self.container.rules
         # Subjects without measures share a few facts objects (one per set of record years, and CLEAN),
         # so their answer differs only in the number: compute it once per request and copy it.
         shared: dict[tuple[str, int], dict] = {}
@@ -134,12 +135,12 @@ class FastStatusPath:
             shown = id_number if full_id else mask_id_number(id_number)
             facts = facts_of((subject_type, id_number))
             if facts.measures:
-                results.append(status_json(subject_type, shown, status_on(subject_type, facts, day)))
+                results.append(status_json(subject_type, shown, status_on(subject_type, facts, day, rules=rules)))
                 continue
             key = (subject_type, id(facts))
             template = shared.get(key)
             if template is None:
-                template = shared[key] = status_json(subject_type, "", status_on(subject_type, facts, day))
+                template = shared[key] = status_json(subject_type, "", status_on(subject_type, facts, day, rules=rules))
             answer = template.copy()
             answer["id_number"] = shown
             results.append(answer)

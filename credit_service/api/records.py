@@ -11,6 +11,7 @@ from schemas.procedure import RecordSchema, WorklistSchema
 
 from ..domain.identity import mask_id_number
 from ..domain.money import format_yuan
+from ..domain.status import status_on
 from ..adapters.subjects import reveal
 from ..services.errors import Invalid
 from ..services.record_queries import worklist, year_record
@@ -43,8 +44,15 @@ def subject_record(subject_type: str, id_number: str):
         "notices": [notice_json(n) for n in record.notices],
         "objections": [objection_json(o, id_number, full, today) for o in record.objections],
         "repairs": [repair_json(r, id_number, full, today, _restored(record, r.measure_id)) for r in record.repairs],
+        "evaluation": _evaluation(c, subject_type, id_number, today if year >= today.year else date(year, 12, 31)),
     }
     return Response(orjson.dumps(body), mimetype="application/json")
+
+
+def _evaluation(c, subject_type: str, id_number: str, day: date) -> dict:
+    """Score and grade as of today (a past year's record: as of its last day), from the status index."""
+    status = status_on(subject_type, c.index.get(subject_type, id_number), day, rules=c.rules)
+    return {"on": day.isoformat(), "score": status.score, "grade": status.grade}
 
 
 def _restored(record, measure_id: str) -> bool:

@@ -60,6 +60,8 @@ def status_json(subject_type: str, shown_id: str, status: Status) -> dict:
                          for m in status.restrictions],
         "listed": status.listed,
         "incentives": list(status.incentives),
+        "score": status.score,
+        "grade": status.grade,
     }
     q = status.qualification
     if q is not None:
@@ -86,6 +88,7 @@ def measure_row_json(m, today: date) -> dict:
         "rule_set": m.rule_set, "article": m.article, "explanation": m.explanation, "past_expiry": m.past_expiry,
         "violation_id": m.violation_id, "revoked_on": _iso(m.revoked_on), "credit_state": m.credit_state,
         "credit_restored_on": _iso(m.credit_restored_on), "credit_restored_how": m.credit_restored_how,
+        "credit_note": m.credit_note,
         "reregistration_from": _iso(m.reregistration_from),
     }
 

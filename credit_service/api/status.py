@@ -42,7 +42,7 @@ def subject_status(subject_type: str, id_number: str):
     c = current_app.extensions["credit_service"]
     day = _day(request.args.get("on"), c)
     emergency = _flag(request.args.get("emergency"))
-    status = status_on(subject_type, c.index.get(subject_type, id_number), day, emergency=emergency)
+    status = status_on(subject_type, c.index.get(subject_type, id_number), day, emergency=emergency, rules=c.rules)
     shown = id_number if sees_full_id(g.principal) else mask_id_number(id_number)
     return _json(status_json(subject_type, shown, status))
 
@@ -91,14 +91,15 @@ def batch_status():
             errors.update({f"claims.{i}.{k}": v for k, v in _flatten(exc.messages).items()})
     if errors:
         raise invalid_fields(errors, f"{len(errors)}项主体信息无效")
-    full_id, index = sees_full_id(g.principal), c.index
+    full_id, index, rules = sees_full_id(g.principal), c.index, c.rules
     results = [status_json(t, n if full_id else mask_id_number(n),
-                           status_on(t, index.get(t, n), day, emergency=emergency))
+                           status_on(t, index.get(t, n), day, emergency=emergency, rules=rules))
                for t, n in keys]
     answer = {"results": results}
     if "claims" in body:
         facts_of = index.lookup()
-        answer["claims"] = [claim_json(claim, claim["on"] or day, facts_of, full_id) for claim in loaded_claims]
+        answer["claims"] = [claim_json(claim, claim["on"] or day, facts_of, full_id, rules)
+                            for claim in loaded_claims]
     return _json(answer)
 
 

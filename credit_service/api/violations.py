@@ -103,9 +103,9 @@ def _run(rows):
     c.index.merge(
         (((o.violation.input.subject_type, c.keys.lookup_key(*o.violation.input.subject_key)),
           tuple(MeasureFact(m.id, m.kind, m.region, m.starts_on, m.restores_on,
-                            reregistration_from=m.reregistration_from)
+                            reregistration_from=m.reregistration_from, article=m.article)
                 for m in o.violation.measures),
-          o.violation.record_year)
+          o.violation.record_year, o.violation.input.points or 0)
          for o in outcomes if o.status == "created"))
     return outcomes
 

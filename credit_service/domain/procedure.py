@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Iterable
 
+from .money import format_yuan
 from .working_days import Deadline, WorkingCalendar
 
 OBJECTION_OUTCOMES = ("upheld", "rejected", "modified")
@@ -97,7 +99,8 @@ def check_objection(measure: MeasureView, filed_on: date, today: date, deadline:
 
 
 def check_objection_decision(state: str, outcome: str, decided_on: date, filed_on: date, today: date,
-                             corrected_loss_given: bool) -> None:
+                             corrected_loss_given: bool, corrected_loss: Decimal | None = None,
+                             objected_loss: Decimal | None = None) -> None:
     if state != "open":
         raise TransitionRefused("objection_closed", "该异议已作出复核决定，不能再次决定。", conflict=True)
     if decided_on < filed_on:
@@ -111,6 +114,13 @@ def check_objection_decision(state: str, outcome: str, decided_on: date, filed_o
     if outcome != "modified" and corrected_loss_given:
         raise TransitionRefused("fund_loss_not_allowed", "仅在复核决定为变更（modified）时给出更正后的金额。",
                                 field="fund_loss")
+    if corrected_loss is not None and objected_loss is not None and corrected_loss > objected_loss:
+        # 第十条: the review answers the subject's objection; it cannot turn against the one who objected.
+        raise TransitionRefused(
+            "modification_worsens",
+            f"复核变更不得加重对异议申请人的处理（第十条：复核是对信用主体异议的复核）：更正后的损失"
+            f"{format_yuan(corrected_loss)}元高于被异议的{format_yuan(objected_loss)}元。新发现的更高损失应作为"
+            "一条新的违约违法信息记录。", field="fund_loss")
 
 
 def check_repair(measure: MeasureView, filed_on: date, today: date, open_repair: bool) -> None:
@@ -159,22 +169,32 @@ class Restoration:
 
 def restoration_at_end(restores_on: date, repairs: Iterable[RepairView]) -> Restoration:
     """What the end of a measure does to credit. Settlement is allowed again from `restores_on` in any
-    case (the period is bounded); credit is restored when an application with all three conditions
-    of 第十二条 has been approved — automatically on `restores_on` if approved by then, else on the day
-    of the approval. A pure function of the record, never of when a sweep happens to run: a sweep
-    that catches up decides exactly as daily ones would have.
+    case (the period is bounded). 第十二条：在规定期限内纠正失信行为、消除不良影响、作出修复承诺的，
+    信用管理措施期满信用自动修复 — so an approved application with all three conditions that was filed
+    within the period (filed before `restores_on`) restores credit automatically on `restores_on`,
+    whenever the agency approves it: its reply time (第十一条, 15 working days) must not decide the outcome.
+    An application filed after the period restores credit on the day it is approved (第十一条).
+    A pure function of the record, never of when a sweep happens to run: a sweep that catches up
+    decides exactly as daily ones would have.
     """
-    approvals = [r.decided_on for r in repairs
-                 if r.complete and r.state == "approved" and r.decided_on is not None]
-    if not approvals:
-        return Restoration("unrepaired", restores_on, None,
-                           f"措施期满（{restores_on}），自该日起恢复联网结算；修复条件未全部具备，信用尚未修复，"
-                           "经信用修复申请核准后修复（第十一条、第十二条）。")
-    approved_on = min(approvals)
-    if approved_on <= restores_on:
+    approved = [r for r in repairs if r.complete and r.state == "approved" and r.decided_on is not None]
+    in_period = [r for r in approved if r.filed_on < restores_on]
+    if in_period:
+        first = min(in_period, key=lambda r: (r.decided_on, r.filed_on))
+        if first.decided_on <= restores_on:
+            return Restoration("restored", restores_on, "automatic",
+                               f"措施期满（{restores_on}），已纠正失信行为、消除不良影响并作出修复承诺，"
+                               "依第十二条信用自动修复。")
         return Restoration("restored", restores_on, "automatic",
-                           f"措施期满（{restores_on}），已纠正失信行为、消除不良影响并作出修复承诺，"
-                           "依第十二条信用自动修复。")
+                           f"修复申请于{first.filed_on}提出，三项条件在措施期限内已具备；申请于{first.decided_on}"
+                           f"核准，依第十二条自措施期满之日（{restores_on}）起信用自动修复。")
+    if not approved:
+        pending = [r for r in repairs if r.complete and r.state == "open" and r.filed_on < restores_on]
+        tail = ("期限内提出的修复申请尚待答复，核准后自期满之日起信用自动修复（第十二条）。" if pending
+                else "经信用修复申请核准后修复（第十一条、第十二条）。")
+        return Restoration("unrepaired", restores_on, None,
+                           f"措施期满（{restores_on}），自该日起恢复联网结算；修复条件未全部具备，信用尚未修复，" + tail)
+    approved_on = min(r.decided_on for r in approved)
     return Restoration("restored", approved_on, "repair",
                        f"措施期满（{restores_on}）时修复条件未全部具备；信用修复申请于{approved_on}核准，"
                        "信用修复（第十一条、第十二条）。")

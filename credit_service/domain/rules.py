@@ -10,6 +10,7 @@ from functools import cached_property
 from datetime import date
 from decimal import Decimal
 
+from .evaluation import EVALUATION, EvaluationModel
 from .procedure import Procedure
 
 # 第十三条：“以上”“以下”包括本数，“不满”“超过”不含本数。
@@ -132,7 +133,7 @@ class Agreement:
         return next((c for c in self.categories if c.id == category_id), None)
 
 
-CREDIT, AGREEMENT = "credit", "agreement"
+CREDIT, AGREEMENT = "credit", "agreement"  # and EVALUATION (domain.evaluation)
 
 
 @dataclass(frozen=True)
@@ -153,10 +154,13 @@ class RuleSet:
     procedure: Procedure = Procedure()
     source_file: str = ""
     agreement: Agreement | None = None  # set only in agreement rule sets (practitioners, 第八条)
+    evaluation: EvaluationModel | None = None  # set only in evaluation rule sets (信用评价)
 
     @property
     def kind(self) -> str:
-        return AGREEMENT if self.agreement is not None else CREDIT
+        if self.agreement is not None:
+            return AGREEMENT
+        return EVALUATION if self.evaluation is not None else CREDIT
 
     def tier_for(self, loss: Decimal) -> Tier | None:
         for tier in self.tiers:
@@ -191,6 +195,8 @@ class RuleBook:
 
     rule_sets: tuple[RuleSet, ...] = field(default_factory=tuple)
     _selections: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    # Answers that depend on nothing but these rules and a day (domain.status: a clean subject's status).
+    memo: dict = field(default_factory=dict, init=False, compare=False, hash=False, repr=False)
 
     def select(self, region: str, day: date, kind: str = CREDIT) -> Selection | None:
         """The rule set of `kind` (credit rules, or a practitioners' agreement) for a region on a day

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, NamedTuple
+from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 from .decisions import JOINT_PUNISHMENT_LISTING, PRACTITIONER_TYPES
+from .evaluation import score_and_grade
 from .practitioners import ENDING_KINDS, PRACTITIONER_KINDS, SUSPENDING_KINDS
+
+if TYPE_CHECKING:
+    from .rules import RuleBook
 
 BLOCKING_KINDS = frozenset({"settlement_suspension"}) | PRACTITIONER_KINDS
 EXPERT_RECOMMENDATION = "expert_recommendation"
@@ -22,6 +26,7 @@ class MeasureFact:
     restores_on: date | None  # None: open-ended (a listing, a terminated qualification)
     unrepaired: bool = False  # ended without credit repair (第十二条): blocks incentives until repaired
     reregistration_from: date | None = None  # qualification ended: when re-registration is allowed
+    article: str = ""  # the article it was imposed under (the evaluation deducts by it)
 
     def covers(self, day: date) -> bool:
         return self.starts_on <= day and (self.restores_on is None or day < self.restores_on)
@@ -34,19 +39,29 @@ class SubjectFacts:
     measures: tuple[MeasureFact, ...] = ()
     record_years: frozenset[int] = frozenset()
     recommended_years: frozenset[int] = frozenset()  # practitioners marked for 第八条第一项
+    points: tuple[tuple[int, int], ...] = ()  # practitioners: (record year, points of that year), by year
 
-    def with_new(self, measures: tuple[MeasureFact, ...], record_year: int) -> "SubjectFacts":
+    def with_new(self, measures: tuple[MeasureFact, ...], record_year: int, points: int = 0) -> "SubjectFacts":
         """These facts plus new ones; measures already present are not added twice."""
         known = {m.measure_id for m in self.measures}
         fresh = tuple(m for m in measures if m.measure_id not in known)
-        if not fresh and record_year in self.record_years:
+        if not fresh and record_year in self.record_years and not points:
             return self
         return SubjectFacts(measures=tuple(sorted(self.measures + fresh, key=lambda m: m.starts_on)),
                             record_years=self.record_years | {record_year},
-                            recommended_years=self.recommended_years)
+                            recommended_years=self.recommended_years,
+                            points=add_points(self.points, record_year, points))
 
 
 CLEAN = SubjectFacts()
+
+
+def add_points(points: tuple[tuple[int, int], ...], year: int, more: int) -> tuple[tuple[int, int], ...]:
+    if not more:
+        return points
+    by_year = dict(points)
+    by_year[year] = by_year.get(year, 0) + more
+    return tuple(sorted(by_year.items()))
 
 
 class Qualification(NamedTuple):
@@ -71,20 +86,39 @@ class Status:
     qualification: Qualification | None = None  # practitioners only
     emergency: bool | None = None  # None: not asked; else whether the claim is emergency/rescue care
     emergency_exempted: bool = False  # a practitioner's restriction was set aside for emergency care
+    score: int | None = None  # credit evaluation (domain.evaluation); None when no model is configured
+    grade: str | None = None
 
 
 def status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: int = 2,
-              emergency: bool | None = None) -> Status:
+              emergency: bool | None = None, rules: "RuleBook | None" = None) -> Status:
     """Measures from every pooling region apply everywhere (第五条：各统筹区信用管理结果互认).
 
     Emergency and rescue care (急救、抢救) by a suspended or terminated practitioner is settled all
-    the same; an insured person's suspension of networked settlement has no such exception."""
+    the same; an insured person's suspension of networked settlement has no such exception.
+    With `rules`, the answer carries the credit evaluation's score and grade, and an incentive the grade
+    does not unlock is withheld (the evaluation can only narrow what the articles grant)."""
+    if facts is CLEAN and rules is not None:
+        # Most subjects asked about were never recorded: their answer depends on the day alone.
+        key = (subject_type, day, clean_years, emergency)
+        answer = rules.memo.get(key)
+        if answer is None:
+            if len(rules.memo) > 10_000:
+                rules.memo.clear()
+            answer = rules.memo[key] = _status_on(subject_type, facts, day, clean_years, emergency, rules)
+        return answer
+    return _status_on(subject_type, facts, day, clean_years, emergency, rules)
+
+
+def _status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: int, emergency: bool | None,
+               rules: "RuleBook | None") -> Status:
     if facts.measures:
         covering = [m for m in facts.measures if m.covers(day)]
         restrictions = tuple(m for m in covering if m.kind in BLOCKING_KINDS)
         listed = JOINT_PUNISHMENT_LISTING in {m.kind for m in covering}
     else:
-        restrictions, listed = (), False
+        covering, restrictions, listed = (), (), False
+    evaluated = score_and_grade(rules, facts, day, listed) if rules is not None else None
     blocking = restrictions
     if emergency:
         blocking = tuple(m for m in restrictions if m.kind not in PRACTITIONER_KINDS)
@@ -96,7 +130,11 @@ def status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: in
     unrepaired = facts.measures and any(m.unrepaired and m.restores_on is not None and m.restores_on <= day
                                         for m in facts.measures)
     if subject_type == "insured":
-        if lenient_acceptance(facts.record_years, day, clean_years) and not unrepaired:
+        # 第九条第一项：连续2年无违法违规 — and, read with the measures, not while a measure is in force
+        # nor after a violation determined in the year asked about.
+        if (lenient_acceptance(facts.record_years, day, clean_years) and day.year not in facts.record_years
+                and not covering and not unrepaired
+                and (evaluated is None or LENIENT_ACCEPTANCE in evaluated[1].unlocks)):
             incentives = (LENIENT_ACCEPTANCE,)
     elif subject_type in PRACTITIONER_TYPES:
         qualification = qualification_on(facts.measures, day) if facts.measures else NORMAL
@@ -104,7 +142,8 @@ def status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: in
             incentives = (EXPERT_RECOMMENDATION,)
     return Status(on=day, settlement_allowed=not blocking, restrictions=restrictions,
                   listed=listed, incentives=incentives, qualification=qualification, emergency=emergency,
-                  emergency_exempted=len(blocking) < len(restrictions))
+                  emergency_exempted=len(blocking) < len(restrictions),
+                  score=evaluated[0] if evaluated else None, grade=evaluated[1].grade if evaluated else None)
 
 
 def qualification_on(measures: Iterable[MeasureFact], day: date) -> Qualification:
@@ -131,7 +170,8 @@ def qualification_on(measures: Iterable[MeasureFact], day: date) -> Qualificatio
 
 
 def lenient_acceptance(record_years: frozenset[int], day: date, clean_years: int = 2) -> bool:
-    """第九条第一项：连续2年无违法违规使用医保基金行为 — the complete natural years before `day`."""
+    """第九条第一项：连续2年无违法违规使用医保基金行为 — the complete natural years before `day`
+    (status_on adds the year of `day` itself and the measures in force)."""
     return record_years.isdisjoint(range(day.year - clean_years, day.year))
 
 

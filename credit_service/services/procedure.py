@@ -142,11 +142,13 @@ def decide_objection(w: Workflow, actor: str, objection_id: str, outcome: str, d
         s = uow.session
         o = get_objection(s, objection_id, for_update=True)
         uow.lock_subjects([(o.subject_type, o.id_number)])  # the year is recomputed: serialise with intake
+        m = get_measure(s, o.measure_id)
+        violation = s.get(ViolationRow, m.violation_id)
         try:
-            rules_of.check_objection_decision(o.state, outcome, decided_on, o.filed_on, today, fund_loss is not None)
+            rules_of.check_objection_decision(o.state, outcome, decided_on, o.filed_on, today, fund_loss is not None,
+                                              fund_loss, violation.fund_loss)
         except TransitionRefused as exc:
             raise _refused(exc) from None
-        m = get_measure(s, o.measure_id)
         o.state, o.outcome, o.decided_on, o.decision_reason, o.decided_by = "decided", outcome, decided_on, reason, actor
         o.decided_late = decided_on > o.review_due_on
         if o.decided_late and o.overdue_on is None:  # as the overdue sweep would have flagged it
@@ -158,7 +160,6 @@ def decide_objection(w: Workflow, actor: str, objection_id: str, outcome: str, d
                   after={"state": "decided", "outcome": outcome, "reason": reason, "fund_loss": fund_loss,
                          "decided_late": o.decided_late})
         if outcome in ("upheld", "modified"):
-            violation = s.get(ViolationRow, m.violation_id)
             before = {"fund_loss": violation.fund_loss, "voided_on": violation.voided_on}
             if outcome == "upheld":
                 violation.voided_on, violation.voided_by = decided_on, o.id
@@ -257,8 +258,8 @@ def decide_repair(w: Workflow, actor: str, repair_id: str, outcome: str, decided
             repairs = [repair_view(x) for x in s.scalars(select(RepairRow).where(RepairRow.measure_id == m.id))]
             restoration = rules_of.restoration_on_approval(m.restores_on, m.credit_state, repairs)
             if restoration is not None:
-                m.credit_state, m.credit_restored_on, m.credit_restored_how = (
-                    restoration.credit_state, restoration.on, restoration.how)
+                m.credit_state, m.credit_restored_on, m.credit_restored_how, m.credit_note = (
+                    restoration.credit_state, restoration.on, restoration.how, restoration.explanation)
                 add_event(s, m, "credit_restored", restoration.on, now, ref=r.id, detail=restoration.explanation)
                 append_changes(s, [(m.subject_type, m.id_number)], now)
                 result.restored = True

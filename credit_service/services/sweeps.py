@@ -93,10 +93,11 @@ def end_measures(w: Workflow, as_of: date) -> str:
             outcomes = {d.id: restoration_at_end(d.restores_on, repairs.get(d.id, [])) for d in due}
             s.execute(update(MeasureRow.__table__).where(m.id == bindparam("b_id")).values(
                 ended_on=bindparam("b_end"), credit_state=bindparam("b_state"),
-                credit_restored_on=bindparam("b_restored"), credit_restored_how=bindparam("b_how")),
+                credit_restored_on=bindparam("b_restored"), credit_restored_how=bindparam("b_how"),
+                credit_note=bindparam("b_note")),
                 [{"b_id": d.id, "b_end": d.restores_on, "b_state": outcomes[d.id].credit_state,
                   "b_restored": outcomes[d.id].on if outcomes[d.id].credit_state == "restored" else None,
-                  "b_how": outcomes[d.id].how} for d in due])
+                  "b_how": outcomes[d.id].how, "b_note": outcomes[d.id].explanation} for d in due])
             events = _events(due, "ended", lambda d: d.restores_on, now)
             for d in due:
                 o = outcomes[d.id]

@@ -26,6 +26,22 @@ class UnitOfWork:
         self.session.info.pop("audit_staged", None)
         self.session.close()
 
+    # Repositories of the read models added with issue 14 (issue 10 gives every aggregate one).
+    @property
+    def report_facts(self):
+        from ..adapters.report_store import ReportFacts
+        return ReportFacts(self.session)
+
+    @property
+    def frozen_reports(self):
+        from ..adapters.report_store import FrozenReports
+        return FrozenReports(self.session)
+
+    @property
+    def listings(self):
+        from ..adapters.listings import Listings
+        return Listings(self.session)
+
     def commit(self) -> None:
         from . import audit  # the trail is written in the same transaction as the changes it records
         audit.flush_staged(self.session)

@@ -108,6 +108,7 @@ def test_import_rejects_an_out_of_band_row_and_keeps_the_others(client, auth):
     assert [m["kind"] for m in body["results"][2]["measures"]] == ["qualification_suspension"]
 
 
+@pytest.mark.article("第八条第四项")
 def test_art8_item4_criminal_fraud_revokes_and_lists(client, auth):
     doctor = id_number()
     body = record(client, auth, physician_violation(doctor, None, None, "2025-04-01", handling="criminal", fraud=True))
@@ -266,6 +267,7 @@ def test_batch_claim_errors_name_the_claim(client, auth):
 
 # --- expert_recommendation (第八条第一项) and lenient_acceptance (第九条第一项) ---------------------
 
+@pytest.mark.article("第八条第一项")
 def test_staff_mark_an_outstanding_practitioner_for_a_year(client, auth):
     doctor = id_number()
     url = f"/api/v1/subjects/physician/{doctor}/expert-recommendations"
@@ -280,6 +282,7 @@ def test_staff_mark_an_outstanding_practitioner_for_a_year(client, auth):
     assert again.status_code == 409 and again.json["code"] == "already_recommended"
 
 
+@pytest.mark.article("第八条第一项")
 def test_a_practitioner_with_a_violation_that_year_is_not_shown_as_recommended(client, auth):
     doctor = id_number()
     client.post(f"/api/v1/subjects/physician/{doctor}/expert-recommendations", headers=auth(),

@@ -37,6 +37,7 @@ def problem_of(response, status, code):
     return response.json
 
 
+@pytest.mark.article("第十条")
 def test_art10_notice_records_receipt_and_the_15th_working_day(client, auth):
     measure = record(client, auth)[0]
     response = serve(client, auth, measure["id"])
@@ -48,6 +49,7 @@ def test_art10_notice_records_receipt_and_the_15th_working_day(client, auth):
     problem_of(serve(client, auth, measure["id"]), 409, "notice_exists")
 
 
+@pytest.mark.article("第十条")
 def test_art10_objection_on_the_deadline_day_accepted_next_working_day_refused(client, auth):
     on_time, late = record(client, auth)[0], record(client, auth)[0]
     serve(client, auth, on_time["id"])

@@ -19,7 +19,7 @@ def test_a_subject_never_heard_of_is_allowed_unlisted_with_clean_incentives(clie
     assert response.status_code == 200
     assert response.json == {"subject_type": "insured", "id_number": number[:6] + "********" + number[14:],
                              "on": "2026-01-05", "settlement_allowed": True, "restrictions": [],
-                             "listed": False, "incentives": ["lenient_acceptance"]}
+                             "listed": False, "incentives": ["lenient_acceptance"], "score": 100, "grade": "A"}
 
 
 @pytest.mark.parametrize("day,allowed", [("2025-04-09", True), ("2025-04-10", False), ("2025-10-09", False),
@@ -46,6 +46,7 @@ def test_default_day_is_today_from_the_injected_clock(client, auth, clock):
     assert body["on"] == "2027-06-01" and body["settlement_allowed"] is True
 
 
+@pytest.mark.article("第五条")
 def test_art5_a_measure_from_one_region_applies_when_another_region_asks(client, auth):
     number = id_number()
     record(client, auth, id_number=number, region="370900")  # Tai'an
@@ -55,6 +56,7 @@ def test_art5_a_measure_from_one_region_applies_when_another_region_asks(client,
     assert body["id_number"] == number  # staff see the whole number
 
 
+@pytest.mark.article("第九条第一项")
 def test_art9_item1_lenient_acceptance_needs_two_clean_previous_years(client, auth):
     number = id_number()
     record(client, auth, id_number=number, fund_loss="0.00", occurred_on="2024-09-01", determined_on="2024-09-10")

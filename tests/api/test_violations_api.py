@@ -13,6 +13,9 @@ def count_rows(container, model) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
 
+@pytest.mark.article("第九条第三项")
+
+
 def test_api_md_example_art9_item3_records_a_six_month_suspension(client, auth):
     body = violation(fund_loss="150000.00", occurred_on="2025-03-02", determined_on="2025-04-10")
     response = client.post("/api/v1/violations", json=body, headers=auth("admin"))
@@ -31,6 +34,7 @@ def test_api_md_example_art9_item3_records_a_six_month_suspension(client, auth):
     assert response.json["violation"]["fund_loss"] == "150000.00"
 
 
+@pytest.mark.article("第六条")
 def test_same_body_again_returns_the_first_result_with_200(client, auth, container):
     body = violation()
     first = client.post("/api/v1/violations", json=body, headers=auth())
@@ -41,6 +45,7 @@ def test_same_body_again_returns_the_first_result_with_200(client, auth, contain
     assert count_rows(container, MeasureRow) == 1
 
 
+@pytest.mark.article("第六条")
 def test_same_source_ref_with_a_different_body_is_409_and_writes_nothing(client, auth, container):
     body = violation()
     client.post("/api/v1/violations", json=body, headers=auth())
@@ -184,6 +189,7 @@ def test_reporter_may_not_choose_the_months(client, auth):
     assert response.json["code"] == "override_not_allowed"
 
 
+@pytest.mark.article("第九条")
 def test_art9_escalation_through_the_api_adds_the_difference_after_the_running_suspension(client, auth):
     person = id_number()
     first = client.post("/api/v1/violations", json=violation(id_number=person, fund_loss="60000.00",
@@ -208,6 +214,7 @@ def test_zero_loss_is_recorded_without_a_measure(client, auth, container):
     assert count_rows(container, ViolationRow) == 1
 
 
+@pytest.mark.article("第九条第五项")
 def test_art9_item5_criminal_fraud_lists_the_person(client, auth):
     person = id_number()
     response = client.post("/api/v1/violations", json=violation(

@@ -19,6 +19,7 @@ from tests.unit_helpers import violation_input
 
 @pytest.mark.parametrize("subject_lock_limit", [500, 0, 2],
                          ids=["subject-locks", "exclusive-intake-lock", "one-bulk-writer-among-single-ones"])
+@pytest.mark.article("第九条")
 def test_art9_concurrent_violations_of_one_person_never_overlap_or_double_count(settings, container, monkeypatch,
                                                                                 subject_lock_limit):
     monkeypatch.setattr(unit_of_work, "SUBJECT_LOCK_LIMIT", subject_lock_limit)

@@ -36,10 +36,6 @@ CASES = [
         [(S, "2026-03-02", "2026-06-02", 3)],
         id="第九条第二项-modified-down-a-tier"),
     pytest.param(
-        [("2026-03-02", "50000.00", {})], 0, "modified", "250000.00",
-        [(S, "2026-03-02", "2026-12-02", 9)],
-        id="第九条第四项-modified-up-two-tiers"),
-    pytest.param(
         [("2026-03-02", "150000.00", {}), ("2026-05-04", "60000.00", {})], 1, "modified", "40000.00",
         [(S, "2026-03-02", "2026-09-02", 6)],
         id="第九条第三项-modified-escalation-away-first-measure-kept"),
@@ -51,8 +47,8 @@ CASES = [
         [("2026-03-02", "50000.00", {"handling": "criminal", "fraud": True})], 0, "upheld", None,
         [], id="第九条第五项-upheld-revokes-suspension-and-listing"),
     pytest.param(
-        [("2026-03-02", "50000.00", {"handling": "criminal", "fraud": True})], 0, "modified", "120000.00",
-        [(L, "2026-03-02", None, None), (S, "2026-03-02", "2026-09-02", 6)],
+        [("2026-03-02", "150000.00", {"handling": "criminal", "fraud": True})], 0, "modified", "50000.00",
+        [(L, "2026-03-02", None, None), (S, "2026-03-02", "2026-06-02", 3)],
         id="第九条第五项-modified-listing-stays"),
     pytest.param(
         [("2026-03-02", "150000.00", {"months": 8})], 0, "modified", "50000.00",
@@ -71,6 +67,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("violations", "objected", "outcome", "fund_loss", "expected"), CASES)
+@pytest.mark.article("第十条")
 def test_art10_decision_recomputes_the_year(container, violations, objected, outcome, fund_loss, expected):
     person = id_number()
     recorded = [record(container, person, day, loss, **extra) for day, loss, extra in violations]
@@ -125,3 +122,24 @@ def test_upheld_objection_frees_every_day_from_the_start_in_the_status_index(con
     container.index.poll_once()  # the decision wrote a change-feed entry for every process
     for day in ("2026-03-02", "2026-06-01", "2026-09-01"):
         assert status_on("insured", container.index.get("insured", person), D(day)).settlement_allowed
+
+
+@pytest.mark.article("第十条")
+@pytest.mark.parametrize(("loss", "corrected"), [("50000.00", "250000.00"), ("50000.00", "50000.01")])
+def test_art10_a_modified_decision_with_a_higher_loss_is_refused_and_changes_nothing(container, loss, corrected):
+    """The review answers the person's objection: it cannot leave them worse off. A higher loss found
+    later is a new violation record (intake), decided on its own determination date."""
+    from credit_service.services.errors import Invalid
+    person = id_number()
+    recorded = record(container, person, "2026-03-02", loss)
+    before = standing_measures(container, person)
+    with pytest.raises(Invalid) as refused:
+        object_and_decide(container, recorded.measures[0].id, "modified", corrected)
+    assert refused.value.code == "modification_worsens" and "第十条" in refused.value.detail
+    assert refused.value.errors == {"fund_loss": [refused.value.detail]}
+    assert standing_measures(container, person) == before
+    with container.session_factory() as s:
+        assert s.get(ViolationRow, recorded.id).fund_loss == Decimal(loss)
+    record(container, person, "2026-06-10", "200000.00")  # the higher loss, recorded as a new violation
+    assert standing_measures(container, person) == [(S, "2026-03-02", "2026-06-02", 3),
+                                                    (S, "2026-06-10", "2026-12-10", 6)]

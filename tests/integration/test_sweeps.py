@@ -57,6 +57,7 @@ def test_pending_measure_is_activated_on_its_start_day_and_ended_on_restores_on(
                                            ("credit_unrepaired", D("2026-09-02"))]
 
 
+@pytest.mark.article("第十二条")
 def test_art12_credit_restored_automatically_when_all_three_conditions_are_on_record(container):
     person = id_number()
     m = record(container, person, "2026-03-02", "50000.00").measures[0]  # 3 months: ends 06-02

@@ -56,6 +56,8 @@ BOUNDARIES = [
 
 
 @pytest.mark.parametrize(("loss", "article", "months", "restores_on"), BOUNDARIES)
+@pytest.mark.article("第九条")
+@pytest.mark.article("第十三条")
 def test_art9_art13_single_violation_tier_boundaries(loss, article, months, restores_on):
     decision = decide(insured("2025-03-15", loss), EMPTY, SHIPPED_BOOK)
     m = only_suspension(decision)
@@ -76,6 +78,8 @@ BAND_EDGES = [
 
 
 @pytest.mark.parametrize(("loss", "lowest", "highest", "refused", "words"), BAND_EDGES)
+@pytest.mark.article("第九条")
+@pytest.mark.article("第十三条")
 def test_art9_art13_month_band_edges_for_override(loss, lowest, highest, refused, words):
     for months in (lowest, highest):
         m = only_suspension(decide(insured("2025-03-15", loss, months_override=months), EMPTY, SHIPPED_BOOK))
@@ -86,6 +90,7 @@ def test_art9_art13_month_band_edges_for_override(loss, lowest, highest, refused
         assert exc.value.allowed == range(lowest, highest + 1)
 
 
+@pytest.mark.article("第九条")
 def test_art9_zero_loss_no_measure_only_a_note():
     decision = decide(insured("2025-03-15", "0.00"), EMPTY, SHIPPED_BOOK)
     assert decision.measures == ()
@@ -93,6 +98,7 @@ def test_art9_zero_loss_no_measure_only_a_note():
     assert len(decision.notes) == 1 and "0.00元" in decision.notes[0] and "仅记录" in decision.notes[0]
 
 
+@pytest.mark.article("第九条")
 def test_art9_zero_loss_after_earlier_loss_adds_nothing():
     position = YearPosition(total_loss=Y("60000.00"), months_imposed=3, suspended_until=D("2025-05-10"))
     decision = decide(insured("2025-03-15", "0.00"), position, SHIPPED_BOOK)
@@ -100,6 +106,7 @@ def test_art9_zero_loss_after_earlier_loss_adds_nothing():
     assert any("60000.00元" in n and "不重复处罚" in n for n in decision.notes)
 
 
+@pytest.mark.article("第九条")
 def test_art9_zero_loss_refuses_a_months_override():
     with pytest.raises(MonthsOutOfRange, match="不得指定暂停月数"):
         decide(insured("2025-03-15", "0.00", months_override=3), EMPTY, SHIPPED_BOOK)
@@ -107,6 +114,8 @@ def test_art9_zero_loss_refuses_a_months_override():
 
 # --- 第七条: one natural year is one record period; losses in it are summed ------------------------
 
+@pytest.mark.article("第七条")
+@pytest.mark.article("第九条第三项")
 def test_art7_art9_item3_aggregation_within_year_escalates_after_first_ends():
     (first, second), position = run(insured("2025-02-10", "60000.00"), insured("2025-03-01", "50000.00"))
     a = only_suspension(first)
@@ -119,12 +128,15 @@ def test_art7_art9_item3_aggregation_within_year_escalates_after_first_ends():
     assert position.months_imposed == 6
 
 
+@pytest.mark.article("第七条")
+@pytest.mark.article("第九条第三项")
 def test_art7_art9_item3_escalation_after_first_ended_starts_on_determination():
     (_, second), _ = run(insured("2025-02-10", "60000.00"), insured("2025-07-01", "50000.00"))
     b = only_suspension(second)
     assert (b.months, b.starts_on, b.restores_on) == (3, D("2025-07-01"), D("2025-10-01"))
 
 
+@pytest.mark.article("第七条")
 def test_art7_same_band_again_is_not_punished_twice():
     (_, second), position = run(insured("2025-02-10", "30000.00"), insured("2025-03-01", "20000.00"))
     assert second.measures == ()
@@ -139,6 +151,7 @@ def test_art7_same_band_again_is_not_punished_twice():
     # Record year 2026 starts afresh: 30000 alone → 3 months, after the 2025 suspension restores.
     pytest.param("2026-01-01", "30000.00", ("2026-03-31", "2026-06-30"), id="第七条-2026-01-01-新年度不累计"),
 ])
+@pytest.mark.article("第七条")
 def test_art7_aggregation_stops_at_the_year_boundary(second_on, year_total, expected):
     v1 = insured("2025-12-31", "60000.00")
     d1 = decide(v1, EMPTY, SHIPPED_BOOK)
@@ -158,6 +171,7 @@ def test_art7_aggregation_stops_at_the_year_boundary(second_on, year_total, expe
         assert "2026年度" in m.explanation
 
 
+@pytest.mark.article("第七条")
 def test_art7_record_year_is_the_year_of_determination_not_occurrence():
     v = insured("2026-01-05", "30000.00", occurred_on="2025-12-20")
     assert v.record_year == 2026
@@ -165,6 +179,7 @@ def test_art7_record_year_is_the_year_of_determination_not_occurrence():
     assert "2026年度" in m.explanation and "2025年度" not in m.explanation
 
 
+@pytest.mark.article("第七条")
 def test_art7_new_year_suspension_starts_on_determination_when_old_one_has_ended():
     v1 = insured("2025-01-10", "60000.00")
     d1 = decide(v1, EMPTY, SHIPPED_BOOK)
@@ -173,6 +188,7 @@ def test_art7_new_year_suspension_starts_on_determination_when_old_one_has_ended
     assert (m.starts_on, m.restores_on) == (D("2026-01-05"), D("2026-04-05"))
 
 
+@pytest.mark.article("第九条第四项")
 def test_art9_item4_escalation_from_tier1_to_tier3_in_one_step():
     (first, second), position = run(insured("2025-01-10", "50000.00"), insured("2025-02-01", "160000.00"))
     assert only_suspension(first).restores_on == D("2025-04-10")
@@ -182,6 +198,9 @@ def test_art9_item4_escalation_from_tier1_to_tier3_in_one_step():
     assert position.months_imposed == 9
 
 
+@pytest.mark.article("第九条第二项")
+@pytest.mark.article("第九条第三项")
+@pytest.mark.article("第九条第四项")
 def test_art9_items2_3_4_three_step_escalation_chains_without_overlap():
     decisions, position = run(insured("2025-01-31", "50000.00"), insured("2025-03-15", "60000.00"),
                               insured("2025-06-01", "100000.00"))
@@ -197,12 +216,14 @@ def test_art9_items2_3_4_three_step_escalation_chains_without_overlap():
 
 # --- months chosen by staff -------------------------------------------------------------------------
 
+@pytest.mark.article("第九条第三项")
 def test_art9_item3_override_within_band():
     m = only_suspension(decide(insured("2025-03-15", "150000.00", months_override=8), EMPTY, SHIPPED_BOOK))
     assert (m.article, m.months, m.restores_on) == (ITEM3, 8, D("2025-11-15"))
     assert "由经办人员在该档次范围内确定为8个月" in m.explanation
 
 
+@pytest.mark.article("第九条")
 def test_art9_override_escalation_adds_only_the_difference():
     (_, second), _ = run(insured("2025-02-10", "60000.00"),
                          insured("2025-03-01", "50000.00", months_override=8))
@@ -219,6 +240,7 @@ def test_art9_override_escalation_adds_only_the_difference():
     pytest.param(YearPosition(total_loss=Y("60000.00"), months_imposed=3, suspended_until=D("2025-05-10")),
                  "50000.00", 5, "6至8", id="第七条第九条第三项-年度累计110000-5个月不在6至8"),
 ])
+@pytest.mark.article("第九条")
 def test_art9_override_outside_band_names_the_allowed_range(position, loss, override, words):
     with pytest.raises(MonthsOutOfRange) as exc:
         decide(insured("2025-03-15", loss, months_override=override), position, SHIPPED_BOOK)
@@ -226,6 +248,7 @@ def test_art9_override_outside_band_names_the_allowed_range(position, loss, over
     assert exc.value.article in str(exc.value)
 
 
+@pytest.mark.article("第九条")
 def test_art9_override_below_months_already_imposed_is_refused():
     # Earlier in 2025: 60000 with 5 months chosen by staff. Now 10000 more (70000, same band), 4 asked.
     position = YearPosition(total_loss=Y("60000.00"), months_imposed=5, suspended_until=D("2025-07-10"))
@@ -235,6 +258,7 @@ def test_art9_override_below_months_already_imposed_is_refused():
     assert "已暂停5个月" in str(exc.value)
 
 
+@pytest.mark.article("第九条")
 def test_art9_override_equal_to_imposed_is_a_note_not_a_measure():
     position = YearPosition(total_loss=Y("60000.00"), months_imposed=5, suspended_until=D("2025-07-10"))
     decision = decide(insured("2025-03-15", "10000.00", months_override=5), position, SHIPPED_BOOK)
@@ -250,6 +274,8 @@ def test_art9_override_equal_to_imposed_is_a_note_not_a_measure():
     pytest.param("physician", "250000.00", "第八条第四项", None, id="第八条第四项-医师"),
     pytest.param("pharmacist", "0.00", "第八条第四项", None, id="第八条第四项-药师"),
 ])
+@pytest.mark.article("第九条第五项")
+@pytest.mark.article("第八条第四项")
 def test_art9_item5_art8_item4_criminal_fraud_is_listed(subject_type, loss, listing_article,
                                                        suspension_article):
     v = insured("2025-03-15", loss, occurred_on="2024-11-02", handling="criminal", fraud=True,
@@ -265,6 +291,8 @@ def test_art9_item5_art8_item4_criminal_fraud_is_listed(subject_type, loss, list
 
 
 @pytest.mark.parametrize("subject_type", ["insured", "physician"])
+@pytest.mark.article("第九条第五项")
+@pytest.mark.article("第八条第四项")
 def test_art9_item5_art8_item4_already_listed_is_not_listed_twice(subject_type):
     v = insured("2025-03-15", "0.00", handling="criminal", fraud=True, subject_type=subject_type)
     decision = decide(v, YearPosition(listed=True), SHIPPED_BOOK)
@@ -277,6 +305,7 @@ def test_art9_item5_art8_item4_already_listed_is_not_listed_twice(subject_type):
     pytest.param("administrative", True, id="欺诈骗保-行政处理"),
     pytest.param("agreement", True, id="欺诈骗保-协议处理"),
 ])
+@pytest.mark.article("第九条第五项")
 def test_art9_item5_listing_needs_both_criminal_handling_and_fraud(handling, fraud):
     decision = decide(insured("2025-03-15", "50000.00", handling=handling, fraud=fraud), EMPTY, SHIPPED_BOOK)
     assert [m.kind for m in decision.measures] == [SETTLEMENT_SUSPENSION]
@@ -284,6 +313,8 @@ def test_art9_item5_listing_needs_both_criminal_handling_and_fraud(handling, fra
 
 @pytest.mark.parametrize("subject_type", ["physician", "pharmacist"])
 @pytest.mark.parametrize("loss", ["50000.00", "150000.00", "250000.00"])
+@pytest.mark.article("第八条第二项")
+@pytest.mark.article("第八条第三项")
 def test_art8_items2_3_practitioner_loss_causes_no_suspension(subject_type, loss):
     decision = decide(insured("2025-03-15", loss, subject_type=subject_type), EMPTY, SHIPPED_BOOK)
     assert decision.measures == ()
@@ -300,11 +331,13 @@ def test_art8_items2_3_practitioner_loss_causes_no_suspension(subject_type, loss
     pytest.param("2025-11-30", "50000.00", None, "2025-11-30", "2026-02-28", id="30日起3个月跨年-2月28日"),
     pytest.param("2027-05-31", "200000.00", None, "2027-05-31", "2028-02-29", id="31日起9个月-闰年2月29日"),
 ])
+@pytest.mark.article("第九条")
 def test_art9_month_arithmetic_clamps_to_month_end(determined_on, loss, override, starts_on, restores_on):
     m = only_suspension(decide(insured(determined_on, loss, months_override=override), EMPTY, SHIPPED_BOOK))
     assert (m.starts_on, m.restores_on) == (D(starts_on), D(restores_on))
 
 
+@pytest.mark.article("第九条")
 def test_art9_leap_day_start_12_months_restores_on_28_february():
     # 2028-02-29 lies past 第十五条's expiry; the shipped config continues to apply (past_expiry).
     m = only_suspension(decide(insured("2028-02-29", "300000.00", months_override=12), EMPTY, SHIPPED_BOOK))
@@ -318,6 +351,7 @@ def test_art9_leap_day_start_12_months_restores_on_28_february():
     pytest.param("2026-08-09", False, id="第十五条-2026-08-09-有效期末日"),
     pytest.param("2026-08-10", True, id="第十五条-2026-08-10-期满次日继续适用"),
 ])
+@pytest.mark.article("第十五条")
 def test_art15_effective_period_continue(day, past_expiry):
     decision = decide(insured(day, "50000.00"), EMPTY, SHIPPED_BOOK)
     m = only_suspension(decision)
@@ -327,18 +361,21 @@ def test_art15_effective_period_continue(day, past_expiry):
     assert any("有效期" in n for n in decision.notes) is past_expiry
 
 
+@pytest.mark.article("第十五条")
 def test_art15_past_expiry_applies_to_listing_too():
     v = insured("2026-08-10", "0.00", handling="criminal", fraud=True, subject_type="physician")
     (listing,) = [m for m in decide(v, EMPTY, SHIPPED_BOOK).measures if m.kind == JOINT_PUNISHMENT_LISTING]
     assert listing.past_expiry is True and "有效期" in listing.explanation
 
 
+@pytest.mark.article("第十五条")
 def test_art15_before_the_measures_took_effect_nothing_applies():
     decision = decide(insured("2024-08-09", "50000.00"), EMPTY, SHIPPED_BOOK)
     assert decision.measures == () and decision.rule_set is None
     assert "无适用" in decision.notes[0]
 
 
+@pytest.mark.article("第十五条")
 def test_art15_successor_in_force_replaces_the_expired_set():
     book, successor = successor_book(HEAVIER_BANDS, effective_from=D("2026-08-10"))
     decision = decide(insured("2026-09-01", "50000.00"), EMPTY, book)
@@ -355,6 +392,7 @@ def _stop_book(tmp_path):
     return load_rule_book(tmp_path)
 
 
+@pytest.mark.article("第十五条")
 def test_art15_stop_config_imposes_nothing_after_expiry(tmp_path):
     book = _stop_book(tmp_path)
     assert only_suspension(decide(insured("2026-08-09", "50000.00"), EMPTY, book)).past_expiry is False
@@ -363,11 +401,13 @@ def test_art15_stop_config_imposes_nothing_after_expiry(tmp_path):
     assert len(decision.notes) == 1 and "无适用" in decision.notes[0] and "370100" in decision.notes[0]
 
 
+@pytest.mark.article("第十五条")
 def test_art15_stop_config_violation_occurred_before_expiry_determined_after(tmp_path):
     decision = decide(insured("2026-08-10", "50000.00", occurred_on="2026-08-01"), EMPTY, _stop_book(tmp_path))
     assert suspensions(decision) == []
 
 
+@pytest.mark.article("第十五条")
 def test_art15_violation_occurred_before_measures_took_effect_is_not_suspended():
     decision = decide(insured("2024-09-01", "50000.00", occurred_on="2024-08-01"), EMPTY, SHIPPED_BOOK)
     assert suspensions(decision) == []
@@ -433,6 +473,7 @@ def test_lighter_of_old_and_new_applies_to_escalation():
     pytest.param(Y("200000.00"), "200000.00元", ITEM4, "属20万元以上", "9个月以上、12个月以下", 9,
                  "2025-12-15", id="第九条第四项-20万元以上"),
 ])
+@pytest.mark.article("第九条")
 def test_art9_explanation_cites_article_amount_band_and_months(loss, amount, article, band, months_band,
                                                              months, restores_on):
     v = replace(insured("2025-03-15", "0"), fund_loss=loss)

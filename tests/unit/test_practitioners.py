@@ -183,6 +183,7 @@ def test_no_category_only_records():
 
 # --- 第八条第四项: criminal fraud ---------------------------------------------------------------------
 
+@pytest.mark.article("第八条第四项")
 def test_art8_item4_criminal_fraud_revokes_the_qualification_and_lists():
     (decision,), ledger = run(physician("2025-04-01", None, handling="criminal", fraud=True))
     kinds = {m.kind: m for m in decision.measures}
@@ -252,6 +253,7 @@ def test_an_agreement_category_may_suspend_service_for_months_within_its_range(t
         run(physician("2025-04-01", None, category="prescription_fraud", region=JINAN), book=two_region_book)
 
 
+@pytest.mark.article("第八条第三项")
 def test_art8_item3_a_category_may_be_limited_to_a_handling(two_region_book):
     from credit_service.domain.practitioners import CategoryNotApplicable
     v = physician("2025-04-01", None, category="unit_penalised_unreformed", region=WEIHAI, handling="administrative")

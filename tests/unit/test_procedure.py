@@ -6,6 +6,7 @@ Deadlines are counted by hand (2026: 春节 02-15..02-23 off, 02-14 Sat and 02-2
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal as Y
 
 import pytest
 from hypothesis import given, settings
@@ -34,15 +35,19 @@ REVOKED = MeasureView("m1", D("2026-03-01"), D("2026-09-01"), D("2026-04-01"))
     # an ordinary fortnight: 11-02 Mon(1) .. 11-20 Fri(15)
     pytest.param("2026-10-30", "2026-11-20", id="no-holiday"),
 ])
+@pytest.mark.article("第十条")
 def test_art10_objection_deadline_is_15th_working_day_after_receipt(received, deadline):
     assert P.objection_deadline(CAL, D(received)) == Deadline(D(deadline), provisional=False)
 
 
+@pytest.mark.article("第十条")
 def test_art10_deadline_into_unpublished_2027_is_provisional():
     # 12-21 Mon(1) .. 12-31 Thu(9); 2027 weekends only: 01-01 Fri(10), 01-04(11) .. 01-08(15)
     assert P.objection_deadline(CAL, D("2026-12-20")) == Deadline(D("2027-01-08"), provisional=True)
 
 
+@pytest.mark.article("第十条")
+@pytest.mark.article("第十一条")
 def test_art10_review_and_art11_repair_reply_are_15_working_days():
     assert P.review_due(CAL, D("2026-02-14")) == Deadline(D("2026-03-13"), False)
     assert P.repair_reply_due(CAL, D("2026-09-30")) == Deadline(D("2026-10-27"), False)
@@ -58,10 +63,12 @@ def test_rule_set_numbers_drive_the_deadlines():
 FINAL = Deadline(D("2026-10-27"), provisional=False)
 
 
+@pytest.mark.article("第十条")
 def test_art10_objection_on_the_deadline_day_is_accepted():
     assert check_objection(RUNNING, D("2026-10-27"), D("2026-11-26"), FINAL, open_objection=False) == ""
 
 
+@pytest.mark.article("第十条")
 def test_art10_objection_the_next_working_day_is_refused_naming_the_deadline():
     with pytest.raises(TransitionRefused) as refused:
         check_objection(RUNNING, D("2026-10-28"), D("2026-11-26"), FINAL, open_objection=False)
@@ -69,6 +76,7 @@ def test_art10_objection_the_next_working_day_is_refused_naming_the_deadline():
     assert "2026-10-27" in refused.value.detail and not refused.value.conflict
 
 
+@pytest.mark.article("第十条")
 def test_art10_objection_after_a_provisional_deadline_is_accepted_with_a_note():
     note = check_objection(RUNNING, D("2027-01-11"), D("2027-01-11"), Deadline(D("2027-01-08"), True), False)
     assert "暂定" in note and "2027-01-08" in note
@@ -97,6 +105,9 @@ def test_objection_before_any_notice_is_accepted_the_window_has_not_started():
     pytest.param(lambda: check_objection_decision("open", "rejected", D("2026-09-30"), D("2026-10-01"),
                                                   D("2026-11-26"), False),
                  "decided_before_filed", False, id="decision-before-filing"),
+    pytest.param(lambda: check_objection_decision("open", "modified", D("2026-11-01"), D("2026-10-01"),
+                                                  D("2026-11-26"), True, Y("150000.01"), Y("150000.00")),
+                 "modification_worsens", False, id="art10-modified-to-a-higher-loss"),
     pytest.param(lambda: check_repair_decision("approved", D("2026-11-01"), D("2026-10-01"), D("2026-11-26")),
                  "repair_decided", True, id="repair-decided-twice"),
     pytest.param(lambda: check_repair(REVOKED, D("2026-05-01"), D("2026-11-26"), False),
@@ -133,8 +144,10 @@ END = D("2026-09-01")
     pytest.param([repair()], "restored", "automatic", "2026-09-01", id="art12-all-three-approved-before-end"),
     pytest.param([repair(decided="2026-09-01")], "restored", "automatic", "2026-09-01",
                  id="approved-on-the-last-day"),
-    pytest.param([repair(decided="2026-09-02")], "restored", "repair", "2026-09-02",
-                 id="art11-approved-after-end-restores-on-approval"),
+    pytest.param([repair(filed="2026-09-01", decided="2026-09-02")], "restored", "repair", "2026-09-02",
+                 id="art11-filed-after-end-restores-on-approval"),
+    pytest.param([repair(filed="2026-08-31", decided="2026-09-20")], "restored", "automatic", "2026-09-01",
+                 id="art12-filed-within-period-approved-after-end-restores-at-the-end"),
     pytest.param([repair(state="open", decided=None)], "unrepaired", None, "2026-09-01", id="still-under-review"),
     pytest.param([repair(state="rejected")], "unrepaired", None, "2026-09-01", id="rejected"),
     pytest.param([repair(commitment=False)], "unrepaired", None, "2026-09-01", id="art12-no-commitment"),
@@ -142,9 +155,12 @@ END = D("2026-09-01")
     pytest.param([repair(corrected=False)], "unrepaired", None, "2026-09-01", id="art12-not-corrected"),
     pytest.param([repair(state="rejected"), repair()], "restored", "automatic", "2026-09-01",
                  id="second-application-approved"),
-    pytest.param([repair(decided="2026-10-01"), repair(decided="2026-09-20")], "restored", "repair", "2026-09-20",
-                 id="earliest-approval-counts"),
+    pytest.param([repair(filed="2026-09-05", decided="2026-10-01"), repair(filed="2026-09-02", decided="2026-09-20")],
+                 "restored", "repair", "2026-09-20", id="earliest-approval-counts"),
+    pytest.param([repair(filed="2026-09-05", decided="2026-09-10"), repair(filed="2026-08-01", decided="2026-10-01")],
+                 "restored", "automatic", "2026-09-01", id="art12-an-application-within-the-period-wins"),
 ])
+@pytest.mark.article("第十二条")
 def test_art12_restoration_at_the_end_of_a_measure(repairs, state, how, on):
     outcome = restoration_at_end(END, repairs)
     assert (outcome.credit_state, outcome.how, outcome.on) == (state, how, D(on))
@@ -152,8 +168,25 @@ def test_art12_restoration_at_the_end_of_a_measure(repairs, state, how, on):
 
 
 def test_approval_after_an_unrepaired_end_restores_on_the_decision_day():
-    outcome = restoration_on_approval(END, "unrepaired", [repair(decided="2026-10-09")])
+    outcome = restoration_on_approval(END, "unrepaired", [repair(filed="2026-09-03", decided="2026-10-09")])
     assert (outcome.credit_state, outcome.on, outcome.how) == ("restored", D("2026-10-09"), "repair")
+
+
+@pytest.mark.article("第十二条")
+def test_art12_repair_filed_within_the_period_and_approved_after_it_restores_credit_at_the_end():
+    """The agency's 15 working days (第十一条) must not decide the outcome: the conditions were met
+    within the period, so credit is restored automatically on the period's end, and the note says so."""
+    outcome = restoration_on_approval(END, "unrepaired", [repair(filed="2026-08-25", decided="2026-09-15")])
+    assert (outcome.credit_state, outcome.on, outcome.how) == ("restored", END, "automatic")
+    assert "2026-08-25" in outcome.explanation and "2026-09-15" in outcome.explanation
+    assert "期满之日" in outcome.explanation and "第十二条" in outcome.explanation
+
+
+@pytest.mark.article("第十二条")
+def test_art12_a_complete_application_still_under_review_at_the_end_leaves_credit_unrepaired_for_now():
+    outcome = restoration_at_end(END, [repair(filed="2026-08-25", state="open", decided=None)])
+    assert (outcome.credit_state, outcome.how) == ("unrepaired", None)
+    assert "尚待答复" in outcome.explanation
 
 
 def test_approval_dated_before_the_end_but_recorded_after_the_sweep_counts_as_automatic():
@@ -179,6 +212,7 @@ def test_property_deadline_is_a_working_day_exactly_n_working_days_later(receive
     ("insured", "lenient_acceptance", frozenset()),
     ("physician", "expert_recommendation", frozenset({2027})),
 ])
+@pytest.mark.article("第十二条")
 def test_art12_an_unrepaired_measure_withholds_incentives_until_repaired(subject_type, incentive, recommended):
     from credit_service.domain.status import MeasureFact, SubjectFacts, status_on
     kind = "settlement_suspension" if subject_type == "insured" else "qualification_suspension"
@@ -194,3 +228,21 @@ def test_art12_an_unrepaired_measure_withholds_incentives_until_repaired(subject
     # a day before the measure ended is answered as it was then: the later end does not reach back
     earlier = D("2024-06-03")
     assert status_on(subject_type, unrepaired, earlier).incentives == status_on(subject_type, repaired, earlier).incentives
+
+
+@pytest.mark.article("第十条")
+@pytest.mark.parametrize(("corrected", "objected"), [("150000.00", "150000.00"), ("0.00", "150000.00"),
+                                                      ("99999.99", "100000.00")])
+def test_art10_a_modified_decision_may_keep_or_lower_the_loss(corrected, objected):
+    check_objection_decision("open", "modified", D("2026-11-01"), D("2026-10-01"), D("2026-11-26"), True,
+                             Y(corrected), Y(objected))
+
+
+@pytest.mark.article("第十条")
+def test_art10_a_modified_decision_cannot_make_things_worse_and_names_the_rule():
+    with pytest.raises(TransitionRefused) as refused:
+        check_objection_decision("open", "modified", D("2026-11-01"), D("2026-10-01"), D("2026-11-26"), True,
+                                 Y("200000.00"), Y("150000.00"))
+    assert (refused.value.code, refused.value.conflict, refused.value.field) == ("modification_worsens", False,
+                                                                                 "fund_loss")
+    assert "第十条" in refused.value.detail and "新的违约违法信息" in refused.value.detail

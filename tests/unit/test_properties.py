@@ -5,6 +5,8 @@ The YearPosition is kept here as the ledger would keep it (see rulebooks.advance
 """
 from __future__ import annotations
 
+import pytest
+
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -42,6 +44,8 @@ def min_months(loss: Decimal) -> int:
 
 @given(a=LOSS, b=LOSS)
 @PROPERTY
+@pytest.mark.article("第九条")
+@pytest.mark.article("第十三条")
 def test_art9_art13_tier_is_monotone_in_loss(a, b):
     low, high = sorted((a, b))
     tiers = list(SHIPPED.tiers)
@@ -52,6 +56,8 @@ def test_art9_art13_tier_is_monotone_in_loss(a, b):
 
 @given(loss=LOSS)
 @PROPERTY
+@pytest.mark.article("第九条")
+@pytest.mark.article("第十三条")
 def test_art9_art13_tier_matches_the_text(loss):
     tier = SHIPPED.tier_for(loss)
     low, high = band(loss)
@@ -81,6 +87,8 @@ def feed(violations):
 
 @given(violations=VIOLATIONS)
 @PROPERTY
+@pytest.mark.article("第七条")
+@pytest.mark.article("第九条")
 def test_art7_art9_year_months_stay_in_band_and_end_at_its_minimum(violations):
     produced, final = feed(violations)
     running = 0
@@ -97,6 +105,7 @@ def test_art7_art9_year_months_stay_in_band_and_end_at_its_minimum(violations):
 
 @given(violations=VIOLATIONS, probe=st.integers(0, 400))
 @PROPERTY
+@pytest.mark.article("第九条")
 def test_art9_suspensions_never_overlap_and_status_blocks_every_day_inside(violations, probe):
     produced, final = feed(violations)
     measures = [(v, m) for v, d, _ in produced for m in d.measures]
@@ -126,6 +135,7 @@ def test_art9_suspensions_never_overlap_and_status_blocks_every_day_inside(viola
 
 @given(violations=VIOLATIONS, data=st.data())
 @PROPERTY
+@pytest.mark.article("第九条")
 def test_art9_staff_overrides_within_band_set_the_year_months_exactly(violations, data):
     position = YearPosition()
     for loss, offset in violations:

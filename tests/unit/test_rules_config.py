@@ -32,7 +32,7 @@ def edit(old: str, new: str, count: int = 1, nth: int = 1) -> str:
 
 def test_shipped_config_loads_as_the_measures_say():
     book = load_rule_book(RULES_DIR)
-    assert [rs.id for rs in book.rule_sets] == [SHIPPED_ID, "shandong-practitioners-2024"]
+    assert [rs.id for rs in book.rule_sets] == [SHIPPED_ID, "shandong-evaluation-2024", "shandong-practitioners-2024"]
     rs = book.get(SHIPPED_ID)
     assert rs.document == "鲁医保发〔2024〕25号"
     assert rs.regions == ("37",)
@@ -58,6 +58,7 @@ def test_shipped_config_loads_as_the_measures_say():
     pytest.param("199999.99", "第九条第三项", id="第九条第三项-不满20万元"),
     pytest.param("200000.00", "第九条第四项", id="第九条第四项-20万元以上含本数"),
 ])
+@pytest.mark.article("第十三条")
 def test_art13_shipped_tier_for(loss, article):
     tier = load_rule_book(RULES_DIR).get(SHIPPED_ID).tier_for(Decimal(loss))
     assert (tier.article if tier else None) == article

@@ -175,9 +175,13 @@ def test_add_working_days_around_2026_holidays(start, n, due):
     # 15(9), 18(10), 19(11), 20(12), 21(13), 22(14), 05-25 Mon(15)
     pytest.param("2026-04-30", "2026-05-25", id="art10-received-2026-04-30-Thu"),
 ])
+@pytest.mark.article("第十条")
 def test_art10_fifteen_working_day_deadline(received, due):
     """第十条: 15个工作日, counted from the day after the notice is received."""
     assert CAL.add_working_days(D(received), 15) == Deadline(due_on=D(due), provisional=False)
+
+
+@pytest.mark.article("第十条")
 
 
 def test_holidays_matter_for_art10():
