@@ -60,7 +60,7 @@ class ClaimResultSchema(Schema):
 
 
 class ExpertRecommendationSchema(StrictSchema):
-    year = StrictInt(required=True, metadata={"description": "推荐年度"})
+    year = StrictInt(1990, 2100, required=True, metadata={"description": "推荐年度"})
     region = Region(required=True)
     reason = Str(min_len=1, max_len=2000, required=True)
 

@@ -6,7 +6,7 @@ from typing import Callable
 
 import orjson
 from flask import Response, current_app, g
-from flask_smorest import Blueprint
+from .request_body import Blueprint
 
 from schemas.claims import ClaimResultSchema, ClaimSchema
 from schemas.problems import PROBLEM, ProblemSchema

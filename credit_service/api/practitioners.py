@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import orjson
 from flask import Response, current_app, g
-from flask_smorest import Blueprint
+from .request_body import Blueprint
 
 from schemas.claims import ExpertRecommendationResultSchema, ExpertRecommendationSchema
+from schemas.fields import subject_path_parameters
 from schemas.problems import PROBLEM, ProblemSchema
 
 from ..adapters.status_index import process_origin
@@ -16,7 +17,8 @@ from .status import _checked_subject
 blp = Blueprint("practitioners", __name__, url_prefix="/api/v1", description="医保医（药）师激励（第八条第一项）")
 
 
-@blp.route("/subjects/<subject_type>/<id_number>/expert-recommendations", methods=["POST"])
+@blp.route("/subjects/<subject_type>/<id_number>/expert-recommendations", methods=["POST"],
+           parameters=subject_path_parameters())
 @require("staff", "admin")
 @blp.arguments(ExpertRecommendationSchema)
 @blp.response(201, ExpertRecommendationResultSchema)

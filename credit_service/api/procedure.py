@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import orjson
 from flask import Response, current_app, g
-from flask_smorest import Blueprint
+from .request_body import Blueprint
 
 from schemas.problems import PROBLEM, ProblemSchema
 from schemas.procedure import (EvidenceCompleteRequestSchema, NoticeRequestSchema, NoticeSchema,
@@ -109,6 +109,7 @@ def get_objection(objection_id: str):
 @require(*STAFF)
 @blp.arguments(EvidenceCompleteRequestSchema)
 @blp.response(200, ObjectionSchema, description="复核期限自材料补齐次日重新起算")
+@blp.alt_response(409, **_CONFLICT, description="evidence_already_complete / objection_closed")
 def evidence_complete(data, objection_id: str):
     """登记证明材料补齐之日（复核期限重新起算）。"""
     c = _c()

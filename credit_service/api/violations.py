@@ -9,7 +9,7 @@ import time
 import orjson
 
 from flask import Response, current_app, g, request
-from flask_smorest import Blueprint
+from .request_body import Blueprint
 
 from schemas.problems import PROBLEM, ProblemSchema
 from schemas.violation_rows import parse_violation
@@ -21,6 +21,7 @@ from ..domain.violations import ViolationInput
 from ..services import intake
 from ..services.errors import Invalid, ServiceError, invalid_fields, problem_body
 from .auth import Forbidden, check_region_write, require, sees_full_id
+from .request_body import parse_json
 from .serializers import measure_brief_json, violation_json
 
 log = logging.getLogger(__name__)
@@ -140,7 +141,7 @@ def _read_import_rows() -> list:
     content_type = request.mimetype
     if content_type == "application/json":
         try:
-            payload = orjson.loads(request.get_data())
+            payload = parse_json(request.get_data())
         except ValueError:
             raise Invalid("请求体不是有效的JSON。", code="malformed_import") from None
         if not isinstance(payload, list):
@@ -165,13 +166,21 @@ def _csv_rows(data: bytes) -> list[dict]:
             continue
     else:
         raise Invalid("CSV文件编码无法识别，请使用UTF-8。", code="malformed_import")
+    if "\x00" in text:  # no text column can store it (PostgreSQL refuses U+0000)
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise Invalid(f"CSV文件第{line}行包含空字符（U+0000），请检查文件。", code="malformed_import")
     reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ("source", "source_ref", "subject_type", "id_number", "region", "occurred_on",
-                           "determined_on", "fund_loss", "handling") if c not in (reader.fieldnames or [])]
-    if missing:
-        raise Invalid(f"CSV表头缺少列：{', '.join(missing)}。", code="malformed_import",
-                      errors={"header": [f"缺少 {c}" for c in missing]})
-    return [_csv_row(r) for r in reader]
+    try:
+        missing = [c for c in ("source", "source_ref", "subject_type", "id_number", "region", "occurred_on",
+                               "determined_on", "fund_loss", "handling") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise Invalid(f"CSV表头缺少列：{', '.join(missing)}。", code="malformed_import",
+                          errors={"header": [f"缺少 {c}" for c in missing]})
+        return [_csv_row(r) for r in reader]
+    except csv.Error as exc:  # a stray carriage return, a field over the reader's limit (128 KiB), …
+        # line_num counts the lines read whole: the one that failed is the next
+        raise Invalid(f"CSV文件第{reader.line_num + 1}行无法解析（{exc}），请检查引号、换行和字段长度。",
+                      code="malformed_import") from None
 
 
 def _csv_row(r: dict) -> dict:

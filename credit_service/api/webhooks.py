@@ -9,7 +9,7 @@ receiver can match the people it knows without the event carrying an identity nu
 from __future__ import annotations
 
 from flask import current_app, g
-from flask_smorest import Blueprint
+from .request_body import Blueprint
 
 from schemas.problems import PROBLEM, ProblemSchema
 from schemas.webhooks import RedeliverSchema, WebhookListSchema, WebhookRequestSchema, WebhookSchema

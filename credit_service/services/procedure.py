@@ -115,6 +115,8 @@ def record_evidence_complete(w: Workflow, actor: str, objection_id: str, on: dat
         o = get_objection(s, objection_id, for_update=True)
         if o.state != "open":
             raise Conflict("该异议已作出复核决定。", code="objection_closed")
+        if o.evidence_complete_on is not None:
+            raise _evidence_complete_twice(o.evidence_complete_on)
         if on < o.filed_on or on > today:
             raise Invalid(f"材料补齐日期须在异议提出日期（{o.filed_on}）与今天（{today}）之间。",
                           code="validation_failed", errors={"on": ["日期不在允许范围内。"]})
@@ -123,8 +125,16 @@ def record_evidence_complete(w: Workflow, actor: str, objection_id: str, on: dat
         o.evidence_complete_on, o.review_due_on, o.review_due_provisional = on, due.due_on, due.provisional
         o.overdue_on = None
         add_event(s, m, "objection_evidence_complete", on, now, ref=o.id, detail=f"复核期限{due.due_on}")
-        uow.commit()
+        try:
+            uow.commit()
+        except IntegrityError:  # another request recorded it first (one event per objection)
+            raise _evidence_complete_twice(on) from None
         return o
+
+
+def _evidence_complete_twice(on: date) -> Conflict:
+    return Conflict(f"该异议的证明材料已登记为{on}补齐，复核期限已重新起算，不能再次登记。",
+                    code="evidence_already_complete")
 
 
 @dataclass
