@@ -39,9 +39,13 @@ class NoticeSchema(Schema):
     window_closed_on = fields.Date(allow_none=True)
 
 
+FILED_ON = {"description": "提出日期。person：可省略，即本服务收到之日（今天），填写其他日期 422 filed_on_not_today；"
+                          "staff/admin 录入纸质申请时填写收件日期（记录并审计为其录入），省略则为今天"}
+
+
 class ObjectionRequestSchema(StrictSchema):
     measure_id = Str(min_len=1, max_len=32, required=True)
-    filed_on = StrictDate(required=True, metadata={"description": "书面异议申请提出日期"})
+    filed_on = StrictDate(load_default=None, metadata=FILED_ON)
     reason = Str(min_len=1, max_len=4000, required=True)
     evidence = EvidenceList()
 
@@ -65,6 +69,7 @@ class ObjectionSchema(Schema):
     id_number = fields.String()
     region = fields.String()
     filed_on = fields.Date()
+    filed_on_entered = fields.Boolean(metadata={"description": "提出日期为经办人员录入的纸质申请收件日期（否则为本服务收到之日）"})
     reason = fields.String()
     evidence = fields.List(fields.String())
     acceptance_note = fields.String()
@@ -90,7 +95,7 @@ class RepairRequestSchema(StrictSchema):
     subject_type = SubjectType(required=True)
     id_number = IdNumber(required=True)
     measure_id = Str(min_len=1, max_len=32, required=True)
-    filed_on = StrictDate(required=True)
+    filed_on = StrictDate(load_default=None, metadata=FILED_ON)
     corrected = StrictBool(required=True, metadata={"description": "已纠正失信行为"})
     adverse_effects_removed = StrictBool(required=True, metadata={"description": "已消除不良影响（如退回基金损失）"})
     commitment = StrictBool(required=True, metadata={"description": "已作出信用修复承诺"})
@@ -110,6 +115,7 @@ class RepairSchema(Schema):
     id_number = fields.String()
     region = fields.String()
     filed_on = fields.Date()
+    filed_on_entered = fields.Boolean(metadata={"description": "提出日期为经办人员录入的纸质申请收件日期（否则为本服务收到之日）"})
     corrected = fields.Boolean()
     adverse_effects_removed = fields.Boolean()
     commitment = fields.Boolean()

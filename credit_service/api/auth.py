@@ -77,3 +77,9 @@ def check_region_write(principal: Principal, region: str) -> None:
 
 def sees_full_id(principal: Principal) -> bool:
     return principal.role in STAFF_ROLES
+
+
+def enters_paper_filings(principal: Principal) -> bool:
+    """Staff may date a filing by the day its paper was received; a person's filing is dated by the
+    service (API.md v1.1, domain.procedure.filing_date)."""
+    return principal.role in STAFF_ROLES

@@ -14,7 +14,7 @@ from ..adapters.orm import ViolationRow
 from ..adapters.subjects import reveal_one
 from ..services import procedure as service
 from ..services.measure_records import get_measure, measure_header, notice_of
-from .auth import check_region_write, check_subject_access, require, sees_full_id
+from .auth import check_region_write, check_subject_access, enters_paper_filings, require, sees_full_id
 from .notice_page import render_notice
 from .serializers import measure_row_json, notice_json, objection_json, repair_json
 
@@ -81,13 +81,14 @@ def print_notice(measure_id: str):
 @blp.arguments(ObjectionRequestSchema)
 @blp.response(201, ObjectionSchema)
 @blp.alt_response(409, **_CONFLICT, description="objection_open / measure_revoked")
-@blp.alt_response(422, **_CONFLICT, description="objection_window_closed（detail 写明期限）/ validation_failed")
+@blp.alt_response(422, **_CONFLICT, description="objection_window_closed（detail 写明期限）/ filed_on_not_today / "
+                                                 "validation_failed")
 def file_objection(data):
     """提出异议申请（第十条：收到告知书15个工作日内，书面并附证明材料）。"""
     c = _c()
     _check_writer(*measure_header(c.session_factory, data["measure_id"]))
     objection = service.file_objection(c.workflow(), g.principal.name, data["measure_id"], data["filed_on"],
-                                       data["reason"], data["evidence"])
+                                       data["reason"], data["evidence"], enters_paper_filings(g.principal))
     number = _number(c, objection.subject_type, objection.id_number)
     return _json(objection_json(objection, number, sees_full_id(g.principal), c.clock.today()), 201)
 
@@ -144,6 +145,7 @@ def decide_objection(data, objection_id: str):
 @blp.arguments(RepairRequestSchema)
 @blp.response(201, RepairSchema, description="reply_due_on = 申请后第15个工作日（第十一条）")
 @blp.alt_response(409, **_CONFLICT, description="repair_open / measure_revoked / credit_restored")
+@blp.alt_response(422, **_CONFLICT, description="filed_on_not_today / measure_not_of_subject / validation_failed")
 def file_repair(data):
     """信用修复申请：纠正失信行为、消除不良影响、修复承诺及证明材料（第十一条、第十二条）。"""
     c = _c()
@@ -153,7 +155,7 @@ def file_repair(data):
     check_region_write(g.principal, region)
     repair = service.file_repair(c.workflow(), g.principal.name, data["measure_id"], subject, data["filed_on"],
                                  data["corrected"], data["adverse_effects_removed"], data["commitment"],
-                                 data["evidence"])
+                                 data["evidence"], enters_paper_filings(g.principal))
     return _json(repair_json(repair, data["id_number"], sees_full_id(g.principal), c.clock.today()), 201)
 
 

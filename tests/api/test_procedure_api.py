@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import PERSON_ID
 from tests.factories import id_number, violation
+from tests.workflow import on_day
 
 PROBLEM = "application/problem+json"
 
@@ -141,16 +142,18 @@ def test_evidence_complete_restarts_the_review_clock(client, auth):
     assert response.json["review_due_on"] == "2026-11-20" and response.json["evidence_complete_on"] == "2026-10-30"
 
 
-def test_person_objects_and_applies_for_repair_only_for_themself(client, auth):
+def test_person_objects_and_applies_for_repair_only_for_themself(client, auth, clock):
     own = record(client, auth, PERSON_ID)[0]
     other = record(client, auth)[0]
-    filed = object_to(client, auth, own["id"], "2026-10-20", who="person")
-    assert filed.status_code == 201 and filed.json["id_number"] == "370102********1231"
-    problem_of(object_to(client, auth, other["id"], "2026-10-20", who="person"), 403, "not_own_subject")
-    repair = client.post("/api/v1/repairs", json={
-        "subject_type": "insured", "id_number": PERSON_ID, "measure_id": own["id"], "filed_on": "2026-11-02",
-        "corrected": True, "adverse_effects_removed": True, "commitment": True, "evidence": ["退款凭证"]},
-        headers=auth("person"))
+    with on_day(clock, "2026-10-20"):  # a person's filing is dated the day they file (API.md v1.1)
+        filed = object_to(client, auth, own["id"], "2026-10-20", who="person")
+        assert filed.status_code == 201 and filed.json["id_number"] == "370102********1231"
+        problem_of(object_to(client, auth, other["id"], "2026-10-20", who="person"), 403, "not_own_subject")
+    with on_day(clock, "2026-11-02"):
+        repair = client.post("/api/v1/repairs", json={
+            "subject_type": "insured", "id_number": PERSON_ID, "measure_id": own["id"], "filed_on": "2026-11-02",
+            "corrected": True, "adverse_effects_removed": True, "commitment": True, "evidence": ["退款凭证"]},
+            headers=auth("person"))
     assert repair.status_code == 201, repair.json
     assert repair.json["reply_due_on"] == "2026-11-23"  # 11-03(1) .. 11-23 Mon(15)
     problem_of(client.post(f"/api/v1/repairs/{repair.json['id']}/decision",
