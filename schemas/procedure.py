@@ -147,7 +147,10 @@ class RecordSchema(Schema):
     subject_type = fields.String()
     id_number = fields.String()
     year = fields.Integer(metadata={"description": "记录周期（自然年度，第七条）"})
-    total_fund_loss = Yuan(metadata={"description": "本年度未作废记录的医保基金损失合计"})
+    scope_region = fields.String(allow_none=True, metadata={
+        "description": "经办人员：仅列出本统筹区作出的违约违法信息、措施及其告知书、异议、修复；管理员与本人为 null（全部）"})
+    partial = fields.Boolean(metadata={"description": "本年度另有其他统筹区的记录未列出（不说明其内容）"})
+    total_fund_loss = Yuan(metadata={"description": "所列未作废记录的医保基金损失合计"})
     violations = fields.List(fields.Nested(RecordViolationSchema))
     measures = fields.List(fields.Nested(RecordMeasureSchema))
     notices = fields.List(fields.Nested(NoticeSchema))

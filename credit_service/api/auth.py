@@ -69,6 +69,21 @@ def check_number_access(principal: Principal, subject_type: str, id_number: str)
         check_subject_access(principal, subject_type, keys.lookup_key(subject_type, id_number))
 
 
+def check_case_file(principal: Principal, subject_type: str, subject_key: str, region: str) -> None:
+    """A case file — a measure, its notice, objection or repair — belongs to the pooling region that
+    decided the measure (`region`): staff read and act on their own region's only, a person on their
+    own only, admin on all (docs/access.md). The status stays readable everywhere (第五条)."""
+    check_subject_access(principal, subject_type, subject_key)
+    if principal.role == "staff" and principal.region != region:
+        raise Forbidden(f"经办人员仅可查阅、处理本统筹区（{principal.region}）的案卷，该案卷属统筹区{region}。",
+                        code="region_not_allowed")
+
+
+def record_scope(principal: Principal) -> str | None:
+    """The region a natural-year record is limited to for this reader (None: the whole record)."""
+    return principal.region if principal.role == "staff" else None
+
+
 def check_region_write(principal: Principal, region: str) -> None:
     if principal.role == "staff" and principal.region != region:
         raise Forbidden(f"经办人员仅可处理本统筹区（{principal.region}）的信息，不能写入统筹区{region}。",

@@ -14,7 +14,7 @@ from ..adapters.orm import ViolationRow
 from ..adapters.subjects import reveal_one
 from ..services import procedure as service
 from ..services.measure_records import get_measure, measure_header, notice_of
-from .auth import check_region_write, check_subject_access, enters_paper_filings, require, sees_full_id
+from .auth import check_case_file, enters_paper_filings, require, sees_full_id
 from .notice_page import render_notice
 from .serializers import measure_row_json, notice_json, objection_json, repair_json
 
@@ -38,10 +38,8 @@ def _number(c, subject_type: str, subject_key: str) -> str:
         return reveal_one(session, c.keys, subject_key)
 
 
-def _check_writer(subject_type: str, id_number: str, region: str) -> None:
-    """Staff write only in their own pooling region; a person only about themself."""
-    check_subject_access(g.principal, subject_type, id_number)
-    check_region_write(g.principal, region)
+def _check_case_file(subject_type: str, subject_key: str, region: str) -> None:
+    check_case_file(g.principal, subject_type, subject_key, region)
 
 
 @blp.route("/measures/<measure_id>/notice", methods=["POST"])
@@ -53,7 +51,7 @@ def _check_writer(subject_type: str, id_number: str, region: str) -> None:
 def serve_notice(data, measure_id: str):
     """登记信用结果告知书的送达与签收，计算异议期限（第十条）。"""
     c = _c()
-    _check_writer(*measure_header(c.session_factory, measure_id))
+    _check_case_file(*measure_header(c.session_factory, measure_id))
     notice = service.serve_notice(c.workflow(), g.principal.name, measure_id, data["served_on"], data["received_on"])
     return _json(notice_json(notice), 201)
 
@@ -65,8 +63,7 @@ def serve_notice(data, measure_id: str):
 def print_notice(measure_id: str):
     """可打印的中文信用结果告知书（一页）。"""
     c = _c()
-    subject_type, id_number, _ = measure_header(c.session_factory, measure_id)
-    check_subject_access(g.principal, subject_type, id_number)
+    _check_case_file(*measure_header(c.session_factory, measure_id))
     with c.session_factory() as session:
         measure = get_measure(session, measure_id)
         notice = notice_of(session, measure_id)
@@ -86,7 +83,7 @@ def print_notice(measure_id: str):
 def file_objection(data):
     """提出异议申请（第十条：收到告知书15个工作日内，书面并附证明材料）。"""
     c = _c()
-    _check_writer(*measure_header(c.session_factory, data["measure_id"]))
+    _check_case_file(*measure_header(c.session_factory, data["measure_id"]))
     objection = service.file_objection(c.workflow(), g.principal.name, data["measure_id"], data["filed_on"],
                                        data["reason"], data["evidence"], enters_paper_filings(g.principal))
     number = _number(c, objection.subject_type, objection.id_number)
@@ -101,7 +98,7 @@ def get_objection(objection_id: str):
     c = _c()
     with c.session_factory() as session:
         objection = service.get_objection(session, objection_id)
-    check_subject_access(g.principal, objection.subject_type, objection.id_number)
+    _check_case_file(objection.subject_type, objection.id_number, objection.region)
     number = _number(c, objection.subject_type, objection.id_number)
     return _json(objection_json(objection, number, sees_full_id(g.principal), c.clock.today()))
 
@@ -114,7 +111,7 @@ def get_objection(objection_id: str):
 def evidence_complete(data, objection_id: str):
     """登记证明材料补齐之日（复核期限重新起算）。"""
     c = _c()
-    _check_writer(*service.objection_header(c.session_factory, objection_id))
+    _check_case_file(*service.objection_header(c.session_factory, objection_id))
     objection = service.record_evidence_complete(c.workflow(), g.principal.name, objection_id, data["on"])
     number = _number(c, objection.subject_type, objection.id_number)
     return _json(objection_json(objection, number, True, c.clock.today()))
@@ -128,7 +125,7 @@ def evidence_complete(data, objection_id: str):
 def decide_objection(data, objection_id: str):
     """复核决定：upheld 撤销措施并重算本年度；modified 按更正金额重算；rejected 维持。"""
     c = _c()
-    _check_writer(*service.objection_header(c.session_factory, objection_id))
+    _check_case_file(*service.objection_header(c.session_factory, objection_id))
     result = service.decide_objection(c.workflow(), g.principal.name, objection_id, data["outcome"],
                                       data["decided_on"], data["reason"], data["fund_loss"])
     if result.revoked or result.created:
@@ -150,9 +147,8 @@ def file_repair(data):
     """信用修复申请：纠正失信行为、消除不良影响、修复承诺及证明材料（第十一条、第十二条）。"""
     c = _c()
     subject = (data["subject_type"], c.keys.lookup_key(data["subject_type"], data["id_number"]))
-    check_subject_access(g.principal, *subject)
     _, _, region = measure_header(c.session_factory, data["measure_id"])
-    check_region_write(g.principal, region)
+    _check_case_file(*subject, region)  # the service checks that the measure is this subject's
     repair = service.file_repair(c.workflow(), g.principal.name, data["measure_id"], subject, data["filed_on"],
                                  data["corrected"], data["adverse_effects_removed"], data["commitment"],
                                  data["evidence"], enters_paper_filings(g.principal))
@@ -168,7 +164,7 @@ def get_repair(repair_id: str):
     with c.session_factory() as session:
         repair = service.get_repair(session, repair_id)
         restored = get_measure(session, repair.measure_id).credit_state == "restored"
-    check_subject_access(g.principal, repair.subject_type, repair.id_number)
+    _check_case_file(repair.subject_type, repair.id_number, repair.region)
     number = _number(c, repair.subject_type, repair.id_number)
     return _json(repair_json(repair, number, sees_full_id(g.principal), c.clock.today(), restored))
 
@@ -182,7 +178,7 @@ def get_repair(repair_id: str):
 def decide_repair(data, repair_id: str):
     """核准或驳回信用修复申请；措施已期满而待修复的，核准即修复。"""
     c = _c()
-    _check_writer(*service.repair_header(c.session_factory, repair_id))
+    _check_case_file(*service.repair_header(c.session_factory, repair_id))
     result = service.decide_repair(c.workflow(), g.principal.name, repair_id, data["outcome"], data["decided_on"],
                                    data["reason"])
     if result.restored:

@@ -16,7 +16,7 @@ from ..domain.money import format_yuan
 from ..adapters.subjects import reveal
 from ..services.errors import Invalid
 from ..services.record_queries import worklist, year_record
-from .auth import Forbidden, check_number_access, require, sees_full_id
+from .auth import Forbidden, check_number_access, record_scope, require, sees_full_id
 from .serializers import measure_row_json, notice_json, objection_json, repair_json, violation_row_json
 from .query_args import date_arg, region_arg
 from .status import _checked_subject
@@ -33,16 +33,19 @@ _YEAR = re.compile(r"[0-9]{4}")
                       "description": "自然年度（记录周期），缺省为今年"}])
 @blp.response(200, RecordSchema)
 def subject_record(subject_type: str, id_number: str):
-    """一个自然年度的记录：违约违法信息、基金损失合计、措施、告知书、异议、修复。"""
+    """一个自然年度的记录：违约违法信息、基金损失合计、措施、告知书、异议、修复。经办人员只看到本统筹区作出的部分
+    （scope_region；partial 表示另有其他统筹区的记录未列出），管理员与本人看到全部。"""
     id_number = _checked_subject(subject_type, id_number)
     check_number_access(g.principal, subject_type, id_number)
     c = current_app.extensions["credit_service"]
     today = c.clock.today()
     year = _year(request.args.get("year"), today)
-    record = year_record(c.session_factory, subject_type, c.keys.lookup_key(subject_type, id_number), year)
+    scope = record_scope(g.principal)
+    record = year_record(c.session_factory, subject_type, c.keys.lookup_key(subject_type, id_number), year, scope)
     full = sees_full_id(g.principal)
     body = {
         "subject_type": subject_type, "id_number": id_number if full else mask_id_number(id_number), "year": year,
+        "scope_region": scope, "partial": record.partial,
         "total_fund_loss": format_yuan(record.total_fund_loss),
         "violations": [violation_row_json(v, id_number, full) for v in record.violations],
         "measures": [measure_row_json(m, today) for m in record.measures],

@@ -223,8 +223,11 @@ def test_record_of_a_natural_year(client, auth):
     assert [v["fund_loss"] for v in body["violations"]] == ["120000.00", "100000.00"]
     assert [(m["months"], m["state"]) for m in body["measures"]] == [(6, "ended"), (3, "active")]
     assert len(body["notices"]) == 1 and body["objections"] == [] and body["repairs"] == []
-    staff = client.get(f"/api/v1/subjects/insured/{PERSON_ID}/record?year=2025", headers=auth("staff-taian")).json
+    staff = client.get(f"/api/v1/subjects/insured/{PERSON_ID}/record?year=2025", headers=auth("staff-jinan")).json
     assert staff["id_number"] == PERSON_ID and staff["total_fund_loss"] == "1.00"
+    # another region's staff: the case files are Jinan's (issue 9 finding 6, tests/api/test_finding6_*.py)
+    other = client.get(f"/api/v1/subjects/insured/{PERSON_ID}/record?year=2025", headers=auth("staff-taian")).json
+    assert (other["violations"], other["total_fund_loss"], other["partial"]) == ([], "0.00", True)
     problem_of(client.get(f"/api/v1/subjects/insured/{id_number()}/record", headers=auth("person")), 403,
                "not_own_subject")
     problem_of(client.get(f"/api/v1/subjects/insured/{PERSON_ID}/record?year=26", headers=auth("admin")), 422,
