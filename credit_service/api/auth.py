@@ -26,8 +26,11 @@ def authenticate() -> Principal:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or len(header) < 8:
         raise Unauthorized("缺少访问令牌，请在请求头中提供 Authorization: Bearer <token>。")
-    principal = current_app.extensions["credit_service"].tokens.principal_for(header[7:].strip())
+    tokens, token = current_app.extensions["credit_service"].tokens, header[7:].strip()
+    principal = tokens.principal_for(token)
     if principal is None:
+        if tokens.refusal(token) == "token_expired":
+            raise Unauthorized("访问令牌已过期，请向管理员申请新的令牌。", code="token_expired")
         raise Unauthorized("访问令牌无效或已撤销。", code="invalid_token")
     return principal
 
