@@ -15,6 +15,7 @@ from .messages import (BAD_DATE, BAD_SUBJECT_TYPE, MISSING, NOT_BOOLEAN, NOT_INT
 
 _COMMON = {"required": MISSING, "null": NOT_NULL}
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+NO_NUL = "^[^\\u0000]*$"
 
 # How the OpenAPI document describes the identifiers (also for path and query parameters). The shape
 # is what the service accepts (surrounding spaces are trimmed, a lower-case x is read as X); the
@@ -28,10 +29,10 @@ REGION_SCHEMA = {"type": "string", "format": "region-code", "pattern": "^[1-9][0
                  "description": "6位统筹区编码", "example": "370100"}
 
 
-def subject_path_parameters() -> list[dict]:
+def subject_path_parameters(subject_types: tuple[str, ...] = SUBJECT_TYPES) -> list[dict]:
     """The `{subject_type}/{id_number}` of a path (flask-smorest would document both as any string)."""
     return [{"in": "path", "name": "subject_type", "required": True,
-             "schema": {"type": "string", "enum": list(SUBJECT_TYPES)}},
+             "schema": {"type": "string", "enum": list(subject_types)}},
             {"in": "path", "name": "id_number", "required": True, "schema": dict(ID_NUMBER_SCHEMA)}]
 
 
@@ -44,10 +45,13 @@ class Str(fields.String):
 
     def __init__(self, min_len: int = 0, max_len: int | None = None, **kwargs):
         self.min_len, self.max_len = min_len, max_len
-        lengths = {"minLength": min_len} if min_len else {}
+        documented = {"minLength": min_len} if min_len else {}
         if max_len is not None:
-            lengths["maxLength"] = max_len
-        kwargs["metadata"] = {**lengths, **kwargs.get("metadata", {})}  # documented as enforced
+            documented["maxLength"] = max_len
+        metadata = kwargs.get("metadata", {})
+        if "pattern" not in metadata and "enum" not in metadata:
+            documented["pattern"] = NO_NUL  # request_body.parse_json refuses U+0000 anywhere
+        kwargs["metadata"] = {**documented, **metadata}  # documented as enforced
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -131,7 +135,7 @@ class Yuan(fields.Field):
     default_error_messages = _COMMON
 
     def __init__(self, metadata: dict | None = None, **kwargs):
-        super().__init__(metadata={"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$",
+        super().__init__(metadata={"type": "string", "pattern": r"^\s*[0-9]{1,12}(\.[0-9]{1,2})?\s*$",
                                    "example": "150000.00", "description": "金额（元），字符串，最多两位小数",
                                    **(metadata or {})}, **kwargs)
 
@@ -146,13 +150,14 @@ class Yuan(fields.Field):
 
 
 class SubjectType(Str):
-    def __init__(self, **kwargs):
-        super().__init__(metadata={"enum": list(SUBJECT_TYPES)}, **kwargs)
+    def __init__(self, choices: tuple[str, ...] = SUBJECT_TYPES, message: str = BAD_SUBJECT_TYPE, **kwargs):
+        self.choices, self.message = choices, message
+        super().__init__(metadata={"enum": list(choices)}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
-        if value not in SUBJECT_TYPES:
-            raise ValidationError(BAD_SUBJECT_TYPE)
+        if value not in self.choices:
+            raise ValidationError(self.message)
         return value
 
 

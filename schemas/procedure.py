@@ -87,8 +87,8 @@ class ObjectionSchema(Schema):
 
 class ObjectionDecisionSchema(Schema):
     objection = fields.Nested(ObjectionSchema)
-    revoked_measures = fields.List(fields.Nested(MeasureSchema))
-    new_measures = fields.List(fields.Nested(MeasureSchema))
+    revoked_measures = fields.List(fields.Nested("RecordMeasureSchema"))
+    new_measures = fields.List(fields.Nested("RecordMeasureSchema"))
 
 
 class RepairRequestSchema(StrictSchema):

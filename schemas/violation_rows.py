@@ -15,8 +15,8 @@ from credit_service.domain.violations import HANDLINGS, ViolationInput
 
 from .fields import ISO_DATE
 from .messages import (BAD_DATE, BAD_HANDLING, BAD_SUBJECT_TYPE, DATES_OUT_OF_ORDER, MISSING, MONTHS_RANGE,
-                       NOT_BOOLEAN, NOT_INTEGER, NOT_MAPPING, NOT_NULL, NOT_STRING, POINTS_RANGE, UNKNOWN_FIELD,
-                       out_of_range, too_long, too_short)
+                       NOT_BOOLEAN, NOT_INTEGER, NOT_MAPPING, NOT_NULL, NOT_STRING, NUL_CHARACTER, POINTS_RANGE,
+                       UNKNOWN_FIELD, out_of_range, too_long, too_short)
 
 _TOP = {"source", "source_ref", "subject", "region", "occurred_on", "determined_on", "fund_loss", "handling",
         "fraud", "points", "category", "description", "months"}
@@ -102,6 +102,9 @@ def _string(data: dict, key: str, errors: dict, min_len: int = 0, max_len: int |
         return None
     if not isinstance(value, str):
         errors[prefix + key] = [NOT_STRING]
+        return None
+    if "\x00" in value:  # no text column can store it (PostgreSQL refuses U+0000)
+        errors[prefix + key] = [NUL_CHARACTER]
         return None
     if len(value) < min_len:
         errors[prefix + key] = [too_short(min_len)]

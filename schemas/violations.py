@@ -46,11 +46,19 @@ class ViolationSchema(StrictSchema):
             raise ValidationError(DATES_OUT_OF_ORDER, "determined_on")
 
 
+class SubjectViewSchema(Schema):
+    """A subject as answered: non-staff readers get the number and the name masked."""
+
+    subject_type = fields.String(metadata={"enum": ["insured", "physician", "pharmacist"]})
+    id_number = fields.String(metadata={"description": "非经办人员角色为脱敏号码（370102********1234）"})
+    name = fields.String(allow_none=True, metadata={"description": "非经办人员角色为脱敏姓名"})
+
+
 class RecordedViolationSchema(Schema):
     id = fields.String()
     source = fields.String()
     source_ref = fields.String()
-    subject = fields.Nested(SubjectSchema)
+    subject = fields.Nested(SubjectViewSchema)
     region = fields.String()
     occurred_on = fields.Date()
     determined_on = fields.Date()

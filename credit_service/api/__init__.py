@@ -10,7 +10,7 @@ from schemas.problems import PROBLEM, ProblemSchema
 from ..services.errors import ServiceError
 from . import audit, claims, health, practitioners, procedure, records, status, violations, webhooks
 from .problems import from_http_exception, from_service_error, from_unexpected
-from .request_body import StrictJSONProvider
+from .request_body import StrictRequest
 
 
 class CreditApi(Api):
@@ -43,7 +43,7 @@ class PathSegment(UnicodeConverter):
 
 
 def register_api(app: Flask) -> None:
-    app.json = StrictJSONProvider(app)  # every JSON body is parsed in one place (request_body.py)
+    app.request_class = StrictRequest  # every JSON body is parsed in one place (request_body.py)
     app.url_map.converters["default"] = app.url_map.converters["string"] = PathSegment
     app.config.update(
         API_TITLE="credit-service 医保信用管理服务",

@@ -10,6 +10,7 @@ from schemas.fields import subject_path_parameters
 from schemas.problems import PROBLEM, ProblemSchema
 
 from ..adapters.status_index import process_origin
+from ..domain.decisions import PRACTITIONER_TYPES
 from ..services.incentives import recommend_expert
 from .auth import check_region_write, require
 from .status import _checked_subject
@@ -18,12 +19,12 @@ blp = Blueprint("practitioners", __name__, url_prefix="/api/v1", description="�
 
 
 @blp.route("/subjects/<subject_type>/<id_number>/expert-recommendations", methods=["POST"],
-           parameters=subject_path_parameters())
+           parameters=subject_path_parameters(PRACTITIONER_TYPES))
 @require("staff", "admin")
 @blp.arguments(ExpertRecommendationSchema)
 @blp.response(201, ExpertRecommendationResultSchema)
 @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="already_recommended")
-@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="validation_failed")
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="validation_failed / year_in_future")
 def mark_expert(data, subject_type: str, id_number: str):
     """标记表现突出的医保医（药）师某年度优先推荐入医保专家库（expert_recommendation），须写明理由。"""
     id_number = _checked_subject(subject_type, id_number)

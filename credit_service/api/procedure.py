@@ -48,6 +48,7 @@ def _check_case_file(subject_type: str, subject_key: str, region: str) -> None:
 @blp.response(201, NoticeSchema, description="已登记送达；objection_deadline = 签收后第15个工作日")
 @blp.alt_response(404, **_CONFLICT, description="measure_not_found")
 @blp.alt_response(409, **_CONFLICT, description="notice_exists / measure_revoked")
+@blp.alt_response(422, **_CONFLICT, description="received_before_served / received_in_future / validation_failed")
 def serve_notice(data, measure_id: str):
     """登记信用结果告知书的送达与签收，计算异议期限（第十条）。"""
     c = _c()
@@ -79,7 +80,7 @@ def print_notice(measure_id: str):
 @blp.response(201, ObjectionSchema)
 @blp.alt_response(409, **_CONFLICT, description="objection_open / measure_revoked")
 @blp.alt_response(422, **_CONFLICT, description="objection_window_closed（detail 写明期限）/ filed_on_not_today / "
-                                                 "validation_failed")
+                                                 "filed_in_future / validation_failed")
 def file_objection(data):
     """提出异议申请（第十条：收到告知书15个工作日内，书面并附证明材料）。"""
     c = _c()
@@ -108,6 +109,7 @@ def get_objection(objection_id: str):
 @blp.arguments(EvidenceCompleteRequestSchema)
 @blp.response(200, ObjectionSchema, description="复核期限自材料补齐次日重新起算")
 @blp.alt_response(409, **_CONFLICT, description="evidence_already_complete / objection_closed")
+@blp.alt_response(422, **_CONFLICT, description="evidence_date_out_of_range（须在提出日期与今天之间）/ validation_failed")
 def evidence_complete(data, objection_id: str):
     """登记证明材料补齐之日（复核期限重新起算）。"""
     c = _c()
@@ -122,6 +124,8 @@ def evidence_complete(data, objection_id: str):
 @blp.arguments(ObjectionDecisionRequestSchema)
 @blp.response(200, ObjectionDecisionSchema)
 @blp.alt_response(409, **_CONFLICT, description="objection_closed")
+@blp.alt_response(422, **_CONFLICT, description="decided_before_filed / decided_in_future / fund_loss_required / "
+                                                 "fund_loss_not_allowed / validation_failed")
 def decide_objection(data, objection_id: str):
     """复核决定：upheld 撤销措施并重算本年度；modified 按更正金额重算；rejected 维持。"""
     c = _c()
@@ -142,7 +146,8 @@ def decide_objection(data, objection_id: str):
 @blp.arguments(RepairRequestSchema)
 @blp.response(201, RepairSchema, description="reply_due_on = 申请后第15个工作日（第十一条）")
 @blp.alt_response(409, **_CONFLICT, description="repair_open / measure_revoked / credit_restored")
-@blp.alt_response(422, **_CONFLICT, description="filed_on_not_today / measure_not_of_subject / validation_failed")
+@blp.alt_response(422, **_CONFLICT, description="filed_on_not_today / filed_in_future / measure_not_of_subject / "
+                                                 "invalid_id_number / validation_failed")
 def file_repair(data):
     """信用修复申请：纠正失信行为、消除不良影响、修复承诺及证明材料（第十一条、第十二条）。"""
     c = _c()
@@ -174,7 +179,8 @@ def get_repair(repair_id: str):
 @blp.arguments(RepairDecisionRequestSchema)
 @blp.response(200, RepairSchema)
 @blp.alt_response(409, **_CONFLICT, description="repair_decided")
-@blp.alt_response(422, **_CONFLICT, description="repair_conditions_incomplete")
+@blp.alt_response(422, **_CONFLICT, description="repair_conditions_incomplete / decided_before_filed / "
+                                                 "decided_in_future / validation_failed")
 def decide_repair(data, repair_id: str):
     """核准或驳回信用修复申请；措施已期满而待修复的，核准即修复。"""
     c = _c()

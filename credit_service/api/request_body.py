@@ -1,4 +1,5 @@
-"""The one place JSON request bodies are parsed (flask-smorest's arguments and `request.get_json`).
+"""The one place JSON request bodies are parsed (flask-smorest's arguments, `request.get_json` and the
+bulk import).
 
 orjson refuses what must never reach a view: invalid UTF-8, lone surrogates (they cannot be stored or
 answered), NaN/Infinity, and nesting deeper than 1024 (the standard library's parser raises
@@ -10,23 +11,24 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from flask.json.provider import DefaultJSONProvider
+from flask import Request
 from flask_smorest import Blueprint as _SmorestBlueprint
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from schemas.messages import NUL_CHARACTER
+
 from ..services.errors import Invalid
 
-NUL_MESSAGE = "不能包含空字符（U+0000）。"
 
-
-def parse_json(raw: bytes | str) -> Any:
+def parse_json(raw: bytes | str, refuse_nul: bool = True) -> Any:
     """orjson.loads, refusing strings with U+0000 (422). Malformed input raises orjson.JSONDecodeError,
-    a json.JSONDecodeError and ValueError, which Flask and webargs answer with 400."""
+    a json.JSONDecodeError and ValueError, which Flask and webargs answer with 400. `refuse_nul=False`:
+    the caller judges each string itself (a bulk import rejects the row, not the whole body)."""
     value = orjson.loads(raw)
     marker = "\\u0000" if isinstance(raw, str) else b"\\u0000"
-    if marker in raw:  # cheap: only a body that spells the escape can hold the character
-        errors = {path or "_schema": [NUL_MESSAGE] for path in _nul_paths(value)}
+    if refuse_nul and marker in raw:  # cheap: only a body that spells the escape can hold the character
+        errors = {path or "_schema": [NUL_CHARACTER] for path in _nul_paths(value)}
         if errors:
             raise Invalid("请求内容包含空字符（U+0000），不能保存：" + "、".join(errors) + "。", errors=errors)
     return value
@@ -52,13 +54,23 @@ def _nul_paths(value: Any) -> list[str]:
     return sorted(found)
 
 
-class StrictJSONProvider(DefaultJSONProvider):
-    """`request.get_json()` goes through parse_json too; responses are written as before."""
+class _StrictJSON:
+    """What `request.get_json()` parses with (Flask's Request.json_module); answers are written, and
+    test clients read them, with the app's own JSON provider as before."""
 
-    ensure_ascii = False
-
-    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+    @staticmethod
+    def loads(s: str | bytes, **kwargs: Any) -> Any:
         return parse_json(s)
+
+
+class StrictRequest(Request):
+    @property
+    def json_module(self):
+        return _StrictJSON
+
+    @json_module.setter
+    def json_module(self, provider) -> None:
+        """Flask sets the app's JSON provider on each request (flask/ctx.py): parsing stays here."""
 
 
 class StrictParser(FlaskParser):

@@ -30,14 +30,22 @@ blp = Blueprint("violations", __name__, url_prefix="/api/v1/violations",
 WRITERS = ("reporter", "staff", "admin")
 CSV_COLUMNS = ("source", "source_ref", "subject_type", "id_number", "name", "region", "occurred_on",
                "determined_on", "fund_loss", "handling", "fraud", "points", "description", "months", "category")
+# The document's CSV: the header in the usual order (any order is read), then lines without U+0000 or a
+# lone carriage return (which the reader refuses: 422 malformed_import).
+CSV_PATTERN = r"^\ufeff?" + ",".join(CSV_COLUMNS[:10]) + r"(?:(?:,|\r?\n)(?:[^\r\u0000]|\r\n)*)?$"
 
 
 @blp.route("", methods=["POST"])
 @require(*WRITERS)
 @blp.arguments(ViolationSchema)
-@blp.response(201, ViolationResultSchema, description="新记录；同一(source, source_ref)同样内容重放时返回200及首次结果")
+@blp.response(201, ViolationResultSchema, description="新记录")
+@blp.alt_response(200, schema=ViolationResultSchema, description="同一(source, source_ref)、同样内容的重放：首次的结果")
 @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="duplicate_source_ref：同一编号、不同内容")
-@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="校验失败（invalid_id_number、validation_failed、months_out_of_range …）")
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description=(
+    "校验失败：invalid_id_number、validation_failed；规则：determined_in_future、months_out_of_range、"
+    "points_out_of_band、unknown_category、category_not_applicable"))
+@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM, description="role_not_allowed / region_not_allowed / "
+                                                                                "override_not_allowed")
 def record_violation(data):
     """记录一条违约违法信息，返回其引起的信用管理措施及说明。"""
     row = _authorised(_to_input(data))
@@ -54,11 +62,16 @@ def record_violation(data):
 @require(*WRITERS)
 @blp.doc(requestBody={
     "required": True,
+    "description": "每一行同 POST /api/v1/violations 的请求体（ViolationSchema）。不符合的行不使整批失败：它在结果中被拒绝"
+                   "（status rejected，error 为 problem），其余行照常记录。CSV 的列可为任意顺序，必须有 source、source_ref、"
+                   "subject_type、id_number、region、occurred_on、determined_on、fund_loss、handling（UTF-8 或 GBK）。",
     "content": {
-        "application/json": {"schema": {"type": "array", "maxItems": 10000, "items": ViolationSchema}},
-        "text/csv": {"schema": {"type": "string"}, "example": ",".join(CSV_COLUMNS)},
-        "multipart/form-data": {"schema": {"type": "object", "properties": {
-            "file": {"type": "string", "format": "binary"}}}},
+        # Items are any JSON value: each row is judged on its own, and reported, not refused as a body.
+        "application/json": {"schema": {"type": "array", "maxItems": 10000, "items": {},
+                                        "description": "违约违法信息数组（每项见 Violation）"}},
+        "text/csv": {"schema": {"type": "string", "pattern": CSV_PATTERN}, "example": ",".join(CSV_COLUMNS)},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary", "description": "CSV文件"}}}},
     }})
 @blp.response(200, ImportResultSchema, description="逐行结果；错误行不影响其他行")
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="too_many_rows / malformed_import")
@@ -141,7 +154,7 @@ def _read_import_rows() -> list:
     content_type = request.mimetype
     if content_type == "application/json":
         try:
-            payload = parse_json(request.get_data())
+            payload = parse_json(request.get_data(), refuse_nul=False)  # per row: schemas/violation_rows.py
         except ValueError:
             raise Invalid("请求体不是有效的JSON。", code="malformed_import") from None
         if not isinstance(payload, list):

@@ -131,7 +131,7 @@ def record_evidence_complete(w: Workflow, actor: str, objection_id: str, on: dat
             raise _evidence_complete_twice(o.evidence_complete_on)
         if on < o.filed_on or on > today:
             raise Invalid(f"材料补齐日期须在异议提出日期（{o.filed_on}）与今天（{today}）之间。",
-                          code="validation_failed", errors={"on": ["日期不在允许范围内。"]})
+                          code="evidence_date_out_of_range", errors={"on": ["日期不在允许范围内。"]})
         m = get_measure(s, o.measure_id)
         due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).review_due(w.calendar, on)
         o.evidence_complete_on, o.review_due_on, o.review_due_provisional = on, due.due_on, due.provisional
