@@ -6,7 +6,6 @@ import re
 
 import orjson
 from flask import Response, current_app, g, request
-from .request_body import Blueprint
 from sqlalchemy import select
 
 from schemas.audit import AuditPageSchema
@@ -18,6 +17,7 @@ from ..domain.identity import SUBJECT_TYPES, id_number_problem, normalise_id_num
 from ..services.errors import Invalid
 from .auth import Forbidden, require
 from .query_args import date_arg, region_arg
+from .request_body import Blueprint
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1", description="审计记录（哈希链）")
 PAGE = 1000

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import orjson
 from flask import Response, current_app, g
-from .request_body import Blueprint
 
 from schemas.claims import ExpertRecommendationResultSchema, ExpertRecommendationSchema
 from schemas.fields import subject_path_parameters
@@ -14,6 +13,7 @@ from ..domain.decisions import PRACTITIONER_TYPES
 from ..services.incentives import recommend_expert
 from .auth import check_region_write, require
 from .status import _checked_subject
+from .request_body import Blueprint
 
 blp = Blueprint("practitioners", __name__, url_prefix="/api/v1", description="医保医（药）师激励（第八条第一项）")
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import orjson
 from flask import Response, current_app, g
-from .request_body import Blueprint
 
 from schemas.problems import PROBLEM, ProblemSchema
 from schemas.procedure import (EvidenceCompleteRequestSchema, NoticeRequestSchema, NoticeSchema,
@@ -17,6 +16,7 @@ from ..services.measure_records import get_measure, measure_header, notice_of
 from .auth import check_case_file, enters_paper_filings, require, sees_full_id
 from .notice_page import render_notice
 from .serializers import measure_row_json, notice_json, objection_json, repair_json
+from .request_body import Blueprint
 
 blp = Blueprint("procedure", __name__, url_prefix="/api/v1",
                 description="信用结果告知、异议与复核、信用修复（第十条至第十二条）")

@@ -6,7 +6,6 @@ from datetime import date
 
 import orjson
 from flask import Response, current_app, g, request
-from .request_body import Blueprint
 
 from schemas.fields import REGION_SCHEMA, subject_path_parameters
 from schemas.procedure import RecordSchema, WorklistSchema
@@ -20,6 +19,7 @@ from .auth import Forbidden, check_number_access, record_scope, require, sees_fu
 from .serializers import measure_row_json, notice_json, objection_json, repair_json, violation_row_json
 from .query_args import date_arg, region_arg
 from .status import _checked_subject
+from .request_body import Blueprint
 
 blp = Blueprint("records", __name__, url_prefix="/api/v1", description="自然年度记录与经办工作清单（第七条、第十条至第十二条）")
 _YEAR = re.compile(r"[0-9]{4}")

@@ -5,7 +5,6 @@ import orjson
 from datetime import date
 
 from flask import Response, current_app, g, request
-from .request_body import Blueprint
 
 from schemas.problems import PROBLEM, ProblemSchema
 
@@ -22,6 +21,7 @@ from .auth import check_number_access, require, sees_full_id
 from .claims import claim_json
 from .problems import _flatten
 from .serializers import status_json
+from .request_body import Blueprint
 
 blp = Blueprint("status", __name__, url_prefix="/api/v1", description="结算状态查询（Arts 5, 9）")
 

@@ -9,7 +9,6 @@ import time
 import orjson
 
 from flask import Response, current_app, g, request
-from .request_body import Blueprint
 
 from schemas.problems import PROBLEM, ProblemSchema
 from schemas.violation_rows import parse_violation
@@ -23,6 +22,7 @@ from ..services.errors import Invalid, ServiceError, invalid_fields, problem_bod
 from .auth import Forbidden, check_region_write, require, sees_full_id
 from .request_body import parse_json
 from .serializers import measure_brief_json, violation_json
+from .request_body import Blueprint
 
 log = logging.getLogger(__name__)
 blp = Blueprint("violations", __name__, url_prefix="/api/v1/violations",
@@ -44,8 +44,8 @@ CSV_PATTERN = r"^\ufeff?" + ",".join(CSV_COLUMNS[:10]) + r"(?:(?:,|\r?\n)(?:[^\r
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description=(
     "校验失败：invalid_id_number、validation_failed；规则：determined_in_future、months_out_of_range、"
     "points_out_of_band、unknown_category、category_not_applicable"))
-@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM, description="role_not_allowed / region_not_allowed / "
-                                                                                "override_not_allowed")
+@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM,
+                  description="role_not_allowed / region_not_allowed / override_not_allowed")
 def record_violation(data):
     """记录一条违约违法信息，返回其引起的信用管理措施及说明。"""
     row = _authorised(_to_input(data))

@@ -9,13 +9,13 @@ receiver can match the people it knows without the event carrying an identity nu
 from __future__ import annotations
 
 from flask import current_app, g
-from .request_body import Blueprint
 
 from schemas.problems import PROBLEM, ProblemSchema
 from schemas.webhooks import RedeliverSchema, WebhookListSchema, WebhookRequestSchema, WebhookSchema
 
 from ..services import webhooks
 from .auth import require
+from .request_body import Blueprint
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description="状态变更推送（Webhook）")
 

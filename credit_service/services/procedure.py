@@ -225,7 +225,8 @@ def file_repair(w: Workflow, actor: str, measure_id: str, subject: tuple[str, st
         due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).repair_reply_due(w.calendar, filed_on)
         repair = RepairRow(
             id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number, region=m.region,
-            filed_on=filed_on, filed_on_entered=entered, corrected=corrected, adverse_effects_removed=adverse_effects_removed,
+            filed_on=filed_on, filed_on_entered=entered, corrected=corrected,
+            adverse_effects_removed=adverse_effects_removed,
             commitment=commitment, evidence=json.dumps(evidence, ensure_ascii=False), reply_due_on=due.due_on,
             reply_due_provisional=due.provisional, state="open", filed_by=actor, created_at=now)
         s.add(repair)

@@ -5,6 +5,7 @@ range"; everywhere a lone surrogate could not be answered, JSON nested 1,000 dee
 in the parser, the CSV reader raised _csv.Error, and a second evidence-complete hit a unique index."""
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -189,10 +190,11 @@ def test_finding10_csv_with_a_stray_carriage_return_is_422(client, auth, contain
 
 
 def test_finding10_csv_field_over_128_kib_is_422(client, auth, container):
-    csv = f"{CSV_HEADER}\nt,{'R' * (128 * 1024 + 1)},insured,{id_number()},张三,370100,2025-03-02,2025-04-10,1.00,administrative\n"
+    long_ref = "R" * (128 * 1024 + 1)
+    csv = f"{CSV_HEADER}\nt,{long_ref},insured,{id_number()},张三,370100,2025-03-02,2025-04-10,1.00,administrative\n"
     problem(client.post("/api/v1/violations/import", data=csv.encode(), content_type="text/csv", headers=auth()),
             422, "malformed_import")
-    multipart = {"file": (__import__("io").BytesIO(csv.encode()), "v.csv")}
+    multipart = {"file": (io.BytesIO(csv.encode()), "v.csv")}
     problem(client.post("/api/v1/violations/import", data=multipart, content_type="multipart/form-data",
                         headers=auth()), 422, "malformed_import")
     assert violations_stored(container) == 0
