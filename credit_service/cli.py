@@ -171,30 +171,66 @@ def clients() -> None:
 @click.option("--role", required=True, type=click.Choice(["settlement", "reporter", "staff", "person", "admin"]))
 @click.option("--region", default=None, help="6-digit pooling region (required for staff)")
 @click.option("--subject", default=None, help="TYPE:ID_NUMBER (required for person)")
-def clients_create(name: str, role: str, region: str | None, subject: str | None) -> None:
+@click.option("--expires", default=None, metavar="DATE|DURATION",
+              help="refuse the token from then on: YYYY-MM-DD (from 00:00 Asia/Shanghai that day) or a duration "
+                   "from now: 12h, 90d, 2w; default: it does not expire")
+def clients_create(name: str, role: str, region: str | None, subject: str | None, expires: str | None) -> None:
     """Create a client and print its token once (only its hash is stored)."""
+    from .domain.tokens import ExpiryError, parse_expiry
     from .services.clients import create_client
     from .services.errors import ServiceError
     c = _container()
     try:
-        _, token = create_client(c.uow(), c.clock, name, role, region, subject)
+        expires_at = parse_expiry(expires, c.clock.now()) if expires is not None else None
+    except ExpiryError as exc:
+        raise click.BadParameter(str(exc), param_hint="--expires") from None
+    try:
+        _, token = create_client(c.uow(), c.clock, name, role, region, subject, expires_at)
     except ServiceError as exc:
         raise click.ClickException(exc.detail) from None
+    if expires_at is not None:
+        click.echo(f"expires {expires_at.isoformat(timespec='minutes')}", err=True)
     click.echo(token)
 
 
+@clients.command("list")
+def clients_list() -> None:
+    """Every client: name, role, region, subject (masked), created, expires, state. Never a token."""
+    from .services.clients import list_clients
+    c = _container()
+    now = c.clock.now()
+    rows = [("NAME", "ROLE", "REGION", "SUBJECT", "CREATED", "EXPIRES", "STATE", "ID")]
+    for client in list_clients(c.session_factory, c.keys):
+        state = client.state(now)
+        if state == "revoked":
+            state = f"revoked {_minute(client.revoked_at)}"
+        rows.append((client.name, client.role, client.region or "-", client.subject or "-",
+                     _minute(client.created_at), _minute(client.expires_at) if client.expires_at else "never",
+                     state, client.id))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def _minute(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
 @clients.command("revoke")
-@click.option("--name", required=True)
-def clients_revoke(name: str) -> None:
-    """Revoke a client's token (every process stops accepting it within about 1 s)."""
+@click.argument("client", required=False)
+@click.option("--name", default=None, help="the client's name (or give the name or id as an argument)")
+def clients_revoke(client: str | None, name: str | None) -> None:
+    """Revoke a client's token, by name or id (every process refuses it within about 1 s)."""
     from .services.clients import revoke_client
     from .services.errors import ServiceError
+    if (client is None) == (name is None):
+        raise click.UsageError("give the client's name or id: clients revoke NAME-OR-ID (or --name NAME)")
     c = _container()
     try:
-        revoke_client(c.uow(), c.clock, name)
+        revoked = revoke_client(c.uow(), c.clock, client or name)
     except ServiceError as exc:
         raise click.ClickException(exc.detail) from None
-    click.echo(f"revoked {name}")
+    click.echo(f"revoked {revoked}")
 
 
 @main.group()

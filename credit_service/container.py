@@ -85,9 +85,10 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
     index = StatusIndex(engine, poll_seconds=settings.index_poll_seconds, keyring=keys)
-    tokens = TokenCache(session_factory)
+    clock = clock or SystemClock()
+    tokens = TokenCache(session_factory, clock)
     index.add_listener(tokens.on_change)
     return Container(settings=settings, engine=engine, session_factory=session_factory, rules=rules,
-                     calendar=calendar, clock=clock or SystemClock(), index=index, tokens=tokens, keys=keys,
+                     calendar=calendar, clock=clock, index=index, tokens=tokens, keys=keys,
                      audit_keys=macs,
                      _calendar_signature=_directory_signature(settings.config_dir / "calendar"))

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
+
+from credit_service.domain.decisions import PRACTITIONER_TYPES
 
 from .fields import IdNumber, Nested, Region, Str, StrictBool, StrictDate, StrictInt, StrictSchema, SubjectType
 from .status import StatusResultSchema
@@ -8,8 +10,13 @@ from .status import StatusResultSchema
 PRACTITIONERS_MAX = 20
 
 
-class ClaimPartySchema(StrictSchema):
-    subject_type = SubjectType(required=True)
+class ClaimInsuredSchema(StrictSchema):
+    subject_type = SubjectType(("insured",), "参保人的主体类型须为 insured。", required=True)
+    id_number = IdNumber(required=True)
+
+
+class ClaimPractitionerSchema(StrictSchema):
+    subject_type = SubjectType(PRACTITIONER_TYPES, "须为 physician 或 pharmacist。", required=True)
     id_number = IdNumber(required=True)
 
 
@@ -17,23 +24,11 @@ class ClaimSchema(StrictSchema):
     """A claim to check before settlement (API.md `POST /api/v1/claims/check`)."""
 
     on = StrictDate(load_default=None, metadata={"description": "服务日期，缺省为今天"})
-    insured = Nested(ClaimPartySchema, required=True)
-    practitioners = fields.List(Nested(ClaimPartySchema), load_default=list,
+    insured = Nested(ClaimInsuredSchema, required=True)
+    practitioners = fields.List(Nested(ClaimPractitionerSchema), load_default=list,
                                 validate=validate.Length(max=PRACTITIONERS_MAX),
                                 metadata={"description": f"开具处方（医嘱）、调剂的医保医（药）师，最多{PRACTITIONERS_MAX}人"})
     emergency = StrictBool(load_default=False, metadata={"description": "急救、抢救：医（药）师的暂停、终止不影响结算"})
-
-    @validates_schema(skip_on_field_errors=True)
-    def _parties(self, data, **kwargs):
-        errors = {}
-        if data["insured"]["subject_type"] != "insured":
-            errors["insured"] = {"subject_type": ["参保人的主体类型须为 insured。"]}
-        bad = {i: {"subject_type": ["须为 physician 或 pharmacist。"]}
-               for i, p in enumerate(data["practitioners"]) if p["subject_type"] not in ("physician", "pharmacist")}
-        if bad:
-            errors["practitioners"] = bad
-        if errors:
-            raise ValidationError(errors)
 
 
 class ClaimReasonSchema(Schema):
@@ -60,7 +55,7 @@ class ClaimResultSchema(Schema):
 
 
 class ExpertRecommendationSchema(StrictSchema):
-    year = StrictInt(required=True, metadata={"description": "推荐年度"})
+    year = StrictInt(2000, 9999, required=True, metadata={"description": "推荐年度：2000年起，至多明年（更晚 422 year_in_future）"})
     region = Region(required=True)
     reason = Str(min_len=1, max_len=2000, required=True)
 

@@ -40,9 +40,13 @@ class NoticeSchema(Schema):
     window_closed_on = fields.Date(allow_none=True)
 
 
+FILED_ON = {"description": "提出日期。person：可省略，即本服务收到之日（今天），填写其他日期 422 filed_on_not_today；"
+                          "staff/admin 录入纸质申请时填写收件日期（记录并审计为其录入），省略则为今天"}
+
+
 class ObjectionRequestSchema(StrictSchema):
     measure_id = Str(min_len=1, max_len=32, required=True)
-    filed_on = StrictDate(required=True, metadata={"description": "书面异议申请提出日期"})
+    filed_on = StrictDate(load_default=None, metadata=FILED_ON)
     reason = Str(min_len=1, max_len=4000, required=True)
     evidence = EvidenceList()
 
@@ -66,6 +70,7 @@ class ObjectionSchema(Schema):
     id_number = fields.String()
     region = fields.String()
     filed_on = fields.Date()
+    filed_on_entered = fields.Boolean(metadata={"description": "提出日期为经办人员录入的纸质申请收件日期（否则为本服务收到之日）"})
     reason = fields.String()
     evidence = fields.List(fields.String())
     acceptance_note = fields.String()
@@ -83,15 +88,15 @@ class ObjectionSchema(Schema):
 
 class ObjectionDecisionSchema(Schema):
     objection = fields.Nested(ObjectionSchema)
-    revoked_measures = fields.List(fields.Nested(MeasureSchema))
-    new_measures = fields.List(fields.Nested(MeasureSchema))
+    revoked_measures = fields.List(fields.Nested("RecordMeasureSchema"))
+    new_measures = fields.List(fields.Nested("RecordMeasureSchema"))
 
 
 class RepairRequestSchema(StrictSchema):
     subject_type = SubjectType(required=True)
     id_number = IdNumber(required=True)
     measure_id = Str(min_len=1, max_len=32, required=True)
-    filed_on = StrictDate(required=True)
+    filed_on = StrictDate(load_default=None, metadata=FILED_ON)
     corrected = StrictBool(required=True, metadata={"description": "已纠正失信行为"})
     adverse_effects_removed = StrictBool(required=True, metadata={"description": "已消除不良影响（如退回基金损失）"})
     commitment = StrictBool(required=True, metadata={"description": "已作出信用修复承诺"})
@@ -111,6 +116,7 @@ class RepairSchema(Schema):
     id_number = fields.String()
     region = fields.String()
     filed_on = fields.Date()
+    filed_on_entered = fields.Boolean(metadata={"description": "提出日期为经办人员录入的纸质申请收件日期（否则为本服务收到之日）"})
     corrected = fields.Boolean()
     adverse_effects_removed = fields.Boolean()
     commitment = fields.Boolean()
@@ -145,7 +151,10 @@ class RecordSchema(Schema):
     subject_type = fields.String()
     id_number = fields.String()
     year = fields.Integer(metadata={"description": "记录周期（自然年度，第七条）"})
-    total_fund_loss = Yuan(metadata={"description": "本年度未作废记录的医保基金损失合计"})
+    scope_region = fields.String(allow_none=True, metadata={
+        "description": "经办人员：仅列出本统筹区作出的违约违法信息、措施及其告知书、异议、修复；管理员与本人为 null（全部）"})
+    partial = fields.Boolean(metadata={"description": "本年度另有其他统筹区的记录未列出（不说明其内容）"})
+    total_fund_loss = Yuan(metadata={"description": "所列未作废记录的医保基金损失合计"})
     violations = fields.List(fields.Nested(RecordViolationSchema))
     measures = fields.List(fields.Nested(RecordMeasureSchema))
     notices = fields.List(fields.Nested(NoticeSchema))

@@ -49,7 +49,7 @@ class BatchRequestSchema(Schema):
     subjects = fields.List(fields.Nested(BatchSubjectSchema), required=True, validate=validate.Length(max=1000),
                            metadata={"description": "≤1000 个主体；任一项无效则整批 422，errors 以 subjects.序号.字段 指明"})
     emergency = fields.Boolean(metadata={"description": "可选：急救、抢救（对所有 subjects）"})
-    claims = fields.List(fields.Dict(), metadata={"description": "可选：逐笔核验的费用，每项同 /claims/check 的请求体（缺省 on 取本批 on）；与 subjects 合计 ≤1000"})
+    claims = fields.List(fields.Nested("ClaimSchema"), metadata={"description": "可选：逐笔核验的费用，每项同 /claims/check 的请求体（缺省 on 取本批 on）；与 subjects 合计 ≤1000"})
 
 
 class BatchResultSchema(Schema):

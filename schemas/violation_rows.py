@@ -13,8 +13,10 @@ from credit_service.domain.identity import SUBJECT_TYPES, id_number_problem, nor
 from credit_service.domain.money import MoneyError, parse_yuan
 from credit_service.domain.violations import HANDLINGS, ViolationInput
 
-from .messages import (BAD_DATE, BAD_HANDLING, BAD_SUBJECT_TYPE, DATES_OUT_OF_ORDER, MISSING, NOT_BOOLEAN,
-                       NOT_INTEGER, NOT_MAPPING, NOT_NULL, NOT_STRING, UNKNOWN_FIELD, too_long, too_short)
+from .fields import ISO_DATE
+from .messages import (BAD_DATE, BAD_HANDLING, BAD_SUBJECT_TYPE, DATES_OUT_OF_ORDER, MISSING, MONTHS_RANGE,
+                       NOT_BOOLEAN, NOT_INTEGER, NOT_MAPPING, NOT_NULL, NOT_STRING, NUL_CHARACTER, POINTS_RANGE,
+                       UNKNOWN_FIELD, out_of_range, too_long, too_short)
 
 _TOP = {"source", "source_ref", "subject", "region", "occurred_on", "determined_on", "fund_loss", "handling",
         "fraud", "points", "category", "description", "months"}
@@ -71,9 +73,9 @@ def parse_violation(raw: object) -> tuple[ViolationInput | None, dict[str, list[
     fraud = raw.get("fraud", False)
     if not isinstance(fraud, bool):
         errors["fraud"] = [NOT_NULL if fraud is None else NOT_BOOLEAN]
-    points = _optional_int(raw, "points", errors)
+    points = _optional_int(raw, "points", errors, *POINTS_RANGE)
     category = _string(raw, "category", errors, 1, 32, required=False)
-    months = _optional_int(raw, "months", errors)
+    months = _optional_int(raw, "months", errors, *MONTHS_RANGE)
     description = _string(raw, "description", errors, 0, 2000, required=False)
 
     if errors:
@@ -101,6 +103,9 @@ def _string(data: dict, key: str, errors: dict, min_len: int = 0, max_len: int |
     if not isinstance(value, str):
         errors[prefix + key] = [NOT_STRING]
         return None
+    if "\x00" in value:  # no text column can store it (PostgreSQL refuses U+0000)
+        errors[prefix + key] = [NUL_CHARACTER]
+        return None
     if len(value) < min_len:
         errors[prefix + key] = [too_short(min_len)]
     elif max_len is not None and len(value) > max_len:
@@ -116,7 +121,7 @@ def _date(data: dict, key: str, errors: dict) -> date | None:
     if value is None:
         errors[key] = [NOT_NULL]
         return None
-    if isinstance(value, str) and len(value) == 10:
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:
@@ -125,11 +130,14 @@ def _date(data: dict, key: str, errors: dict) -> date | None:
     return None
 
 
-def _optional_int(data: dict, key: str, errors: dict) -> int | None:
+def _optional_int(data: dict, key: str, errors: dict, low: int, high: int) -> int | None:
     value = data.get(key)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         errors[key] = [NOT_INTEGER]
+        return None
+    if not low <= value <= high:
+        errors[key] = [out_of_range(low, high)]
         return None
     return value

@@ -6,7 +6,7 @@ from credit_service.domain.violations import HANDLINGS
 
 from .fields import (IdNumber, Nested, OneOfStr, Region, Str, StrictBool, StrictDate, StrictInt, StrictSchema,
                      SubjectType, Yuan)
-from .messages import BAD_HANDLING, DATES_OUT_OF_ORDER
+from .messages import BAD_HANDLING, DATES_OUT_OF_ORDER, MONTHS_RANGE, POINTS_RANGE
 from .measures import MeasureBriefSchema, MeasureSchema
 from .problems import ProblemSchema
 
@@ -32,12 +32,12 @@ class ViolationSchema(StrictSchema):
     fund_loss = Yuan(required=True)
     handling = OneOfStr(HANDLINGS, BAD_HANDLING, required=True)
     fraud = StrictBool(load_default=False)
-    points = StrictInt(load_default=None, allow_none=True, metadata={
+    points = StrictInt(*POINTS_RANGE, load_default=None, allow_none=True, metadata={
         "description": "医保医（药）师：所属违规类别记分档次内的记分（医保发〔2024〕23号），档外 422 points_out_of_band"})
     category = Str(min_len=1, max_len=32, load_default=None, allow_none=True, metadata={
         "description": "医保医（药）师：本统筹区协议约定的违规类别（如 minor、moderate、serious、grave）"})
     description = Str(max_len=2000, load_default="")
-    months = StrictInt(load_default=None, allow_none=True, metadata={
+    months = StrictInt(*MONTHS_RANGE, load_default=None, allow_none=True, metadata={
         "description": "经办人员在该档次范围内确定的本年度暂停月数（仅 staff/admin）；缺省取档次下限"})
 
     @validates_schema(skip_on_field_errors=True)
@@ -46,11 +46,19 @@ class ViolationSchema(StrictSchema):
             raise ValidationError(DATES_OUT_OF_ORDER, "determined_on")
 
 
+class SubjectViewSchema(Schema):
+    """A subject as answered: non-staff readers get the number and the name masked."""
+
+    subject_type = fields.String(metadata={"enum": ["insured", "physician", "pharmacist"]})
+    id_number = fields.String(metadata={"description": "非经办人员角色为脱敏号码（370102********1234）"})
+    name = fields.String(allow_none=True, metadata={"description": "非经办人员角色为脱敏姓名"})
+
+
 class RecordedViolationSchema(Schema):
     id = fields.String()
     source = fields.String()
     source_ref = fields.String()
-    subject = fields.Nested(SubjectSchema)
+    subject = fields.Nested(SubjectViewSchema)
     region = fields.String()
     occurred_on = fields.Date()
     determined_on = fields.Date()

@@ -5,7 +5,9 @@ from marshmallow import Schema, fields, validate
 from credit_service.domain.identity import SUBJECT_TYPES
 from credit_service.domain.webhooks import EVENT_TYPES
 
-from .fields import IdNumber, Nested, Region, StrictSchema, SubjectType
+from .fields import IdNumber, Nested, Region, Str, StrictSchema, SubjectType
+
+URL_PATTERN = r"^https?://[^\s/?#@\u0000]+[^\u0000]*$"
 
 
 class ScopeSchema(StrictSchema):
@@ -16,12 +18,13 @@ class ScopeSchema(StrictSchema):
 
 
 class WebhookRequestSchema(Schema):
-    url = fields.String(required=True, validate=validate.Length(min=1, max=2000),
-                        metadata={"example": "https://settlement.example.cn/credit-events",
-                                  "description": "须为公网地址；私有、回环、链路本地等地址须列入 "
-                                                 "CREDIT_SERVICE_WEBHOOK_ALLOWED_HOSTS"})
-    secret = fields.String(required=True, load_only=True, validate=validate.Length(min=16, max=256),
-                           metadata={"description": "HMAC-SHA256 签名密钥（至少16个字符），加密保存"})
+    url = Str(min_len=1, max_len=2000, required=True,
+              validate=validate.Regexp(URL_PATTERN, error="须为 http:// 或 https:// 地址。"),
+              metadata={"pattern": URL_PATTERN, "example": "https://settlement.example.cn/credit-events",
+                        "description": "须为公网地址；私有、回环、链路本地等地址须列入 "
+                                       "CREDIT_SERVICE_WEBHOOK_ALLOWED_HOSTS"})
+    secret = Str(min_len=16, max_len=256, required=True, load_only=True,
+                 metadata={"description": "HMAC-SHA256 签名密钥（至少16个字符），加密保存"})
     events = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)), required=True,
                          validate=validate.Length(min=1), metadata={"example": ["status.changed"]})
     scope = Nested(ScopeSchema, required=True, metadata={

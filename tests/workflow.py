@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 
@@ -45,3 +46,14 @@ def standing_measures(container, id_number: str) -> list[tuple]:
                                                   MeasureRow.revoked_on.is_(None))
                          .order_by(MeasureRow.starts_on, MeasureRow.kind)).all()
     return [(m.kind, m.starts_on.isoformat(), m.restores_on and m.restores_on.isoformat(), m.months) for m in rows]
+
+
+@contextmanager
+def on_day(clock, day: str):
+    """The service's today is `day` inside the block (a person files on the day they file)."""
+    saved = clock.current
+    clock.current = D(day)
+    try:
+        yield
+    finally:
+        clock.current = saved

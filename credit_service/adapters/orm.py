@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String,
-                        Text, TypeDecorator, UniqueConstraint, text)
+                        Text, TypeDecorator, UniqueConstraint, false, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -163,6 +163,7 @@ class ApiClientRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # refused from then on
 
 
 class JobRunRow(Base):
@@ -279,6 +280,8 @@ class ObjectionRow(Base):
     id_number: Mapped[str] = mapped_column(String(64), index=True)
     region: Mapped[str] = mapped_column(String(6), index=True)
     filed_on: Mapped[date] = mapped_column(Date)
+    # True: a date staff entered (a paper filing's day of receipt); False: the service's day of filing.
+    filed_on_entered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     reason: Mapped[str] = mapped_column(Text)
     evidence: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of strings
     acceptance_note: Mapped[str] = mapped_column(Text, default="")
@@ -312,6 +315,7 @@ class RepairRow(Base):
     id_number: Mapped[str] = mapped_column(String(64), index=True)
     region: Mapped[str] = mapped_column(String(6), index=True)
     filed_on: Mapped[date] = mapped_column(Date)
+    filed_on_entered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     corrected: Mapped[bool] = mapped_column(Boolean)
     adverse_effects_removed: Mapped[bool] = mapped_column(Boolean)
     commitment: Mapped[bool] = mapped_column(Boolean)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.routing import UnicodeConverter
 
 from schemas.problems import PROBLEM, ProblemSchema
 
@@ -10,6 +11,7 @@ from ..services.errors import ServiceError
 from . import (audit, claims, evaluation, health, lists, practitioners, procedure, records, reports, status,
                violations, webhooks)
 from .problems import from_http_exception, from_service_error, from_unexpected
+from .request_body import StrictRequest
 
 
 class CreditApi(Api):
@@ -38,7 +40,17 @@ class CreditApi(Api):
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
+class PathSegment(UnicodeConverter):
+    """A path segment never holds U+0000: no identifier does, and no database could look one up."""
+
+    def __init__(self, map, *args, **kwargs):
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00]")
+
+
 def register_api(app: Flask) -> None:
+    app.request_class = StrictRequest  # every JSON body is parsed in one place (request_body.py)
+    app.url_map.converters["default"] = app.url_map.converters["string"] = PathSegment
     app.config.update(
         API_TITLE="credit-service 医保信用管理服务",
         API_VERSION="v1",

@@ -26,8 +26,11 @@ def authenticate() -> Principal:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or len(header) < 8:
         raise Unauthorized("缺少访问令牌，请在请求头中提供 Authorization: Bearer <token>。")
-    principal = current_app.extensions["credit_service"].tokens.principal_for(header[7:].strip())
+    tokens, token = current_app.extensions["credit_service"].tokens, header[7:].strip()
+    principal = tokens.principal_for(token)
     if principal is None:
+        if tokens.refusal(token) == "token_expired":
+            raise Unauthorized("访问令牌已过期，请向管理员申请新的令牌。", code="token_expired")
         raise Unauthorized("访问令牌无效或已撤销。", code="invalid_token")
     return principal
 
@@ -69,6 +72,21 @@ def check_number_access(principal: Principal, subject_type: str, id_number: str)
         check_subject_access(principal, subject_type, keys.lookup_key(subject_type, id_number))
 
 
+def check_case_file(principal: Principal, subject_type: str, subject_key: str, region: str) -> None:
+    """A case file — a measure, its notice, objection or repair — belongs to the pooling region that
+    decided the measure (`region`): staff read and act on their own region's only, a person on their
+    own only, admin on all (docs/access.md). The status stays readable everywhere (第五条)."""
+    check_subject_access(principal, subject_type, subject_key)
+    if principal.role == "staff" and principal.region != region:
+        raise Forbidden(f"经办人员仅可查阅、处理本统筹区（{principal.region}）的案卷，该案卷属统筹区{region}。",
+                        code="region_not_allowed")
+
+
+def record_scope(principal: Principal) -> str | None:
+    """The region a natural-year record is limited to for this reader (None: the whole record)."""
+    return principal.region if principal.role == "staff" else None
+
+
 def check_region_write(principal: Principal, region: str) -> None:
     if principal.role == "staff" and principal.region != region:
         raise Forbidden(f"经办人员仅可处理本统筹区（{principal.region}）的信息，不能写入统筹区{region}。",
@@ -76,4 +94,10 @@ def check_region_write(principal: Principal, region: str) -> None:
 
 
 def sees_full_id(principal: Principal) -> bool:
+    return principal.role in STAFF_ROLES
+
+
+def enters_paper_filings(principal: Principal) -> bool:
+    """Staff may date a filing by the day its paper was received; a person's filing is dated by the
+    service (API.md v1.1, domain.procedure.filing_date)."""
     return principal.role in STAFF_ROLES

@@ -6,7 +6,6 @@ from typing import Callable
 
 import orjson
 from flask import Response, current_app, g
-from flask_smorest import Blueprint
 
 from schemas.claims import ClaimResultSchema, ClaimSchema
 from schemas.problems import PROBLEM, ProblemSchema
@@ -17,6 +16,7 @@ from ..domain.rules import RuleBook
 from ..domain.status import SubjectFacts, status_on
 from .auth import require, sees_full_id
 from .serializers import _iso, status_json
+from .request_body import Blueprint
 
 blp = Blueprint("claims", __name__, url_prefix="/api/v1", description="结算前核验：参保人及开方、调剂的医（药）师")
 

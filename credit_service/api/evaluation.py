@@ -5,6 +5,7 @@ import orjson
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
+from schemas.fields import subject_path_parameters
 from schemas.evaluation import EvaluationQuerySchema, EvaluationSchema
 from schemas.problems import PROBLEM, ProblemSchema
 
@@ -20,7 +21,8 @@ blp = Blueprint("evaluation", __name__, url_prefix="/api/v1",
 READERS = access.roles_for(access.EVALUATION_READ)
 
 
-@blp.route("/subjects/<subject_type>/<id_number>/evaluation", methods=["GET"])
+@blp.route("/subjects/<subject_type>/<id_number>/evaluation", methods=["GET"],
+           parameters=subject_path_parameters())
 @require(*READERS)
 @blp.doc(parameters=[{"in": "query", "name": "on", "required": False, "schema": {"type": "string", "format": "date"},
                       "description": "评价日期，缺省为今天（Asia/Shanghai）"}])

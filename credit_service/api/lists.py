@@ -6,6 +6,7 @@ from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
 from schemas.lists import JointListSchema
+from schemas.fields import REGION_SCHEMA
 from schemas.problems import PROBLEM, ProblemSchema
 
 from ..domain.identity import region_problem
@@ -26,7 +27,7 @@ FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 @blp.doc(parameters=[
     {"in": "query", "name": "since", "required": False, "schema": {"type": "string", "format": "date"},
      "description": "给出时：该日以来的新增（additions）与移出（removals）；缺省：今日名单（listed）"},
-    {"in": "query", "name": "region", "required": False, "schema": {"type": "string"},
+    {"in": "query", "name": "region", "required": False, "schema": REGION_SCHEMA,
      "description": "统筹区；经办人员缺省且只能为本统筹区"},
     {"in": "query", "name": "format", "required": False, "schema": {"type": "string", "enum": list(FORMATS)},
      "description": "可代替 Accept：json、csv"}],

@@ -3,25 +3,28 @@ from __future__ import annotations
 
 import orjson
 from flask import Response, current_app, g
-from flask_smorest import Blueprint
 
 from schemas.claims import ExpertRecommendationResultSchema, ExpertRecommendationSchema
+from schemas.fields import subject_path_parameters
 from schemas.problems import PROBLEM, ProblemSchema
 
 from ..adapters.status_index import process_origin
+from ..domain.decisions import PRACTITIONER_TYPES
 from ..services.incentives import recommend_expert
 from .auth import check_region_write, require
 from .status import _checked_subject
+from .request_body import Blueprint
 
 blp = Blueprint("practitioners", __name__, url_prefix="/api/v1", description="医保医（药）师激励（第八条第一项）")
 
 
-@blp.route("/subjects/<subject_type>/<id_number>/expert-recommendations", methods=["POST"])
+@blp.route("/subjects/<subject_type>/<id_number>/expert-recommendations", methods=["POST"],
+           parameters=subject_path_parameters(PRACTITIONER_TYPES))
 @require("staff", "admin")
 @blp.arguments(ExpertRecommendationSchema)
 @blp.response(201, ExpertRecommendationResultSchema)
 @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="already_recommended")
-@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="validation_failed")
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="validation_failed / year_in_future")
 def mark_expert(data, subject_type: str, id_number: str):
     """标记表现突出的医保医（药）师某年度优先推荐入医保专家库（expert_recommendation），须写明理由。"""
     id_number = _checked_subject(subject_type, id_number)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import orjson
 from flask import Response, current_app, g
-from flask_smorest import Blueprint
 
 from schemas.problems import PROBLEM, ProblemSchema
 from schemas.procedure import (EvidenceCompleteRequestSchema, NoticeRequestSchema, NoticeSchema,
@@ -14,9 +13,10 @@ from ..adapters.orm import ViolationRow
 from ..adapters.subjects import reveal_one
 from ..services import procedure as service
 from ..services.measure_records import get_measure, measure_header, notice_of
-from .auth import check_region_write, check_subject_access, require, sees_full_id
+from .auth import check_case_file, enters_paper_filings, require, sees_full_id
 from .notice_page import render_notice
 from .serializers import measure_row_json, notice_json, objection_json, repair_json
+from .request_body import Blueprint
 
 blp = Blueprint("procedure", __name__, url_prefix="/api/v1",
                 description="信用结果告知、异议与复核、信用修复（第十条至第十二条）")
@@ -38,10 +38,8 @@ def _number(c, subject_type: str, subject_key: str) -> str:
         return reveal_one(session, c.keys, subject_key)
 
 
-def _check_writer(subject_type: str, id_number: str, region: str) -> None:
-    """Staff write only in their own pooling region; a person only about themself."""
-    check_subject_access(g.principal, subject_type, id_number)
-    check_region_write(g.principal, region)
+def _check_case_file(subject_type: str, subject_key: str, region: str) -> None:
+    check_case_file(g.principal, subject_type, subject_key, region)
 
 
 @blp.route("/measures/<measure_id>/notice", methods=["POST"])
@@ -50,10 +48,11 @@ def _check_writer(subject_type: str, id_number: str, region: str) -> None:
 @blp.response(201, NoticeSchema, description="已登记送达；objection_deadline = 签收后第15个工作日")
 @blp.alt_response(404, **_CONFLICT, description="measure_not_found")
 @blp.alt_response(409, **_CONFLICT, description="notice_exists / measure_revoked")
+@blp.alt_response(422, **_CONFLICT, description="received_before_served / received_in_future / validation_failed")
 def serve_notice(data, measure_id: str):
     """登记信用结果告知书的送达与签收，计算异议期限（第十条）。"""
     c = _c()
-    _check_writer(*measure_header(c.session_factory, measure_id))
+    _check_case_file(*measure_header(c.session_factory, measure_id))
     notice = service.serve_notice(c.workflow(), g.principal.name, measure_id, data["served_on"], data["received_on"])
     return _json(notice_json(notice), 201)
 
@@ -65,8 +64,7 @@ def serve_notice(data, measure_id: str):
 def print_notice(measure_id: str):
     """可打印的中文信用结果告知书（一页）。"""
     c = _c()
-    subject_type, id_number, _ = measure_header(c.session_factory, measure_id)
-    check_subject_access(g.principal, subject_type, id_number)
+    _check_case_file(*measure_header(c.session_factory, measure_id))
     with c.session_factory() as session:
         measure = get_measure(session, measure_id)
         notice = notice_of(session, measure_id)
@@ -81,13 +79,14 @@ def print_notice(measure_id: str):
 @blp.arguments(ObjectionRequestSchema)
 @blp.response(201, ObjectionSchema)
 @blp.alt_response(409, **_CONFLICT, description="objection_open / measure_revoked")
-@blp.alt_response(422, **_CONFLICT, description="objection_window_closed（detail 写明期限）/ validation_failed")
+@blp.alt_response(422, **_CONFLICT, description="objection_window_closed（detail 写明期限）/ filed_on_not_today / "
+                                                 "filed_in_future / validation_failed")
 def file_objection(data):
     """提出异议申请（第十条：收到告知书15个工作日内，书面并附证明材料）。"""
     c = _c()
-    _check_writer(*measure_header(c.session_factory, data["measure_id"]))
+    _check_case_file(*measure_header(c.session_factory, data["measure_id"]))
     objection = service.file_objection(c.workflow(), g.principal.name, data["measure_id"], data["filed_on"],
-                                       data["reason"], data["evidence"])
+                                       data["reason"], data["evidence"], enters_paper_filings(g.principal))
     number = _number(c, objection.subject_type, objection.id_number)
     return _json(objection_json(objection, number, sees_full_id(g.principal), c.clock.today()), 201)
 
@@ -100,7 +99,7 @@ def get_objection(objection_id: str):
     c = _c()
     with c.session_factory() as session:
         objection = service.get_objection(session, objection_id)
-    check_subject_access(g.principal, objection.subject_type, objection.id_number)
+    _check_case_file(objection.subject_type, objection.id_number, objection.region)
     number = _number(c, objection.subject_type, objection.id_number)
     return _json(objection_json(objection, number, sees_full_id(g.principal), c.clock.today()))
 
@@ -109,10 +108,12 @@ def get_objection(objection_id: str):
 @require(*STAFF)
 @blp.arguments(EvidenceCompleteRequestSchema)
 @blp.response(200, ObjectionSchema, description="复核期限自材料补齐次日重新起算")
+@blp.alt_response(409, **_CONFLICT, description="evidence_already_complete / objection_closed")
+@blp.alt_response(422, **_CONFLICT, description="evidence_date_out_of_range（须在提出日期与今天之间）/ validation_failed")
 def evidence_complete(data, objection_id: str):
     """登记证明材料补齐之日（复核期限重新起算）。"""
     c = _c()
-    _check_writer(*service.objection_header(c.session_factory, objection_id))
+    _check_case_file(*service.objection_header(c.session_factory, objection_id))
     objection = service.record_evidence_complete(c.workflow(), g.principal.name, objection_id, data["on"])
     number = _number(c, objection.subject_type, objection.id_number)
     return _json(objection_json(objection, number, True, c.clock.today()))
@@ -123,10 +124,12 @@ def evidence_complete(data, objection_id: str):
 @blp.arguments(ObjectionDecisionRequestSchema)
 @blp.response(200, ObjectionDecisionSchema)
 @blp.alt_response(409, **_CONFLICT, description="objection_closed")
+@blp.alt_response(422, **_CONFLICT, description="decided_before_filed / decided_in_future / fund_loss_required / "
+                                                 "fund_loss_not_allowed / validation_failed")
 def decide_objection(data, objection_id: str):
     """复核决定：upheld 撤销措施并重算本年度；modified 按更正金额重算；rejected 维持。"""
     c = _c()
-    _check_writer(*service.objection_header(c.session_factory, objection_id))
+    _check_case_file(*service.objection_header(c.session_factory, objection_id))
     result = service.decide_objection(c.workflow(), g.principal.name, objection_id, data["outcome"],
                                       data["decided_on"], data["reason"], data["fund_loss"])
     if result.revoked or result.created:
@@ -143,16 +146,17 @@ def decide_objection(data, objection_id: str):
 @blp.arguments(RepairRequestSchema)
 @blp.response(201, RepairSchema, description="reply_due_on = 申请后第15个工作日（第十一条）")
 @blp.alt_response(409, **_CONFLICT, description="repair_open / measure_revoked / credit_restored")
+@blp.alt_response(422, **_CONFLICT, description="filed_on_not_today / filed_in_future / measure_not_of_subject / "
+                                                 "invalid_id_number / validation_failed")
 def file_repair(data):
     """信用修复申请：纠正失信行为、消除不良影响、修复承诺及证明材料（第十一条、第十二条）。"""
     c = _c()
     subject = (data["subject_type"], c.keys.lookup_key(data["subject_type"], data["id_number"]))
-    check_subject_access(g.principal, *subject)
     _, _, region = measure_header(c.session_factory, data["measure_id"])
-    check_region_write(g.principal, region)
+    _check_case_file(*subject, region)  # the service checks that the measure is this subject's
     repair = service.file_repair(c.workflow(), g.principal.name, data["measure_id"], subject, data["filed_on"],
                                  data["corrected"], data["adverse_effects_removed"], data["commitment"],
-                                 data["evidence"])
+                                 data["evidence"], enters_paper_filings(g.principal))
     return _json(repair_json(repair, data["id_number"], sees_full_id(g.principal), c.clock.today()), 201)
 
 
@@ -165,7 +169,7 @@ def get_repair(repair_id: str):
     with c.session_factory() as session:
         repair = service.get_repair(session, repair_id)
         restored = get_measure(session, repair.measure_id).credit_state == "restored"
-    check_subject_access(g.principal, repair.subject_type, repair.id_number)
+    _check_case_file(repair.subject_type, repair.id_number, repair.region)
     number = _number(c, repair.subject_type, repair.id_number)
     return _json(repair_json(repair, number, sees_full_id(g.principal), c.clock.today(), restored))
 
@@ -175,11 +179,12 @@ def get_repair(repair_id: str):
 @blp.arguments(RepairDecisionRequestSchema)
 @blp.response(200, RepairSchema)
 @blp.alt_response(409, **_CONFLICT, description="repair_decided")
-@blp.alt_response(422, **_CONFLICT, description="repair_conditions_incomplete")
+@blp.alt_response(422, **_CONFLICT, description="repair_conditions_incomplete / decided_before_filed / "
+                                                 "decided_in_future / validation_failed")
 def decide_repair(data, repair_id: str):
     """核准或驳回信用修复申请；措施已期满而待修复的，核准即修复。"""
     c = _c()
-    _check_writer(*service.repair_header(c.session_factory, repair_id))
+    _check_case_file(*service.repair_header(c.session_factory, repair_id))
     result = service.decide_repair(c.workflow(), g.principal.name, repair_id, data["outcome"], data["decided_on"],
                                    data["reason"])
     if result.restored:

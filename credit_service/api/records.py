@@ -1,12 +1,13 @@
 """The natural-year record of a subject and the staff worklist."""
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import orjson
 from flask import Response, current_app, g, request
-from flask_smorest import Blueprint
 
+from schemas.fields import REGION_SCHEMA, subject_path_parameters
 from schemas.procedure import RecordSchema, WorklistSchema
 
 from ..domain.identity import mask_id_number
@@ -15,29 +16,37 @@ from ..domain.status import status_on
 from ..adapters.subjects import reveal
 from ..services.errors import Invalid
 from ..services.record_queries import worklist, year_record
-from .auth import Forbidden, check_number_access, require, sees_full_id
+from .auth import Forbidden, check_number_access, record_scope, require, sees_full_id
 from .serializers import measure_row_json, notice_json, objection_json, repair_json, violation_row_json
-from .status import _checked_subject, _day
+from .query_args import date_arg, region_arg
+from .status import _checked_subject
+from .request_body import Blueprint
 
 blp = Blueprint("records", __name__, url_prefix="/api/v1", description="自然年度记录与经办工作清单（第七条、第十条至第十二条）")
+_YEAR = re.compile(r"[0-9]{4}")
 
 
-@blp.route("/subjects/<subject_type>/<id_number>/record", methods=["GET"])
+@blp.route("/subjects/<subject_type>/<id_number>/record", methods=["GET"],
+           parameters=subject_path_parameters())
 @require("staff", "admin", "person")
-@blp.doc(parameters=[{"in": "query", "name": "year", "required": False, "schema": {"type": "integer"},
+@blp.doc(parameters=[{"in": "query", "name": "year", "required": False,
+                      "schema": {"type": "integer", "minimum": 1901, "maximum": 9999},
                       "description": "自然年度（记录周期），缺省为今年"}])
 @blp.response(200, RecordSchema)
 def subject_record(subject_type: str, id_number: str):
-    """一个自然年度的记录：违约违法信息、基金损失合计、措施、告知书、异议、修复。"""
+    """一个自然年度的记录：违约违法信息、基金损失合计、措施、告知书、异议、修复。经办人员只看到本统筹区作出的部分
+    （scope_region；partial 表示另有其他统筹区的记录未列出），管理员与本人看到全部。"""
     id_number = _checked_subject(subject_type, id_number)
     check_number_access(g.principal, subject_type, id_number)
     c = current_app.extensions["credit_service"]
     today = c.clock.today()
     year = _year(request.args.get("year"), today)
-    record = year_record(c.session_factory, subject_type, c.keys.lookup_key(subject_type, id_number), year)
+    scope = record_scope(g.principal)
+    record = year_record(c.session_factory, subject_type, c.keys.lookup_key(subject_type, id_number), year, scope)
     full = sees_full_id(g.principal)
     body = {
         "subject_type": subject_type, "id_number": id_number if full else mask_id_number(id_number), "year": year,
+        "scope_region": scope, "partial": record.partial,
         "total_fund_loss": format_yuan(record.total_fund_loss),
         "violations": [violation_row_json(v, id_number, full) for v in record.violations],
         "measures": [measure_row_json(m, today) for m in record.measures],
@@ -62,7 +71,7 @@ def _restored(record, measure_id: str) -> bool:
 def _year(value: str | None, today: date) -> int:
     if value is None:
         return today.year
-    if value.isdigit() and len(value) == 4 and 1900 < int(value) <= today.year + 1:
+    if _YEAR.fullmatch(value) and int(value) > 1900:  # a year to come has an empty record
         return int(value)
     raise Invalid("year 须为四位数的自然年度，例如 2026。", errors={"year": ["应为四位年份。"]})
 
@@ -70,7 +79,7 @@ def _year(value: str | None, today: date) -> int:
 @blp.route("/worklist", methods=["GET"])
 @require("staff", "admin")
 @blp.doc(parameters=[
-    {"in": "query", "name": "region", "required": False, "schema": {"type": "string"},
+    {"in": "query", "name": "region", "required": False, "schema": REGION_SCHEMA,
      "description": "统筹区；经办人员缺省且只能为本统筹区"},
     {"in": "query", "name": "due_before", "required": False, "schema": {"type": "string", "format": "date"},
      "description": "只列期限早于该日的事项"}])
@@ -78,12 +87,12 @@ def _year(value: str | None, today: date) -> int:
 def staff_worklist():
     """待复核的异议、待答复的修复申请、尚在异议期内的告知书，按期限先后排列（含暂定期限标记）。"""
     c = current_app.extensions["credit_service"]
-    region = request.args.get("region") or None
+    region = region_arg(request.args)
     if g.principal.role == "staff":
         if region and region != g.principal.region:
             raise Forbidden(f"经办人员只能查看本统筹区（{g.principal.region}）的工作清单。", code="region_not_allowed")
         region = g.principal.region
-    due_before = _day(request.args["due_before"], c) if request.args.get("due_before") else None
+    due_before = date_arg(request.args, "due_before", c)
     today = c.clock.today()
     items = worklist(c.session_factory, today, region, due_before)
     with c.session_factory() as session:  # staff and admin only: they see the numbers

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
+from schemas.fields import REGION_SCHEMA
 from schemas.problems import PROBLEM, ProblemSchema
 from schemas.reports import MonthlyReportSchema
 
@@ -13,6 +14,8 @@ from ..services import access
 from ..services.errors import Invalid, ServiceError
 from ..services.reports import FORMATS, monthly_report
 from .auth import require
+
+REGION_OR_ALL = {"anyOf": [REGION_SCHEMA, {"type": "string", "enum": ["all"]}]}
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1",
                 description="月度统计报表（济医保字〔2020〕1号：每月累加统计，次月3日前报送）")
@@ -25,9 +28,9 @@ class NotAcceptable(ServiceError):
 @blp.route("/reports/monthly", methods=["GET"])
 @require(*access.roles_for(access.REPORT_READ))
 @blp.doc(parameters=[
-    {"in": "query", "name": "month", "required": False, "schema": {"type": "string", "pattern": r"^\d{4}-\d{2}$"},
+    {"in": "query", "name": "month", "required": False, "schema": {"type": "string", "pattern": r"^(199[0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"},
      "description": "YYYY-MM，缺省为上月"},
-    {"in": "query", "name": "region", "required": False, "schema": {"type": "string"},
+    {"in": "query", "name": "region", "required": False, "schema": REGION_OR_ALL,
      "description": "统筹区；经办人员缺省且只能为本统筹区；管理员缺省或 all 为全省合计"},
     {"in": "query", "name": "format", "required": False, "schema": {"type": "string", "enum": list(FORMATS)},
      "description": "可代替 Accept：json、csv、xlsx"}],

@@ -110,7 +110,8 @@ def objection_json(o, number: str, full_id: bool, today: date) -> dict:
     return {
         "id": o.id, "measure_id": o.measure_id, "subject_type": o.subject_type,
         "id_number": _shown(number, full_id), "region": o.region, "filed_on": o.filed_on.isoformat(),
-        "reason": o.reason, "evidence": json.loads(o.evidence), "acceptance_note": o.acceptance_note,
+        "filed_on_entered": o.filed_on_entered, "reason": o.reason, "evidence": json.loads(o.evidence),
+        "acceptance_note": o.acceptance_note,
         "evidence_complete_on": _iso(o.evidence_complete_on), "review_due_on": o.review_due_on.isoformat(),
         "review_due_provisional": o.review_due_provisional,
         "overdue": o.state == "open" and o.review_due_on < today,
@@ -125,7 +126,8 @@ def repair_json(r, number: str, full_id: bool, today: date, credit_restored: boo
     return {
         "id": r.id, "measure_id": r.measure_id, "subject_type": r.subject_type,
         "id_number": _shown(number, full_id), "region": r.region, "filed_on": r.filed_on.isoformat(),
-        "corrected": r.corrected, "adverse_effects_removed": r.adverse_effects_removed, "commitment": r.commitment,
+        "filed_on_entered": r.filed_on_entered, "corrected": r.corrected,
+        "adverse_effects_removed": r.adverse_effects_removed, "commitment": r.commitment,
         "evidence": json.loads(r.evidence), "reply_due_on": r.reply_due_on.isoformat(),
         "reply_due_provisional": r.reply_due_provisional, "overdue": r.state == "open" and r.reply_due_on < today,
         "state": r.state, "decided_on": _iso(r.decided_on), "decision_reason": r.decision_reason,

@@ -5,13 +5,13 @@ import orjson
 from datetime import date
 
 from flask import Response, current_app, g, request
-from flask_smorest import Blueprint
 
 from schemas.problems import PROBLEM, ProblemSchema
 
 from marshmallow import ValidationError
 
 from schemas.claims import ClaimSchema
+from schemas.fields import ISO_DATE, subject_path_parameters
 from schemas.status import BatchRequestSchema, BatchResultSchema, StatusResultSchema
 
 from ..domain.identity import SUBJECT_TYPES, id_number_problem, mask_id_number, normalise_id_number
@@ -21,11 +21,13 @@ from .auth import check_number_access, require, sees_full_id
 from .claims import claim_json
 from .problems import _flatten
 from .serializers import status_json
+from .request_body import Blueprint
 
 blp = Blueprint("status", __name__, url_prefix="/api/v1", description="结算状态查询（Arts 5, 9）")
 
 
-@blp.route("/subjects/<subject_type>/<id_number>/status", methods=["GET"])
+@blp.route("/subjects/<subject_type>/<id_number>/status", methods=["GET"],
+           parameters=subject_path_parameters())
 @require("settlement", "staff", "admin", "person")
 @blp.doc(parameters=[{"in": "query", "name": "on", "required": False,
                       "schema": {"type": "string", "format": "date"},
@@ -124,8 +126,8 @@ def _flag(value: str | None) -> bool | None:
 def _day(value, c) -> date:
     if value is None:
         return c.clock.today()
-    # len() check: Python 3.11's fromisoformat also takes forms such as 20250101, which API.md does not.
-    if isinstance(value, str) and len(value) == 10:
+    # Python 3.11's fromisoformat also takes forms such as 20250101 and 2025-W01-1, which API.md does not.
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:

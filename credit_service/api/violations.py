@@ -9,7 +9,6 @@ import time
 import orjson
 
 from flask import Response, current_app, g, request
-from flask_smorest import Blueprint
 
 from schemas.problems import PROBLEM, ProblemSchema
 from schemas.violation_rows import parse_violation
@@ -21,7 +20,9 @@ from ..domain.violations import ViolationInput
 from ..services import intake
 from ..services.errors import Invalid, ServiceError, invalid_fields, problem_body
 from .auth import Forbidden, check_region_write, require, sees_full_id
+from .request_body import parse_json
 from .serializers import measure_brief_json, violation_json
+from .request_body import Blueprint
 
 log = logging.getLogger(__name__)
 blp = Blueprint("violations", __name__, url_prefix="/api/v1/violations",
@@ -29,14 +30,22 @@ blp = Blueprint("violations", __name__, url_prefix="/api/v1/violations",
 WRITERS = ("reporter", "staff", "admin")
 CSV_COLUMNS = ("source", "source_ref", "subject_type", "id_number", "name", "region", "occurred_on",
                "determined_on", "fund_loss", "handling", "fraud", "points", "description", "months", "category")
+# The document's CSV: the header in the usual order (any order is read), then lines without U+0000 or a
+# lone carriage return (which the reader refuses: 422 malformed_import).
+CSV_PATTERN = r"^\ufeff?" + ",".join(CSV_COLUMNS[:10]) + r"(?:(?:,|\r?\n)(?:[^\r\u0000]|\r\n)*)?$"
 
 
 @blp.route("", methods=["POST"])
 @require(*WRITERS)
 @blp.arguments(ViolationSchema)
-@blp.response(201, ViolationResultSchema, description="新记录；同一(source, source_ref)同样内容重放时返回200及首次结果")
+@blp.response(201, ViolationResultSchema, description="新记录")
+@blp.alt_response(200, schema=ViolationResultSchema, description="同一(source, source_ref)、同样内容的重放：首次的结果")
 @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="duplicate_source_ref：同一编号、不同内容")
-@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="校验失败（invalid_id_number、validation_failed、months_out_of_range …）")
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description=(
+    "校验失败：invalid_id_number、validation_failed；规则：determined_in_future、months_out_of_range、"
+    "points_out_of_band、unknown_category、category_not_applicable"))
+@blp.alt_response(403, schema=ProblemSchema, content_type=PROBLEM,
+                  description="role_not_allowed / region_not_allowed / override_not_allowed")
 def record_violation(data):
     """记录一条违约违法信息，返回其引起的信用管理措施及说明。"""
     row = _authorised(_to_input(data))
@@ -53,11 +62,16 @@ def record_violation(data):
 @require(*WRITERS)
 @blp.doc(requestBody={
     "required": True,
+    "description": "每一行同 POST /api/v1/violations 的请求体（ViolationSchema）。不符合的行不使整批失败：它在结果中被拒绝"
+                   "（status rejected，error 为 problem），其余行照常记录。CSV 的列可为任意顺序，必须有 source、source_ref、"
+                   "subject_type、id_number、region、occurred_on、determined_on、fund_loss、handling（UTF-8 或 GBK）。",
     "content": {
-        "application/json": {"schema": {"type": "array", "maxItems": 10000, "items": ViolationSchema}},
-        "text/csv": {"schema": {"type": "string"}, "example": ",".join(CSV_COLUMNS)},
-        "multipart/form-data": {"schema": {"type": "object", "properties": {
-            "file": {"type": "string", "format": "binary"}}}},
+        # Items are any JSON value: each row is judged on its own, and reported, not refused as a body.
+        "application/json": {"schema": {"type": "array", "maxItems": 10000, "items": {},
+                                        "description": "违约违法信息数组（每项见 Violation）"}},
+        "text/csv": {"schema": {"type": "string", "pattern": CSV_PATTERN}, "example": ",".join(CSV_COLUMNS)},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {
+            "file": {"type": "string", "format": "binary", "description": "CSV文件"}}}},
     }})
 @blp.response(200, ImportResultSchema, description="逐行结果；错误行不影响其他行")
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="too_many_rows / malformed_import")
@@ -140,7 +154,7 @@ def _read_import_rows() -> list:
     content_type = request.mimetype
     if content_type == "application/json":
         try:
-            payload = orjson.loads(request.get_data())
+            payload = parse_json(request.get_data(), refuse_nul=False)  # per row: schemas/violation_rows.py
         except ValueError:
             raise Invalid("请求体不是有效的JSON。", code="malformed_import") from None
         if not isinstance(payload, list):
@@ -165,13 +179,21 @@ def _csv_rows(data: bytes) -> list[dict]:
             continue
     else:
         raise Invalid("CSV文件编码无法识别，请使用UTF-8。", code="malformed_import")
+    if "\x00" in text:  # no text column can store it (PostgreSQL refuses U+0000)
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise Invalid(f"CSV文件第{line}行包含空字符（U+0000），请检查文件。", code="malformed_import")
     reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ("source", "source_ref", "subject_type", "id_number", "region", "occurred_on",
-                           "determined_on", "fund_loss", "handling") if c not in (reader.fieldnames or [])]
-    if missing:
-        raise Invalid(f"CSV表头缺少列：{', '.join(missing)}。", code="malformed_import",
-                      errors={"header": [f"缺少 {c}" for c in missing]})
-    return [_csv_row(r) for r in reader]
+    try:
+        missing = [c for c in ("source", "source_ref", "subject_type", "id_number", "region", "occurred_on",
+                               "determined_on", "fund_loss", "handling") if c not in (reader.fieldnames or [])]
+        if missing:
+            raise Invalid(f"CSV表头缺少列：{', '.join(missing)}。", code="malformed_import",
+                          errors={"header": [f"缺少 {c}" for c in missing]})
+        return [_csv_row(r) for r in reader]
+    except csv.Error as exc:  # a stray carriage return, a field over the reader's limit (128 KiB), …
+        # line_num counts the lines read whole: the one that failed is the next
+        raise Invalid(f"CSV文件第{reader.line_num + 1}行无法解析（{exc}），请检查引号、换行和字段长度。",
+                      code="malformed_import") from None
 
 
 def _csv_row(r: dict) -> dict:

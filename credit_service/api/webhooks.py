@@ -10,7 +10,6 @@ A webhook gets only the subjects its scope entitles it to. docs/webhooks.md has 
 from __future__ import annotations
 
 from flask import current_app, g
-from flask_smorest import Blueprint
 
 from schemas.problems import PROBLEM, ProblemSchema
 from schemas.webhooks import (RedeliverSchema, SubjectKeysRequestSchema, SubjectKeysSchema, WebhookListSchema,
@@ -19,6 +18,7 @@ from schemas.webhooks import (RedeliverSchema, SubjectKeysRequestSchema, Subject
 from ..adapters.egress import AllowList
 from ..services import webhooks
 from .auth import require
+from .request_body import Blueprint
 
 blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description="状态变更推送（Webhook）")
 
@@ -27,7 +27,8 @@ blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description
 @require("admin")
 @blp.arguments(WebhookRequestSchema)
 @blp.response(201, WebhookSchema)
-@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="validation_failed")
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
+                  description="validation_failed / webhook_target_not_allowed（私有、回环、链路本地等非公网地址，且未列入 CREDIT_SERVICE_WEBHOOK_ALLOWED_HOSTS）")
 def register(data):
     """登记Webhook：此后推送范围内主体的每次信用状态变更都将签名后推送（至少一次，按 event_id 去重）。"""
     c = current_app.extensions["credit_service"]

@@ -73,6 +73,26 @@ def check_notice(measure: MeasureView, served_on: date, received_on: date, today
                                 field="received_on")
 
 
+def filing_date(given: date | None, today: date, paper_filing: bool) -> tuple[date, bool]:
+    """The day an objection or a repair application is filed, and whether it was entered by staff.
+
+    API.md v1.1: a person files through the service, so the filing is dated by the service (today):
+    they may leave the date out, and any other date is refused — a later date would be invented, an
+    earlier one would reopen a closed objection window. Staff entering a paper filing give the day it
+    was received (`paper_filing`); that date is recorded as entered by them.
+    """
+    if given is None:
+        return today, False
+    if not paper_filing:
+        if given != today:
+            raise TransitionRefused(
+                "filed_on_not_today",
+                f"网上提出的申请以本服务收到之日（{today}）为提出日期：filed_on 可以省略，填写时须为{today}，"
+                f"不能为{given}。纸质申请请由经办机构按收件日期录入。", field="filed_on")
+        return today, False
+    return given, True
+
+
 def check_objection(measure: MeasureView, filed_on: date, today: date, deadline: Deadline | None,
                     open_objection: bool) -> str:
     """Returns a note for the record ('' if none); raises when the objection cannot be accepted."""

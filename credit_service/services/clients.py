@@ -5,14 +5,17 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 
 from ..adapters import pii, subjects
 from ..adapters.orm import ApiClientRow, SubjectChangeRow
 from ..adapters.status_index import CLIENT_FEED
-from ..clock import Clock
-from ..domain.identity import SUBJECT_TYPES, id_number_problem, normalise_id_number, region_problem
+from ..clock import Clock, SystemClock
+from ..domain.identity import (SUBJECT_TYPES, id_number_problem, mask_id_number, normalise_id_number,
+                               region_problem)
+from ..domain.tokens import as_shanghai, expired
 from . import audit
 from .errors import Conflict, Invalid, NotFound
 from .unit_of_work import UnitOfWork
@@ -28,6 +31,7 @@ class Principal:
     region: str | None = None
     subject_type: str | None = None
     subject_id_number: str | None = None  # a person's lookup key (adapters/pii.py), not the number
+    expires_at: datetime | None = None  # refused from this instant (aware); None: does not expire
 
 
 def hash_token(token: str) -> str:
@@ -35,7 +39,8 @@ def hash_token(token: str) -> str:
 
 
 def create_client(uow: UnitOfWork, clock: Clock, name: str, role: str, region: str | None = None,
-                  subject: str | None = None) -> tuple[Principal, str]:
+                  subject: str | None = None, expires_at: datetime | None = None) -> tuple[Principal, str]:
+    """`expires_at`: from then on the token is refused (domain.tokens.parse_expiry reads --expires)."""
     if role not in ROLES:
         raise Invalid(f"角色须为{'/'.join(ROLES)}之一。", errors={"role": ["unknown role"]})
     if role == "staff" and not region:
@@ -56,59 +61,121 @@ def create_client(uow: UnitOfWork, clock: Clock, name: str, role: str, region: s
     subject_key = None
     if id_number is not None:  # only the lookup key is stored, like everywhere else
         subject_key = pii.ring().lookup_key(subject_type, id_number)
-    principal = Principal(uuid.uuid4().hex, name, role, region, subject_type, subject_key)
+    now = clock.now()
+    if expires_at is not None and expires_at <= now:
+        raise Invalid("令牌的失效时间须晚于现在。", errors={"expires": ["not in the future"]})
+    principal = Principal(uuid.uuid4().hex, name, role, region, subject_type, subject_key, expires_at)
     with uow:
         if uow.session.scalar(select(ApiClientRow.id).where(ApiClientRow.name == name)):
             raise Conflict(f"客户端名称{name}已存在。", code="duplicate_client_name")
         uow.session.add(ApiClientRow(
             id=principal.client_id, name=name, role=role, region=region, subject_type=subject_type,
-            subject_id_number=subject_key, token_hash=hash_token(token), created_at=clock.now()))
+            subject_id_number=subject_key, token_hash=hash_token(token), created_at=now, expires_at=expires_at))
         if id_number is not None:
             subjects.remember(uow.session, pii.ring(), [(subject_type, id_number)])
         audit.stage(uow.session, [audit.Change(
             action="client_created", entity="api_client", entity_id=principal.client_id, region=region,
-            after={"name": name, "role": role, "region": region, "subject_type": subject_type})], clock.now())
+            after={"name": name, "role": role, "region": region, "subject_type": subject_type,
+                   **({"expires_at": expires_at.isoformat()} if expires_at else {})})], now)
         uow.commit()
     return principal, token
 
 
-def revoke_client(uow: UnitOfWork, clock: Clock, name: str) -> None:
+def revoke_client(uow: UnitOfWork, clock: Clock, name_or_id: str) -> str:
+    """Revoke by client name, or by id; returns the name. Every process refuses the token once its
+    change-feed poll sees the entry (CREDIT_SERVICE_INDEX_POLL_SECONDS)."""
     with uow:
-        row = uow.session.scalar(select(ApiClientRow).where(ApiClientRow.name == name))
+        row = uow.session.scalar(select(ApiClientRow).where(ApiClientRow.name == name_or_id))
         if row is None:
-            raise NotFound(f"客户端{name}不存在。", code="client_not_found")
+            row = uow.session.get(ApiClientRow, name_or_id)
+        if row is None:
+            raise NotFound(f"客户端{name_or_id}不存在。", code="client_not_found")
+        if row.revoked_at is not None:
+            return row.name
         row.revoked_at = clock.now()
         uow.session.add(SubjectChangeRow(subject_type=CLIENT_FEED, id_number=row.token_hash,
                                          changed_at=clock.now()))
         audit.stage(uow.session, [audit.Change(action="client_revoked", entity="api_client", entity_id=row.id,
-                                               region=row.region, after={"name": name})], clock.now())
+                                               region=row.region, after={"name": row.name})], clock.now())
         uow.commit()
+        return row.name
+
+
+@dataclass(frozen=True)
+class ClientListing:
+    """What `clients list` shows: never the token (only its hash is stored) nor an identity number."""
+
+    id: str
+    name: str
+    role: str
+    region: str | None
+    subject: str | None  # "insured:370102********1231"
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def state(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if expired(self.expires_at, now) else "active"
+
+
+def list_clients(session_factory, keys) -> list[ClientListing]:
+    with session_factory() as session:
+        rows = session.scalars(select(ApiClientRow).order_by(ApiClientRow.created_at, ApiClientRow.name)).all()
+        numbers = subjects.reveal(session, keys, (r.subject_id_number for r in rows if r.subject_id_number))
+
+    def subject(r) -> str | None:
+        if not r.subject_id_number:
+            return None
+        number = numbers.get(r.subject_id_number)
+        return f"{r.subject_type}:{mask_id_number(number) if number else '?'}"
+
+    return [ClientListing(r.id, r.name, r.role, r.region, subject(r), as_shanghai(r.created_at),
+                          as_shanghai(r.expires_at), as_shanghai(r.revoked_at)) for r in rows]
 
 
 class TokenCache:
     """token hash -> Principal, so that authenticating a request runs no SQL after the first time.
 
-    Revocations arrive through the status index's change feed (see StatusIndex.add_listener).
+    Revocations arrive through the status index's change feed (see StatusIndex.add_listener); an
+    expiry is checked against the clock on every request, so it holds at once in every process.
     """
 
-    def __init__(self, session_factory):
+    def __init__(self, session_factory, clock: Clock | None = None):
         self._session_factory = session_factory
+        self._clock = clock or SystemClock()
         self._known: dict[str, Principal] = {}
 
     def principal_for(self, token: str) -> Principal | None:
+        """The token's client, or None: unknown, revoked or expired (fail closed)."""
         token_hash = hash_token(token)
         principal = self._known.get(token_hash)
-        if principal is not None:
-            return principal
+        if principal is None:
+            principal = self._load(token_hash)
+            if principal is None:
+                return None
+            self._known[token_hash] = principal
+        if principal.expires_at is not None and expired(principal.expires_at, self._clock.now()):
+            return None
+        return principal
+
+    def refusal(self, token: str) -> str:
+        """Why principal_for refused this token: `token_expired` when it was a valid token that expired,
+        else `invalid_token` (unknown or revoked). Memory only: never a query."""
+        principal = self._known.get(hash_token(token))
+        if principal is not None and expired(principal.expires_at, self._clock.now()):
+            return "token_expired"
+        return "invalid_token"
+
+    def _load(self, token_hash: str) -> Principal | None:
         with self._session_factory() as session:
             row = session.scalar(select(ApiClientRow).where(ApiClientRow.token_hash == token_hash,
                                                             ApiClientRow.revoked_at.is_(None)))
             if row is None:
                 return None
-            principal = Principal(row.id, row.name, row.role, row.region, row.subject_type,
-                                  row.subject_id_number)
-        self._known[token_hash] = principal
-        return principal
+            return Principal(row.id, row.name, row.role, row.region, row.subject_type, row.subject_id_number,
+                             as_shanghai(row.expires_at))
 
     def on_change(self, key: tuple[str, str]) -> None:
         if key[0] == CLIENT_FEED:

@@ -19,7 +19,8 @@ def recommend_expert(uow: UnitOfWork, clock: Clock, actor: str, subject_type: st
                       errors={"subject_type": ["须为 physician 或 pharmacist。"]})
     today = clock.today()
     if not 2000 <= year <= today.year + 1:
-        raise Invalid(f"推荐年度须在2000年至{today.year + 1}年之间。", errors={"year": ["年度超出范围。"]})
+        raise Invalid(f"推荐年度须在2000年至{today.year + 1}年之间。", errors={"year": ["年度超出范围。"]},
+                      code="validation_failed" if year < 2000 else "year_in_future")
     with uow:
         session = uow.session
         key = subjects.remember(session, pii.ring(), [(subject_type, id_number)])[(subject_type, id_number)]

@@ -68,11 +68,22 @@ def serve_notice(w: Workflow, actor: str, measure_id: str, served_on: date, rece
 
 # -- 异议 ------------------------------------------------------------------------------------------
 
-def file_objection(w: Workflow, actor: str, measure_id: str, filed_on: date, reason: str,
-                   evidence: list[str]) -> ObjectionRow:
+def _entered(entered: bool, actor: str) -> dict:
+    """The audit entry says when the filing date was entered by a person rather than the service's."""
+    return {"filed_on_entered_by": actor} if entered else {}
+
+
+def file_objection(w: Workflow, actor: str, measure_id: str, filed_on: date | None, reason: str,
+                   evidence: list[str], paper_filing: bool = False) -> ObjectionRow:
+    """`filed_on`: None for the service's today; `paper_filing`: staff entering the day a paper
+    filing was received (domain.procedure.filing_date)."""
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         s = uow.session
+        try:
+            filed_on, entered = rules_of.filing_date(filed_on, today, paper_filing)
+        except TransitionRefused as exc:
+            raise _refused(exc) from None
         m = get_measure(s, measure_id, for_update=True)
         notice = notice_of(s, m.id)
         deadline = (rules_of.Deadline(notice.objection_deadline, notice.deadline_provisional)
@@ -86,12 +97,13 @@ def file_objection(w: Workflow, actor: str, measure_id: str, filed_on: date, rea
         due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).review_due(w.calendar, filed_on)
         objection = ObjectionRow(
             id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
-            region=m.region, filed_on=filed_on, reason=reason, evidence=json.dumps(evidence, ensure_ascii=False),
+            region=m.region, filed_on=filed_on, filed_on_entered=entered, reason=reason,
+            evidence=json.dumps(evidence, ensure_ascii=False),
             acceptance_note=note, review_due_on=due.due_on, review_due_provisional=due.provisional, state="open",
             filed_by=actor, created_at=now)
         s.add(objection)
         add_event(s, m, "objection_filed", filed_on, now, ref=objection.id,
-                  after={"review_due_on": due.due_on, "acceptance_note": note})
+                  after={"review_due_on": due.due_on, "acceptance_note": note, **_entered(entered, actor)})
         try:
             uow.commit()
         except IntegrityError:
@@ -115,16 +127,26 @@ def record_evidence_complete(w: Workflow, actor: str, objection_id: str, on: dat
         o = get_objection(s, objection_id, for_update=True)
         if o.state != "open":
             raise Conflict("该异议已作出复核决定。", code="objection_closed")
+        if o.evidence_complete_on is not None:
+            raise _evidence_complete_twice(o.evidence_complete_on)
         if on < o.filed_on or on > today:
             raise Invalid(f"材料补齐日期须在异议提出日期（{o.filed_on}）与今天（{today}）之间。",
-                          code="validation_failed", errors={"on": ["日期不在允许范围内。"]})
+                          code="evidence_date_out_of_range", errors={"on": ["日期不在允许范围内。"]})
         m = get_measure(s, o.measure_id)
         due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).review_due(w.calendar, on)
         o.evidence_complete_on, o.review_due_on, o.review_due_provisional = on, due.due_on, due.provisional
         o.overdue_on = None
         add_event(s, m, "objection_evidence_complete", on, now, ref=o.id, detail=f"复核期限{due.due_on}")
-        uow.commit()
+        try:
+            uow.commit()
+        except IntegrityError:  # another request recorded it first (one event per objection)
+            raise _evidence_complete_twice(on) from None
         return o
+
+
+def _evidence_complete_twice(on: date) -> Conflict:
+    return Conflict(f"该异议的证明材料已登记为{on}补齐，复核期限已重新起算，不能再次登记。",
+                    code="evidence_already_complete")
 
 
 @dataclass
@@ -182,11 +204,16 @@ def decide_objection(w: Workflow, actor: str, objection_id: str, outcome: str, d
 
 # -- 信用修复 --------------------------------------------------------------------------------------
 
-def file_repair(w: Workflow, actor: str, measure_id: str, subject: tuple[str, str], filed_on: date,
-                corrected: bool, adverse_effects_removed: bool, commitment: bool, evidence: list[str]) -> RepairRow:
+def file_repair(w: Workflow, actor: str, measure_id: str, subject: tuple[str, str], filed_on: date | None,
+                corrected: bool, adverse_effects_removed: bool, commitment: bool, evidence: list[str],
+                paper_filing: bool = False) -> RepairRow:
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         s = uow.session
+        try:
+            filed_on, entered = rules_of.filing_date(filed_on, today, paper_filing)
+        except TransitionRefused as exc:
+            raise _refused(exc) from None
         m = get_measure(s, measure_id, for_update=True)
         if (m.subject_type, m.id_number) != subject:
             raise Invalid("该措施不属于申请中的信用主体。", code="measure_not_of_subject",
@@ -199,13 +226,14 @@ def file_repair(w: Workflow, actor: str, measure_id: str, subject: tuple[str, st
         due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).repair_reply_due(w.calendar, filed_on)
         repair = RepairRow(
             id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number, region=m.region,
-            filed_on=filed_on, corrected=corrected, adverse_effects_removed=adverse_effects_removed,
+            filed_on=filed_on, filed_on_entered=entered, corrected=corrected,
+            adverse_effects_removed=adverse_effects_removed,
             commitment=commitment, evidence=json.dumps(evidence, ensure_ascii=False), reply_due_on=due.due_on,
             reply_due_provisional=due.provisional, state="open", filed_by=actor, created_at=now)
         s.add(repair)
         add_event(s, m, "repair_filed", filed_on, now, ref=repair.id,
                   after={"corrected": corrected, "adverse_effects_removed": adverse_effects_removed,
-                         "commitment": commitment, "reply_due_on": due.due_on})
+                         "commitment": commitment, "reply_due_on": due.due_on, **_entered(entered, actor)})
         try:
             uow.commit()
         except IntegrityError:

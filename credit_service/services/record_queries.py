@@ -17,31 +17,46 @@ class YearRecord:
     notices: list[NoticeRow]
     objections: list[ObjectionRow]
     repairs: list[RepairRow]
+    partial: bool = False  # limited to one region, and other regions' entries exist
 
     @property
     def total_fund_loss(self) -> Decimal:
         return sum((v.fund_loss for v in self.violations if v.voided_on is None), Decimal("0.00"))
 
 
-def year_record(session_factory, subject_type: str, id_number: str, year: int) -> YearRecord:
-    """第七条：以一个自然年度为一个记录周期 — the violations determined in `year` and what followed."""
+def year_record(session_factory, subject_type: str, id_number: str, year: int,
+                region: str | None = None) -> YearRecord:
+    """第七条：以一个自然年度为一个记录周期 — the violations determined in `year` and what followed.
+
+    `region`: only the case files decided in that pooling region (a staff member's view); the notices,
+    objections and repairs follow their measures. Whether other regions' entries were left out is
+    said (`partial`), never what they are."""
     with session_factory() as s:
-        violations = s.scalars(select(ViolationRow).where(
+        violation_query = select(ViolationRow).where(
             ViolationRow.subject_type == subject_type, ViolationRow.id_number == id_number,
-            ViolationRow.record_year == year).order_by(ViolationRow.recorded_at, ViolationRow.intake_order)).all()
-        measures = s.scalars(select(MeasureRow).where(
+            ViolationRow.record_year == year)
+        measure_query = select(MeasureRow).where(
             MeasureRow.subject_type == subject_type, MeasureRow.id_number == id_number,
-            MeasureRow.record_year == year).order_by(MeasureRow.starts_on, MeasureRow.created_at)).all()
+            MeasureRow.record_year == year)
+        partial = False
+        if region is not None:
+            partial = s.scalar(violation_query.with_only_columns(ViolationRow.id)
+                               .where(ViolationRow.region != region).limit(1)) is not None
+            violation_query = violation_query.where(ViolationRow.region == region)
+            measure_query = measure_query.where(MeasureRow.region == region)
+        violations = s.scalars(violation_query.order_by(ViolationRow.recorded_at, ViolationRow.intake_order)).all()
+        measures = s.scalars(measure_query.order_by(MeasureRow.starts_on, MeasureRow.created_at)).all()
         ids = [m.id for m in measures]
         if not ids:
-            return YearRecord(list(violations), [], [], [], [])
+            return YearRecord(list(violations), [], [], [], [], partial)
         notices = s.scalars(select(NoticeRow).where(NoticeRow.measure_id.in_(ids))
                             .order_by(NoticeRow.received_on)).all()
         objections = s.scalars(select(ObjectionRow).where(ObjectionRow.measure_id.in_(ids))
                                .order_by(ObjectionRow.filed_on, ObjectionRow.created_at)).all()
         repairs = s.scalars(select(RepairRow).where(RepairRow.measure_id.in_(ids))
                             .order_by(RepairRow.filed_on, RepairRow.created_at)).all()
-        return YearRecord(list(violations), list(measures), list(notices), list(objections), list(repairs))
+        return YearRecord(list(violations), list(measures), list(notices), list(objections), list(repairs),
+                          partial)
 
 
 @dataclass(frozen=True)

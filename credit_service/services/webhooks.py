@@ -85,7 +85,10 @@ def register_webhook(uow: UnitOfWork, clock: Clock, actor: str, url: str, secret
         errors["events"] = [f"事件类型须为以下之一：{'、'.join(EVENT_TYPES)}。"]
     errors.update(scope_problems(scope))
     if errors:
-        raise Invalid("Webhook登记信息无效：" + "；".join(f"{k}: {v[0]}" for k, v in errors.items()), errors=errors)
+        # A target refused by the address guard alone has its own code: the request was well formed.
+        code = "webhook_target_not_allowed" if set(errors) == {"url"} else "validation_failed"
+        raise Invalid("Webhook登记信息无效：" + "；".join(f"{k}: {v[0]}" for k, v in errors.items()), code=code,
+                      errors=errors)
     webhook_id = uuid.uuid4().hex
     with uow:
         head = records.latest_change_seq(uow.session.connection())

@@ -6,6 +6,7 @@ import pytest
 
 from tests.conftest import PERSON_ID
 from tests.factories import id_number, violation
+from tests.workflow import on_day
 
 PROBLEM = "application/problem+json"
 
@@ -143,16 +144,18 @@ def test_evidence_complete_restarts_the_review_clock(client, auth):
     assert response.json["review_due_on"] == "2026-11-20" and response.json["evidence_complete_on"] == "2026-10-30"
 
 
-def test_person_objects_and_applies_for_repair_only_for_themself(client, auth):
+def test_person_objects_and_applies_for_repair_only_for_themself(client, auth, clock):
     own = record(client, auth, PERSON_ID)[0]
     other = record(client, auth)[0]
-    filed = object_to(client, auth, own["id"], "2026-10-20", who="person")
-    assert filed.status_code == 201 and filed.json["id_number"] == "370102********1231"
-    problem_of(object_to(client, auth, other["id"], "2026-10-20", who="person"), 403, "not_own_subject")
-    repair = client.post("/api/v1/repairs", json={
-        "subject_type": "insured", "id_number": PERSON_ID, "measure_id": own["id"], "filed_on": "2026-11-02",
-        "corrected": True, "adverse_effects_removed": True, "commitment": True, "evidence": ["退款凭证"]},
-        headers=auth("person"))
+    with on_day(clock, "2026-10-20"):  # a person's filing is dated the day they file (API.md v1.1)
+        filed = object_to(client, auth, own["id"], "2026-10-20", who="person")
+        assert filed.status_code == 201 and filed.json["id_number"] == "370102********1231"
+        problem_of(object_to(client, auth, other["id"], "2026-10-20", who="person"), 403, "not_own_subject")
+    with on_day(clock, "2026-11-02"):
+        repair = client.post("/api/v1/repairs", json={
+            "subject_type": "insured", "id_number": PERSON_ID, "measure_id": own["id"], "filed_on": "2026-11-02",
+            "corrected": True, "adverse_effects_removed": True, "commitment": True, "evidence": ["退款凭证"]},
+            headers=auth("person"))
     assert repair.status_code == 201, repair.json
     assert repair.json["reply_due_on"] == "2026-11-23"  # 11-03(1) .. 11-23 Mon(15)
     problem_of(client.post(f"/api/v1/repairs/{repair.json['id']}/decision",
@@ -222,8 +225,11 @@ def test_record_of_a_natural_year(client, auth):
     assert [v["fund_loss"] for v in body["violations"]] == ["120000.00", "100000.00"]
     assert [(m["months"], m["state"]) for m in body["measures"]] == [(6, "ended"), (3, "active")]
     assert len(body["notices"]) == 1 and body["objections"] == [] and body["repairs"] == []
-    staff = client.get(f"/api/v1/subjects/insured/{PERSON_ID}/record?year=2025", headers=auth("staff-taian")).json
+    staff = client.get(f"/api/v1/subjects/insured/{PERSON_ID}/record?year=2025", headers=auth("staff-jinan")).json
     assert staff["id_number"] == PERSON_ID and staff["total_fund_loss"] == "1.00"
+    # another region's staff: the case files are Jinan's (issue 9 finding 6, tests/api/test_finding6_*.py)
+    other = client.get(f"/api/v1/subjects/insured/{PERSON_ID}/record?year=2025", headers=auth("staff-taian")).json
+    assert (other["violations"], other["total_fund_loss"], other["partial"]) == ([], "0.00", True)
     problem_of(client.get(f"/api/v1/subjects/insured/{id_number()}/record", headers=auth("person")), 403,
                "not_own_subject")
     problem_of(client.get(f"/api/v1/subjects/insured/{PERSON_ID}/record?year=26", headers=auth("admin")), 422,

@@ -12,10 +12,11 @@ from credit_service.adapters.orm import AuditEventRow
 from credit_service.cli import main as cli
 from credit_service.services.audit import verify
 from tests.conftest import PERSON_ID
-from tests.factories import id_number, violation
+from tests.factories import id_number, violation, with_wrong_check_digit
+from tests.workflow import on_day
 
 
-def case(client, auth):
+def case(client, auth, clock):
     """Intake, notice, objection, decision: a handful of audited changes through HTTP."""
     measure = client.post("/api/v1/violations", json=violation(id_number=PERSON_ID, determined_on="2026-10-09",
                                                                occurred_on="2026-09-01"),
@@ -23,8 +24,9 @@ def case(client, auth):
     client.post(f"/api/v1/measures/{measure['id']}/notice", json={"served_on": "2026-10-12",
                                                                   "received_on": "2026-10-13"},
                 headers=auth("staff-jinan"))
-    objection = client.post("/api/v1/objections", json={"measure_id": measure["id"], "filed_on": "2026-10-20",
-                                                        "reason": "异议"}, headers=auth("person")).json
+    with on_day(clock, "2026-10-20"):  # a person's objection is dated the day they file it
+        objection = client.post("/api/v1/objections", json={"measure_id": measure["id"], "reason": "异议"},
+                                headers=auth("person")).json
     client.post(f"/api/v1/objections/{objection['id']}/decision",
                 json={"outcome": "modified", "decided_on": "2026-11-02", "reason": "核减", "fund_loss": "50000.00"},
                 headers=auth("staff-jinan"))
@@ -36,8 +38,8 @@ def events(container) -> list[AuditEventRow]:
         return s.scalars(select(AuditEventRow).order_by(AuditEventRow.seq)).all()
 
 
-def test_every_change_is_recorded_with_actor_role_region_and_request_id(client, auth, container):
-    case(client, auth)
+def test_every_change_is_recorded_with_actor_role_region_and_request_id(client, auth, container, clock):
+    case(client, auth, clock)
     trail = events(container)
     actions = [e.action for e in trail]
     assert actions[:6] == ["client_created"] * 6  # the fixture's clients
@@ -63,8 +65,8 @@ def verify_ok(container) -> bool:
 
 
 @pytest.mark.parametrize("tamper", ["edit_payload", "edit_column", "delete_row", "insert_row", "edit_hash"])
-def test_audit_verify_detects_a_tampered_trail(client, auth, container, settings, tamper, monkeypatch):
-    case(client, auth)
+def test_audit_verify_detects_a_tampered_trail(client, auth, container, settings, tamper, monkeypatch, clock):
+    case(client, auth, clock)
     trail = events(container)
     victim = trail[7]
     with container.engine.begin() as c:
@@ -94,15 +96,15 @@ def verify_ok_quiet(container) -> bool:
         return verify(s)[1] == []
 
 
-def test_audit_verify_on_an_intact_trail_exits_0(client, auth, settings, monkeypatch):
-    case(client, auth)
+def test_audit_verify_on_an_intact_trail_exits_0(client, auth, settings, monkeypatch, clock):
+    case(client, auth, clock)
     monkeypatch.setenv("CREDIT_SERVICE_DATABASE_URL", settings.database_url)
     result = CliRunner().invoke(cli, ["audit", "verify"])
     assert result.exit_code == 0 and "intact" in result.output
 
 
-def test_audit_api_admin_sees_all_staff_their_region(client, auth):
-    case(client, auth)
+def test_audit_api_admin_sees_all_staff_their_region(client, auth, clock):
+    case(client, auth, clock)
     client.post("/api/v1/violations", json=violation(region="370900"), headers=auth("staff-taian"))
     everything = client.get("/api/v1/audit", headers=auth("admin")).json["events"]
     jinan = client.get("/api/v1/audit", headers=auth("staff-jinan")).json["events"]
@@ -114,7 +116,8 @@ def test_audit_api_admin_sees_all_staff_their_region(client, auth):
     assert dated == []
     assert client.get("/api/v1/audit?region=370900", headers=auth("staff-jinan")).status_code == 403
     assert client.get("/api/v1/audit", headers=auth("settlement")).status_code == 403
-    bad = client.get("/api/v1/audit?subject_type=insured&id_number=" + id_number()[:17] + "0", headers=auth("admin"))
+    bad = client.get("/api/v1/audit?subject_type=insured&id_number=" + with_wrong_check_digit(id_number()),
+                     headers=auth("admin"))  # (was id_number()[:17] + "0": valid whenever the digit is 0)
     assert bad.status_code == 422
 
 

@@ -19,7 +19,7 @@ S, L = "settlement_suspension", "joint_punishment_listing"
 def object_and_decide(container, measure_id: str, outcome: str, fund_loss: str | None = None,
                       filed_on: str = "2026-06-01", decided_on: str = "2026-06-10"):
     w = container.workflow()
-    objection = procedure.file_objection(w, "staff", measure_id, D(filed_on), "金额有误", ["票据"])
+    objection = procedure.file_objection(w, "staff", measure_id, D(filed_on), "金额有误", ["票据"], paper_filing=True)
     return procedure.decide_objection(w, "staff", objection.id, outcome, D(decided_on), "复核",
                                       Decimal(fund_loss) if fund_loss else None)
 

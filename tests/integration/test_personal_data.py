@@ -21,6 +21,7 @@ from credit_service.services.audit import verify
 from credit_service.services.clients import create_client
 from tests.conftest import PERSON_ID
 from tests.factories import TEST_ENCRYPTION_KEYS, TEST_HMAC_KEYS, TEST_KEYS, id_number, stored_key, violation
+from tests.workflow import on_day
 
 NEW_HMAC = "k2:" + "bmV3LWhtYWMta2V5LTAwMDAwMDAwMDAwMDAwMDAwMDA="
 NEW_ENCRYPTION = "k2:" + "bmV3LWFlcy1rZXktMDAwMDAwMDAwMDAwMDAwMDAwMDA="
@@ -47,8 +48,9 @@ def full_case(client, container, auth) -> dict:
             id_number=numbers["person"], occurred_on="2026-09-01", determined_on="2026-10-09")).json["measures"][0]
         assert client.post(f"/api/v1/measures/{measure['id']}/notice", headers=auth("staff-jinan"), json={
             "served_on": "2026-10-12", "received_on": "2026-10-13"}).status_code == 201
-        objection = client.post("/api/v1/objections", headers=auth("person"), json={
-            "measure_id": measure["id"], "filed_on": "2026-10-20", "reason": "金额有误"}).json
+        with on_day(container.clock, "2026-10-20"):  # a person's objection is dated the day they file it
+            objection = client.post("/api/v1/objections", headers=auth("person"), json={
+                "measure_id": measure["id"], "reason": "金额有误"}).json
         assert client.post(f"/api/v1/objections/{objection['id']}/decision", headers=auth("staff-jinan"), json={
             "outcome": "modified", "decided_on": "2026-11-02", "reason": "核减", "fund_loss": "50000.00"}
         ).status_code == 200

@@ -62,7 +62,8 @@ def test_art12_credit_restored_automatically_when_all_three_conditions_are_on_re
     person = id_number()
     m = record(container, person, "2026-03-02", "50000.00").measures[0]  # 3 months: ends 06-02
     w = container.workflow()
-    repair = procedure.file_repair(w, "person", m.id, ("insured", stored_key(person)), D("2026-04-01"), True, True, True, ["退款凭证"])
+    repair = procedure.file_repair(w, "person", m.id, ("insured", stored_key(person)), D("2026-04-01"), True, True, True, ["退款凭证"],
+                                   paper_filing=True)
     procedure.decide_repair(w, "staff", repair.id, "approved", D("2026-04-20"), "核实")
     run_all(container, D("2026-06-02"))
     ended = measure(container, m.id)
@@ -81,7 +82,8 @@ def test_unrepaired_blocks_incentives_until_a_repair_is_approved(container):
     assert status_on("insured", facts, D("2027-01-04")).incentives == ()
     assert status_on("insured", facts, D("2027-01-04")).settlement_allowed
     w = container.workflow()
-    repair = procedure.file_repair(w, "person", m.id, ("insured", stored_key(person)), D("2026-11-02"), True, True, True, [])
+    repair = procedure.file_repair(w, "person", m.id, ("insured", stored_key(person)), D("2026-11-02"), True, True, True, [],
+                                   paper_filing=True)
     decision = procedure.decide_repair(w, "staff", repair.id, "approved", D("2026-11-20"), "核实")
     assert decision.restored
     restored = measure(container, m.id)
@@ -98,7 +100,7 @@ def test_objection_window_closes_the_day_after_the_deadline_and_overdue_reviews_
     w = container.workflow()
     notice = procedure.serve_notice(w, "staff", m.id, D("2026-09-29"), D("2026-09-30"))
     assert notice.objection_deadline == D("2026-10-27")
-    objection = procedure.file_objection(w, "person", m.id, D("2026-10-27"), "异议", [])
+    objection = procedure.file_objection(w, "person", m.id, D("2026-10-27"), "异议", [], paper_filing=True)
     assert objection.review_due_on == D("2026-11-17")  # 10-28(1) .. 11-17 Tue(15)
     run_all(container, D("2026-10-27"))
     with container.session_factory() as s:
@@ -128,7 +130,8 @@ def test_provisional_deadline_in_2027_becomes_final_and_moves_when_the_year_is_l
         w = container.workflow()
         notice = procedure.serve_notice(w, "staff", m.id, D("2026-12-18"), D("2026-12-20"))
         assert (notice.objection_deadline, notice.deadline_provisional) == (D("2027-01-08"), True)
-        repair = procedure.file_repair(w, "person", m.id, ("insured", stored_key(person)), D("2026-12-21"), True, True, True, [])
+        repair = procedure.file_repair(w, "person", m.id, ("insured", stored_key(person)), D("2026-12-21"), True, True, True, [],
+                                       paper_filing=True)
         assert repair.reply_due_provisional  # 12-22(1) .. 12-31(8), 2027-01-01(9) .. 01-11(15)
         runner.run_job(container, "recompute_deadlines", D("2026-12-21"))
         with container.session_factory() as s:  # nothing known yet: nothing changes
