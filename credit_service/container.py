@@ -14,6 +14,7 @@ from .adapters.database import make_engine, make_session_factory
 from .adapters.status_index import StatusIndex
 from .calendar_config import CalendarConfigError, build_calendar
 from .clock import Clock, SystemClock
+from .domain.dates import LawfulDates
 from .domain.rules import RuleBook
 from .domain.working_days import WorkingCalendar
 from .rules_config import load_rule_book
@@ -36,6 +37,7 @@ class Container:
     index: StatusIndex
     tokens: TokenCache
     keys: pii.KeyRing
+    dates: LawfulDates = field(default_factory=LawfulDates)
     _calendar_signature: tuple = ()
     _calendar_checked_at: float = field(default_factory=time.monotonic)
 
@@ -44,7 +46,7 @@ class Container:
 
     def workflow(self) -> Workflow:
         return Workflow(uow_factory=self.uow, rules=self.rules, calendar=self.current_calendar(),
-                        clock=self.clock)
+                        clock=self.clock, dates=self.dates)
 
     def current_calendar(self) -> WorkingCalendar:
         """The calendar, re-read when a file under config/calendar/ changed (checked at most once a
@@ -81,9 +83,11 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     pii.use(keys)  # services without a container at hand (and the migrations) use the same keys
     engine = make_engine(settings.database_url)
     session_factory = make_session_factory(engine)
-    index = StatusIndex(engine, poll_seconds=settings.index_poll_seconds, keyring=keys)
+    index = StatusIndex(engine, poll_seconds=settings.index_poll_seconds, keyring=keys,
+                        max_age_seconds=settings.index_max_age_seconds)
     tokens = TokenCache(session_factory)
     index.add_listener(tokens.on_change)
     return Container(settings=settings, engine=engine, session_factory=session_factory, rules=rules,
                      calendar=calendar, clock=clock or SystemClock(), index=index, tokens=tokens, keys=keys,
+                     dates=LawfulDates(settings.earliest_date, settings.query_days_ahead),
                      _calendar_signature=_directory_signature(settings.config_dir / "calendar"))

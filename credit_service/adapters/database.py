@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -17,8 +17,17 @@ def make_engine(url: str) -> Engine:
     # prepare_threshold=None: psycopg would otherwise prepare a statement after 5 runs, and PostgreSQL's
     # generic plan for the large IN lists of a bulk import can be a thousand times slower.
     connect_args = {"prepare_threshold": None} if "+psycopg" in url and "psycopg2" not in url else {}
+    # DateStyle ISO: the status index reads dates as text (adapters/records.py), whatever the server's default.
+    connect_args["options"] = _options(url, "-c DateStyle=ISO")
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args,
                          hide_parameters=True)
+
+
+def _options(url: str, ours: str) -> str:
+    """libpq `options`: ours after any the URL gives (connect_args would replace them)."""
+    given = make_url(url).query.get("options")
+    given = given[-1] if isinstance(given, tuple) else given
+    return f"{given} {ours}" if given else ours
 
 
 def _sqlite_engine(url: str) -> Engine:

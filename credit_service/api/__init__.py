@@ -6,9 +6,11 @@ from flask_smorest import Api
 
 from schemas.problems import PROBLEM, ProblemSchema
 
+from ..adapters.status_index import StaleIndex, UnreadableRecord
 from ..services.errors import ServiceError
 from . import audit, claims, health, practitioners, procedure, records, status, violations, webhooks
-from .problems import from_http_exception, from_service_error, from_unexpected
+from .problems import (from_http_exception, from_service_error, from_stale_index, from_unexpected,
+                       from_unreadable_record)
 
 
 class CreditApi(Api):
@@ -57,4 +59,6 @@ def register_api(app: Flask) -> None:
     api.register_blueprint(webhooks.blp)
     app.register_blueprint(health.blp)
     app.register_error_handler(ServiceError, from_service_error)
+    app.register_error_handler(StaleIndex, from_stale_index)
+    app.register_error_handler(UnreadableRecord, from_unreadable_record)
     app.register_error_handler(Exception, from_unexpected)

@@ -65,7 +65,11 @@ class FastStatusPath:
         if not query:
             return self.container.clock.today()
         match = _ON_QUERY.fullmatch(query)
-        return date.fromisoformat(match.group(1)) if match else None  # ValueError → Flask answers
+        return self._asked(date.fromisoformat(match.group(1))) if match else None  # ValueError → Flask answers
+
+    def _asked(self, day: date) -> date | None:
+        """The day, if within the lawful range (domain/dates.py); else None: Flask answers 422."""
+        return day if self.container.dates.query_problem(day, self.container.clock.today()) is None else None
 
     def _query(self, query: str) -> tuple[date, bool | None] | None:
         """`on` and `emergency` (each at most once), or None for anything else."""
@@ -117,7 +121,7 @@ class FastStatusPath:
             return None
         on = body.get("on")
         day = self.container.clock.today() if on is None else (
-            date.fromisoformat(on) if isinstance(on, str) and len(on) == 10 else None)
+            self._asked(date.fromisoformat(on)) if isinstance(on, str) and len(on) == 10 else None)
         if day is None:
             return None
         facts_of, full_id = self.container.index.lookup(), principal.role in _FULL_ID

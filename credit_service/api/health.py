@@ -5,6 +5,7 @@ import json
 from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 
+from ..adapters.status_index import StaleIndex
 from .problems import problem
 
 blp = Blueprint("health", __name__)
@@ -29,9 +30,15 @@ def ping():
 
 @blp.get("/readyz")
 def readyz():
-    """Ready for traffic: the database answers and this process's status index is loaded."""
+    """Ready for traffic: the database answers and this process's status index is loaded and fresh."""
     container = current_app.extensions["credit_service"]
-    checks = {"database": "ok", "status_index": "ok" if container.index.loaded else "loading"}
+    index = container.index
+    checks = {"database": "ok", "status_index": "ok" if index.loaded else "loading"}
+    if index.loaded:
+        try:
+            index.ensure_fresh()
+        except StaleIndex:
+            checks["status_index"] = "stale"
     try:
         with container.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -39,6 +46,9 @@ def readyz():
         checks["database"] = "unavailable"
     if checks["database"] != "ok":
         return problem(503, "database_unavailable", "数据库暂时不可用，本实例暂不接收流量。", checks=checks)
+    if checks["status_index"] == "stale":
+        return problem(503, "status_index_stale", f"状态索引已{index.age_seconds():.0f}秒未能刷新（上限"
+                       f"{index.max_age_seconds:.0f}秒），本实例暂不接收流量。", title="服务尚未就绪", checks=checks)
     if checks["status_index"] != "ok":
         return problem(503, "not_ready", "状态索引尚在加载，本实例暂不接收流量。", title="服务尚未就绪", checks=checks)
     return Response(json.dumps({"status": "ready", "checks": checks}), mimetype="application/json")

@@ -32,7 +32,7 @@ def subject_record(subject_type: str, id_number: str):
     check_number_access(g.principal, subject_type, id_number)
     c = current_app.extensions["credit_service"]
     today = c.clock.today()
-    year = _year(request.args.get("year"), today)
+    year = _year(request.args.get("year"), today, c)
     record = year_record(c.session_factory, subject_type, c.keys.lookup_key(subject_type, id_number), year)
     full = sees_full_id(g.principal)
     body = {
@@ -51,12 +51,14 @@ def _restored(record, measure_id: str) -> bool:
     return any(m.id == measure_id and m.credit_state == "restored" for m in record.measures)
 
 
-def _year(value: str | None, today: date) -> int:
+def _year(value: str | None, today: date, c) -> int:
     if value is None:
         return today.year
-    if value.isdigit() and len(value) == 4 and 1900 < int(value) <= today.year + 1:
-        return int(value)
-    raise Invalid("year 须为四位数的自然年度，例如 2026。", errors={"year": ["应为四位年份。"]})
+    if not (value.isdigit() and len(value) == 4):
+        raise Invalid("year 须为四位数的自然年度，例如 2026。", errors={"year": ["应为四位年份。"]})
+    if problem := c.dates.year_problem(int(value), today):
+        raise Invalid(problem, code="date_out_of_range", errors={"year": [problem]})
+    return int(value)
 
 
 @blp.route("/worklist", methods=["GET"])

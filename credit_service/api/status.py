@@ -16,7 +16,7 @@ from schemas.status import BatchRequestSchema, BatchResultSchema, StatusResultSc
 
 from ..domain.identity import SUBJECT_TYPES, id_number_problem, mask_id_number, normalise_id_number
 from ..domain.status import status_on
-from ..services.errors import Invalid, invalid_fields
+from ..services.errors import Invalid, date_out_of_range, invalid_fields
 from .auth import check_number_access, require, sees_full_id
 from .claims import claim_json
 from .problems import _flatten
@@ -40,7 +40,7 @@ def subject_status(subject_type: str, id_number: str):
     id_number = _checked_subject(subject_type, id_number)
     check_number_access(g.principal, subject_type, id_number)
     c = current_app.extensions["credit_service"]
-    day = _day(request.args.get("on"), c)
+    day = asked_day(request.args.get("on"), c)
     emergency = _flag(request.args.get("emergency"))
     status = status_on(subject_type, c.index.get(subject_type, id_number), day, emergency=emergency)
     shown = id_number if sees_full_id(g.principal) else mask_id_number(id_number)
@@ -68,7 +68,7 @@ def batch_status():
     if len(subjects) + len(claims) > limit:
         raise Invalid(f"单次最多查询{limit}个主体或费用，本次{len(subjects) + len(claims)}个。",
                       code="too_many_subjects", errors={"subjects": [f"连同 claims 最多{limit}个。"]})
-    day = _day(body.get("on"), c)
+    day = asked_day(body.get("on"), c)
     emergency = body.get("emergency")
     if emergency is not None and not isinstance(emergency, bool):
         raise Invalid("emergency 须为布尔值。", errors={"emergency": ["应为布尔值 true/false。"]})
@@ -83,14 +83,21 @@ def batch_status():
         if problem := id_number_problem(id_number):
             errors[f"subjects.{i}.id_number"] = [problem]
         keys.append((subject_type, id_number))
-    loaded_claims = []
+    loaded_claims, early_or_late = [], {}
+    today = c.clock.today()
     for i, item in enumerate(claims):
         try:
             loaded_claims.append(ClaimSchema().load(item))
         except ValidationError as exc:
             errors.update({f"claims.{i}.{k}": v for k, v in _flatten(exc.messages).items()})
+            continue
+        if loaded_claims[-1]["on"] is not None and (
+                problem := c.dates.query_problem(loaded_claims[-1]["on"], today)):
+            early_or_late[f"claims.{i}.on"] = [problem]
     if errors:
-        raise invalid_fields(errors, f"{len(errors)}项主体信息无效")
+        raise invalid_fields(errors | early_or_late, f"{len(errors)}项主体信息无效")
+    if early_or_late:
+        raise date_out_of_range(early_or_late)
     full_id, index = sees_full_id(g.principal), c.index
     results = [status_json(t, n if full_id else mask_id_number(n),
                            status_on(t, index.get(t, n), day, emergency=emergency))
@@ -118,6 +125,16 @@ def _flag(value: str | None) -> bool | None:
     if value in ("true", "false"):
         return value == "true"
     raise Invalid("emergency 须为 true 或 false。", errors={"emergency": ["应为 true 或 false。"]})
+
+
+def asked_day(value, c, field: str = "on") -> date:
+    """The day a status or claims check asks about (default today), within the lawful range."""
+    if value is None:
+        return c.clock.today()
+    day = _day(value, c)
+    if problem := c.dates.query_problem(day, c.clock.today()):
+        raise date_out_of_range({field: [problem]})
+    return day
 
 
 def _day(value, c) -> date:
