@@ -81,7 +81,9 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     calendar = build_calendar(settings.config_dir / "calendar")
     keys = pii.KeyRing.from_settings(settings)
     pii.use(keys)  # services without a container at hand (and the migrations) use the same keys
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
+                         statement_timeout=settings.db_statement_timeout_seconds,
+                         pool_timeout=settings.db_pool_timeout_seconds)
     session_factory = make_session_factory(engine)
     index = StatusIndex(engine, poll_seconds=settings.index_poll_seconds, keyring=keys,
                         max_age_seconds=settings.index_max_age_seconds)

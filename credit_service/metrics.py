@@ -60,9 +60,11 @@ class _HookCollector:
         self.container = container
 
     def collect(self):
+        from .adapters.deadlines import within
         for name, (help_text, function) in list(GAUGE_HOOKS.items()):
             try:
-                value = function(self.container)
+                with within(2.0):  # a scrape must not hold a worker while the database hangs
+                    value = function(self.container)
             except Exception:  # the database may be away: leave the gauge out rather than fail the scrape
                 log.warning("metric %s could not be computed", name, exc_info=True)
                 continue

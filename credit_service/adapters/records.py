@@ -19,6 +19,7 @@ from ..domain.decisions import JOINT_PUNISHMENT_LISTING, SETTLEMENT_SUSPENSION, 
 from ..domain.practitioners import ENDING_KINDS, QUALIFICATION_SUSPENSION, SUSPENDING_KINDS
 from ..domain.status import MeasureFact, SubjectFacts
 from ..metrics import INDEX_ROWS_SKIPPED
+from . import deadlines
 from .orm import ExpertRecommendationRow, MeasureRow, SubjectChangeRow, ViolationRow
 
 SubjectKey = tuple[str, str]
@@ -170,7 +171,7 @@ def _copy_into(connection: Connection, table, rows: list[dict]) -> None:
     raw = connection.connection.driver_connection
     statement = f"COPY {table.name} ({columns}) FROM STDIN"
     try:
-        with raw.cursor() as cursor:
+        with deadlines.watched(connection), raw.cursor() as cursor:
             with cursor.copy(statement) as copy:
                 for row in rows:
                     values = pick(row)

@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 from sqlalchemy.engine import Engine
 
 from ..domain.status import CLEAN, MeasureFact, SubjectFacts
-from . import records
+from . import deadlines, records
 from .pii import KeyRing, ring
 
 log = logging.getLogger(__name__)
@@ -164,7 +164,9 @@ class StatusIndex:
     def _rebuild_locked(self) -> None:
         started, as_of = time.perf_counter(), self._monotonic()
         unreadable: set[SubjectKey] = set()
-        with self._engine.connect() as connection:
+        with self._engine.connect() as connection, deadlines.allowing(connection, self.max_age_seconds):
+            # The full load grows with the record: it may take up to the maximum age (a load that
+            # takes longer could not make the index fresh anyway), not just one statement's timeout.
             head = records.latest_change_seq(connection)
             facts = records.load_subject_facts(connection, unreadable=unreadable)
         for key in unreadable:

@@ -5,6 +5,7 @@ import json
 from flask import Blueprint, Response, current_app
 from sqlalchemy import text
 
+from ..adapters import deadlines
 from ..adapters.status_index import StaleIndex
 from .problems import problem
 
@@ -14,12 +15,23 @@ blp = Blueprint("health", __name__)
 @blp.get("/healthz")
 def healthz():
     """{"status": "ok"} when the database answers."""
-    try:
-        with current_app.extensions["credit_service"].engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:
+    if not _database_answers(current_app.extensions["credit_service"].engine):
         return problem(503, "database_unavailable", "数据库暂时不可用。")
     return Response('{"status": "ok"}', mimetype="application/json")
+
+
+def _database_answers(engine) -> bool:
+    # A probe must answer quickly even when the database hangs: it would otherwise hold a worker for the
+    # whole statement deadline (connecting is bounded by the connect timeout).
+    try:
+        with deadlines.within(PROBE_SECONDS), engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:
+        return False
+    return True
+
+
+PROBE_SECONDS = 2.0
 
 
 @blp.get("/ping")
@@ -39,10 +51,7 @@ def readyz():
             index.ensure_fresh()
         except StaleIndex:
             checks["status_index"] = "stale"
-    try:
-        with container.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:
+    if not _database_answers(container.engine):
         checks["database"] = "unavailable"
     if checks["database"] != "ok":
         return problem(503, "database_unavailable", "数据库暂时不可用，本实例暂不接收流量。", checks=checks)
