@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from .fields import IdNumber, StrictDate, SubjectType
+from .fields import IdNumber, StrictBool, StrictDate, StrictSchema, SubjectType
 
 
 class RestrictionSchema(Schema):
@@ -34,6 +34,17 @@ class StatusResultSchema(Schema):
     qualification = fields.Nested(QualificationSchema, metadata={"description": "仅医保医（药）师"})
     emergency = fields.Boolean(metadata={"description": "仅当请求 emergency 时：是否急救、抢救"})
     emergency_exempted = fields.Boolean(metadata={"description": "医（药）师的限制因急救、抢救而不适用"})
+
+
+class StatusQuerySchema(StrictSchema):
+    """POST /api/v1/status/query: the subject in the body, so that no identity number travels in a URL."""
+
+    subject_type = SubjectType(required=True)
+    id_number = IdNumber(required=True)
+    on = StrictDate(load_default=None, allow_none=False, metadata={
+        "description": "查询日期，缺省为今天（Asia/Shanghai）；不早于最早受理日期，最多为今天之后若干天（docs/operations.md）"})
+    emergency = StrictBool(load_default=None, allow_none=False, metadata={
+        "description": "急救、抢救：医（药）师的暂停、终止不影响结算，答复中注明"})
 
 
 class BatchSubjectSchema(Schema):

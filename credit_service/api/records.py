@@ -7,7 +7,8 @@ import orjson
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
-from schemas.procedure import RecordSchema, WorklistSchema
+from schemas.problems import PROBLEM, ProblemSchema
+from schemas.procedure import RecordQuerySchema, RecordSchema, WorklistSchema
 
 from ..domain.identity import mask_id_number
 from ..domain.money import format_yuan
@@ -27,12 +28,32 @@ blp = Blueprint("records", __name__, url_prefix="/api/v1", description="自然�
                       "description": "自然年度（记录周期），缺省为今年"}])
 @blp.response(200, RecordSchema)
 def subject_record(subject_type: str, id_number: str):
-    """一个自然年度的记录：违约违法信息、基金损失合计、措施、告知书、异议、修复。"""
+    """一个自然年度的记录：违约违法信息、基金损失合计、措施、告知书、异议、修复。建议改用
+    POST /api/v1/records/query：身份证号码不进入URL。"""
     id_number = _checked_subject(subject_type, id_number)
     check_number_access(g.principal, subject_type, id_number)
     c = current_app.extensions["credit_service"]
     today = c.clock.today()
-    year = _year(request.args.get("year"), today, c)
+    return _record_answer(c, subject_type, id_number, _year(request.args.get("year"), today, c), today)
+
+
+@blp.route("/records/query", methods=["POST"])
+@require("staff", "admin", "person")
+@blp.arguments(RecordQuerySchema)
+@blp.response(200, RecordSchema)
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
+                  description="invalid_id_number / validation_failed / date_out_of_range")
+def record_query(data):
+    """一个自然年度的记录（推荐）：与 GET …/record 相同，主体放在请求体中，身份证号码不进入URL。"""
+    check_number_access(g.principal, data["subject_type"], data["id_number"])
+    c = current_app.extensions["credit_service"]
+    today = c.clock.today()
+    if problem := c.dates.year_problem(data["year"], today):
+        raise Invalid(problem, code="date_out_of_range", errors={"year": [problem]})
+    return _record_answer(c, data["subject_type"], data["id_number"], data["year"], today)
+
+
+def _record_answer(c, subject_type: str, id_number: str, year: int, today: date) -> Response:
     record = year_record(c.session_factory, subject_type, c.keys.lookup_key(subject_type, id_number), year)
     full = sees_full_id(g.principal)
     body = {

@@ -12,7 +12,7 @@ from schemas.problems import PROBLEM, ProblemSchema
 from marshmallow import ValidationError
 
 from schemas.claims import ClaimSchema
-from schemas.status import BatchRequestSchema, BatchResultSchema, StatusResultSchema
+from schemas.status import BatchRequestSchema, BatchResultSchema, StatusQuerySchema, StatusResultSchema
 
 from ..domain.identity import SUBJECT_TYPES, id_number_problem, mask_id_number, normalise_id_number
 from ..domain.status import status_on
@@ -36,12 +36,31 @@ blp = Blueprint("status", __name__, url_prefix="/api/v1", description="结算状
 @blp.response(200, StatusResultSchema)
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="invalid_id_number / validation_failed")
 def subject_status(subject_type: str, id_number: str):
-    """该主体在指定日期能否联网结算？各统筹区结果互认（第五条）。"""
+    """该主体在指定日期能否联网结算？各统筹区结果互认（第五条）。建议改用 POST /api/v1/status/query：
+    身份证号码不进入URL（代理、服务器会记录URL）。"""
     id_number = _checked_subject(subject_type, id_number)
     check_number_access(g.principal, subject_type, id_number)
     c = current_app.extensions["credit_service"]
     day = asked_day(request.args.get("on"), c)
-    emergency = _flag(request.args.get("emergency"))
+    return _status_answer(c, subject_type, id_number, day, _flag(request.args.get("emergency")))
+
+
+@blp.route("/status/query", methods=["POST"])
+@require("settlement", "staff", "admin", "person")
+@blp.arguments(StatusQuerySchema)
+@blp.response(200, StatusResultSchema)
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
+                  description="invalid_id_number / validation_failed / date_out_of_range")
+@blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, description="status_index_stale")
+def status_query(data):
+    """该主体在指定日期能否联网结算？（推荐）与 GET …/status 相同，主体放在请求体中，身份证号码不进入URL。"""
+    check_number_access(g.principal, data["subject_type"], data["id_number"])
+    c = current_app.extensions["credit_service"]
+    day = c.clock.today() if data["on"] is None else lawful_day(data["on"], c)
+    return _status_answer(c, data["subject_type"], data["id_number"], day, data["emergency"])
+
+
+def _status_answer(c, subject_type: str, id_number: str, day: date, emergency: bool | None) -> Response:
     status = status_on(subject_type, c.index.get(subject_type, id_number), day, emergency=emergency)
     shown = id_number if sees_full_id(g.principal) else mask_id_number(id_number)
     return _json(status_json(subject_type, shown, status))
@@ -131,7 +150,10 @@ def asked_day(value, c, field: str = "on") -> date:
     """The day a status or claims check asks about (default today), within the lawful range."""
     if value is None:
         return c.clock.today()
-    day = _day(value, c)
+    return lawful_day(_day(value, c), c, field)
+
+
+def lawful_day(day: date, c, field: str = "on") -> date:
     if problem := c.dates.query_problem(day, c.clock.today()):
         raise date_out_of_range({field: [problem]})
     return day
