@@ -95,7 +95,8 @@ def _index_loaded(container) -> float:
 
 
 @gauge_hook("credit_service_status_index_age_seconds",
-            "Seconds since this process's status index last refreshed successfully (poll or rebuild); +Inf before the first load")
+            "Seconds since this process's status index last refreshed successfully (poll or rebuild); "
+            "+Inf before the first load")
 def _index_age(container) -> float:
     return container.index.age_seconds()
 

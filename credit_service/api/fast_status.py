@@ -2,8 +2,8 @@
 
 Settlement systems ask on every claim. Flask's routing, flask-smorest's wrappers and the request
 context cost more than the answer itself (bench/README.md), so this WSGI middleware answers the
-plain, well-formed, authorised status (GET and POST /status/query) and batch requests directly from the in-process index.
-Anything else — a missing or unknown token, a wrong role, a bad ID, a bad date, an odd body —
+plain, well-formed, authorised status (GET …/status, POST /status/query) and batch requests directly
+from the in-process index. Anything else — a missing or unknown token, a wrong role, a bad ID, a bad date, an odd body —
 is handed to the Flask view unchanged, which gives the documented answer or problem+json. Both
 paths build the answer with the same functions (tests/api/test_fast_status.py checks they agree).
 Cross-cutting concerns added to Flask (logging, metrics, rate limits) must be added here too.

@@ -16,6 +16,7 @@ from credit_service.adapters.status_index import StaleIndex, StatusIndex
 from credit_service.clock import FixedClock
 from credit_service.container import build_container
 from credit_service.services import intake
+from credit_service.services.clients import create_client, revoke_client
 from tests.conftest import TODAY
 from tests.factories import id_number, stored_key
 from tests.unit_helpers import violation_input
@@ -63,14 +64,18 @@ def _skipped(table: str) -> float:
 def test_finding_1_a_poisoned_year_does_not_stop_other_workers_from_seeing_a_later_suspension(
         container, other_process, client, auth, year):
     container.index.ensure_ready()
+    _, revoked = create_client(container.uow(), container.clock, "to-revoke", "settlement")
+    assert container.tokens.principal_for(revoked) is not None
     poisoned, later = id_number(), id_number()
     _poison_year(other_process, poisoned, year)
     container.index.poll_once()  # before the fix: ValueError: negative shift count, every time
     assert year in container.index.get("insured", poisoned).record_years
     _record(other_process, later)  # suspended 2025-04-10 … 2025-10-10
+    revoke_client(other_process.uow(), other_process.clock, "to-revoke")
     container.index.poll_once()
     answer = client.get(f"/api/v1/subjects/insured/{later}/status?on=2025-05-01", headers=auth("settlement"))
     assert answer.status_code == 200 and answer.json["settlement_allowed"] is False
+    assert container.tokens.principal_for(revoked) is None  # the attack saw a revoked token keep working
     # a restarted worker loads the same rows, and is ready
     restarted = build_container(container.settings, FixedClock(TODAY))
     try:
