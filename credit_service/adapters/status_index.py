@@ -24,6 +24,7 @@ import os
 import threading
 import uuid
 import time
+import weakref
 from typing import Callable, Iterable
 
 from sqlalchemy.engine import Engine
@@ -52,6 +53,18 @@ class UnreadableRecord(Exception):
 UNREADABLE = SubjectFacts()
 
 
+_INDEXES: "weakref.WeakSet[StatusIndex]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # A forked worker must start its own poller before answering (the parent's thread is not here).
+    for index in list(_INDEXES):
+        index._answerable_until = float("-inf")
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def process_origin() -> str:
     """This process, as written into the change feed (the pid part changes in each forked worker)."""
     return f"{_PROCESS_TOKEN}-{os.getpid()}"
@@ -69,6 +82,7 @@ class StatusIndex:
         self.max_age_seconds = max_age_seconds
         self._monotonic = monotonic
         self._fresh_at = float("-inf")  # monotonic time the last successful refresh started
+        self._answerable_until = float("-inf")  # see _ready; reset in a forked child
         self._catching_up = threading.Lock()
         self._warned_stale = False
         self._keyring = keyring or ring()
@@ -82,6 +96,7 @@ class StatusIndex:
         self._poller_pid: int | None = None
         self._listeners: list[Callable[[SubjectKey], None]] = []
         self._stopped = threading.Event()
+        _INDEXES.add(self)
 
     def add_listener(self, callback: Callable[[SubjectKey], None]) -> None:
         """Called for every changed feed entry (used by the token cache for client revocations)."""
@@ -128,10 +143,17 @@ class StatusIndex:
             self._too_old()
 
     def _ready(self) -> None:
+        # The hot path: one clock read and one comparison while the index is loaded, polled from this
+        # process and fresh. Anything else (first use, a forked child, the bound passed) takes the
+        # slow path, which also moves the bound on after each refresh.
+        if self._monotonic() > self._answerable_until:
+            self._make_answerable()
+
+    def _make_answerable(self) -> None:
         if not self._loaded or self._poller_pid != os.getpid():
             self.ensure_ready()
-        if self._monotonic() - self._fresh_at > self.max_age_seconds:
-            self._too_old()
+        self.ensure_fresh()
+        self._answerable_until = self._fresh_at + self.max_age_seconds
 
     def _too_old(self) -> None:
         """Past the maximum age. With a poller, only its next success helps; without one, poll now

@@ -74,8 +74,11 @@ class FastStatusPath:
         return self._asked(date.fromisoformat(match.group(1))) if match else None  # ValueError → Flask answers
 
     def _asked(self, day: date) -> date | None:
-        """The day, if within the lawful range (domain/dates.py); else None: Flask answers 422."""
-        return day if self.container.dates.query_problem(day, self.container.clock.today()) is None else None
+        """The day, if within the lawful range (LawfulDates.query_problem, inlined); else None: Flask answers 422."""
+        dates = self.container.dates
+        if dates.earliest <= day and (day - self.container.clock.today()).days <= dates.days_ahead:
+            return day
+        return None
 
     def _query(self, query: str) -> tuple[date, bool | None] | None:
         """`on` and `emergency` (each at most once), or None for anything else."""
