@@ -148,6 +148,10 @@ def main() -> None:
     batch_headers = dict(headers, **{"Content-Type": "application/json"})
     ping_env = wsgi_environ("GET", "/ping", {})
     status_envs = [wsgi_environ("GET", p, headers) for p in paths]
+    query_bodies = [json.dumps({"subject_type": "insured", "id_number": n, "on": on.isoformat()}).encode()
+                    for n, _ in mix]
+    query_envs = [wsgi_environ("POST", "/api/v1/status/query", dict(headers, **{"Content-Type": "application/json"}),
+                               b) for b in query_bodies]
     batch_envs = [wsgi_environ("POST", "/api/v1/status/batch", batch_headers, b) for b in batch_bodies]
     state = {"i": 0}
 
@@ -158,6 +162,11 @@ def main() -> None:
     def status():
         state["i"] = (state["i"] + 1) % len(paths)
         code, data = call_wsgi(app, status_envs[state["i"]])
+        assert code == "200 OK", data
+
+    def status_query():  # the POST form (issue 9): the number in the body, not the URL
+        state["i"] = (state["i"] + 1) % len(query_bodies)
+        code, data = call_wsgi(app, query_envs[state["i"]], query_bodies[state["i"]])
         assert code == "200 OK", data
 
     def batch():
@@ -178,12 +187,13 @@ def main() -> None:
         for t, n in keys[:BATCH]:
             status_json(t, mask_id_number(n), status_on(t, c.index.get(t, n), on))
 
-    for fn in (ping, status, batch, batch_test_client, domain_only):  # warm caches (token cache, code paths)
+    for fn in (ping, status, status_query, batch, batch_test_client, domain_only):  # warm caches (token cache, code paths)
         for _ in range(5 if "batch" in fn.__name__ else 50):
             fn()
 
     figures = {}
-    for name, fn, per_call in (("ping", ping, 1), ("status", status, 1), ("batch", batch, BATCH),
+    for name, fn, per_call in (("ping", ping, 1), ("status", status, 1), ("status_query", status_query, 1),
+                               ("batch", batch, BATCH),
                                ("batch_test_client", batch_test_client, BATCH), ("domain_only", domain_only, BATCH)):
         gc_s0, gc_n0 = GC.snapshot()
         calls, wall, cpu = timed_loop(fn, args.seconds)
@@ -204,6 +214,8 @@ def main() -> None:
                f"({figures['ping']['us_per_call']:.0f} µs/request)")
     common.say(f"in-process GET …/status   : {figures['status']['per_second']:9.0f} req/s  "
                f"({figures['status']['us_per_call']:.0f} µs/request); status/hello {ratio:.3f}")
+    common.say(f"in-process POST /status/query: {figures['status_query']['per_second']:9.0f} req/s  "
+               f"({figures['status_query']['us_per_call']:.0f} µs/request)")
     common.say(f"in-process batch (1000 IDs): {figures['batch']['per_second']:9.1f} req/s = {per_core:,} IDs/s "
                f"per core (target ≥ {TARGET_PER_CORE:,}) {'MET' if per_core >= TARGET_PER_CORE else 'MISSED'}")
     common.say(f"  (same through app.test_client(): {figures['batch_test_client']['items_per_second']:,} IDs/s)")

@@ -14,6 +14,7 @@ from .adapters.database import make_engine, make_session_factory
 from .adapters.status_index import StatusIndex
 from .calendar_config import CalendarConfigError, build_calendar
 from .clock import Clock, SystemClock
+from .domain.dates import LawfulDates
 from .domain.rules import RuleBook
 from .domain.working_days import WorkingCalendar
 from .rules_config import load_rule_book
@@ -37,6 +38,7 @@ class Container:
     tokens: TokenCache
     keys: pii.KeyRing
     audit_keys: audit_keys.AuditKeys | None = None
+    dates: LawfulDates = field(default_factory=LawfulDates)
     _calendar_signature: tuple = ()
     _calendar_checked_at: float = field(default_factory=time.monotonic)
 
@@ -45,7 +47,7 @@ class Container:
 
     def workflow(self) -> Workflow:
         return Workflow(uow_factory=self.uow, rules=self.rules, calendar=self.current_calendar(),
-                        clock=self.clock)
+                        clock=self.clock, dates=self.dates)
 
     def current_calendar(self) -> WorkingCalendar:
         """The calendar, re-read when a file under config/calendar/ changed (checked at most once a
@@ -82,13 +84,16 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     pii.use(keys)  # services without a container at hand (and the migrations) use the same keys
     macs = audit_keys.AuditKeys.from_settings(settings)
     audit_keys.use(macs)  # the audit trail's appends, wherever they run
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
+                         statement_timeout=settings.db_statement_timeout_seconds,
+                         pool_timeout=settings.db_pool_timeout_seconds)
     session_factory = make_session_factory(engine)
-    index = StatusIndex(engine, poll_seconds=settings.index_poll_seconds, keyring=keys)
+    index = StatusIndex(engine, poll_seconds=settings.index_poll_seconds, keyring=keys,
+                        max_age_seconds=settings.index_max_age_seconds)
     clock = clock or SystemClock()
     tokens = TokenCache(session_factory, clock)
     index.add_listener(tokens.on_change)
     return Container(settings=settings, engine=engine, session_factory=session_factory, rules=rules,
                      calendar=calendar, clock=clock, index=index, tokens=tokens, keys=keys,
-                     audit_keys=macs,
+                     audit_keys=macs, dates=LawfulDates(settings.earliest_date, settings.query_days_ahead),
                      _calendar_signature=_directory_signature(settings.config_dir / "calendar"))

@@ -29,6 +29,9 @@ RATE_LIMITED = Counter("credit_service_rate_limited_total", "Requests refused wi
                        registry=REGISTRY)
 JOB_RUNS = Counter("credit_service_job_runs_total", "Scheduled sweeps run, by outcome (ok, failed, skipped)",
                    ["job", "outcome"], registry=REGISTRY)
+INDEX_ROWS_SKIPPED = Counter("credit_service_status_index_rows_skipped_total",
+                             "Stored rows the status index could not read and skipped (their subjects answer an error)",
+                             ["table"], registry=REGISTRY)
 WEBHOOK_ATTEMPTS = Counter("credit_service_webhook_attempts_total", "Webhook delivery attempts by outcome",
                            ["outcome"], registry=REGISTRY)
 
@@ -57,9 +60,11 @@ class _HookCollector:
         self.container = container
 
     def collect(self):
+        from .adapters.deadlines import within
         for name, (help_text, function) in list(GAUGE_HOOKS.items()):
             try:
-                value = function(self.container)
+                with within(2.0):  # a scrape must not hold a worker while the database hangs
+                    value = function(self.container)
             except Exception:  # the database may be away: leave the gauge out rather than fail the scrape
                 log.warning("metric %s could not be computed", name, exc_info=True)
                 continue
@@ -87,6 +92,19 @@ def render(container) -> bytes:
 @gauge_hook("credit_service_status_index_loaded", "1 when this process's status index is loaded")
 def _index_loaded(container) -> float:
     return 1.0 if container.index.loaded else 0.0
+
+
+@gauge_hook("credit_service_status_index_age_seconds",
+            "Seconds since this process's status index last refreshed successfully (poll or rebuild); "
+            "+Inf before the first load")
+def _index_age(container) -> float:
+    return container.index.age_seconds()
+
+
+@gauge_hook("credit_service_status_index_max_age_seconds",
+            "Older than this, the status index is not answered from (503 status_index_stale)")
+def _index_max_age(container) -> float:
+    return container.index.max_age_seconds
 
 
 @gauge_hook("credit_service_overdue_deadlines",

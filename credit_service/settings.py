@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -53,6 +54,17 @@ class Settings:
     scheduler: str = "embedded"
     # How often each process looks for changes other processes made (the status index bound).
     index_poll_seconds: float = 0.5
+    # A process answers status checks from its index only while the index's last successful refresh
+    # (poll or rebuild) is younger than this; older → 503 status_index_stale (docs/operations.md).
+    index_max_age_seconds: float = 300.0
+    # The lawful range of the dates callers give (docs/operations.md): facts lie between the earliest
+    # date and today; a day asked about may lie up to query_days_ahead days after today.
+    earliest_date: date = date(1990, 1, 1)
+    query_days_ahead: int = 3653  # ten years
+    # PostgreSQL (docs/operations.md): a database that hangs must not hang the workers. 0 turns one off.
+    db_connect_timeout_seconds: float = 5.0
+    db_statement_timeout_seconds: float = 15.0
+    db_pool_timeout_seconds: float = 5.0
     # Answer well-formed status and batch requests in front of Flask (credit_service/api/fast_status.py).
     fast_status: bool = True
     # Load the status index in the background as each process starts (tests turn this off).
@@ -130,10 +142,16 @@ class Settings:
                               ("webhook_allowed_hosts", str), ("audit_anchor_interval_seconds", float),
                               ("web_idle_minutes", float), ("web_absolute_hours", float),
                               ("web_cookie_secure", str),
+                              ("index_max_age_seconds", float), ("earliest_date", date.fromisoformat),
+                              ("query_days_ahead", int), ("db_connect_timeout_seconds", float),
+                              ("db_statement_timeout_seconds", float), ("db_pool_timeout_seconds", float),
                               *((name, str) for name in _OIDC_SETTINGS)):
             key = f"CREDIT_SERVICE_{name.upper()}"
             if key in env:
-                values[name] = convert(env[key])
+                try:
+                    values[name] = convert(env[key])
+                except ValueError as exc:  # fail at start-up, naming the variable
+                    raise ValueError(f"{key}={env[key]!r}: {exc}") from None
         values.update(overrides)
         settings = cls(**values)
         from .rate_limit import Limit, parse_overrides
@@ -146,6 +164,10 @@ class Settings:
             raise ValueError("CREDIT_SERVICE_SCHEDULER must be 'embedded' or 'off'")
         if settings.web_cookie_secure not in ("auto", "true", "false"):
             raise ValueError("CREDIT_SERVICE_WEB_COOKIE_SECURE must be 'auto', 'true' or 'false'")
+        if settings.query_days_ahead < 0:
+            raise ValueError("CREDIT_SERVICE_QUERY_DAYS_AHEAD must be ≥ 0")
+        if settings.index_max_age_seconds <= 0:
+            raise ValueError("CREDIT_SERVICE_INDEX_MAX_AGE_SECONDS must be > 0")
         return settings
 
     @property

@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from credit_service.domain.procedure import OBJECTION_OUTCOMES, REPAIR_OUTCOMES
 
-from .fields import IdNumber, OneOfStr, Str, StrictBool, StrictDate, StrictSchema, SubjectType, Yuan
+from .fields import IdNumber, OneOfStr, Str, StrictBool, StrictDate, StrictInt, StrictSchema, SubjectType, Yuan
 from .evaluation import RecordEvaluationSchema
 from .measures import MeasureSchema
 from .violations import RecordedViolationSchema
@@ -145,6 +145,14 @@ class RecordMeasureSchema(MeasureSchema):
 class RecordViolationSchema(RecordedViolationSchema):
     voided_on = fields.Date(allow_none=True, metadata={"description": "异议成立，该记录作废"})
     reported_fund_loss = Yuan(allow_none=True, metadata={"description": "异议复核变更金额前报送的金额"})
+
+
+class RecordQuerySchema(StrictSchema):
+    """POST /api/v1/records/query: the subject in the body, so that no identity number travels in a URL."""
+
+    subject_type = SubjectType(required=True)
+    id_number = IdNumber(required=True)
+    year = StrictInt(required=True, metadata={"description": "自然年度（记录周期），例如 2026"})
 
 
 class RecordSchema(Schema):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from .fields import IdNumber, StrictDate, SubjectType
+from .fields import IdNumber, StrictBool, StrictDate, StrictSchema, SubjectType
 
 
 class RestrictionSchema(Schema):
@@ -37,6 +37,17 @@ class StatusResultSchema(Schema):
     score = fields.Integer(allow_none=True, metadata={
         "description": "信用评价积分（当日；评价模型见 /evaluation 的 contributions）；未配置评价模型时为 null"})
     grade = fields.String(allow_none=True, metadata={"description": "信用等级，如 A/B/C/D；未配置评价模型时为 null"})
+
+
+class StatusQuerySchema(StrictSchema):
+    """POST /api/v1/status/query: the subject in the body, so that no identity number travels in a URL."""
+
+    subject_type = SubjectType(required=True)
+    id_number = IdNumber(required=True)
+    on = StrictDate(load_default=None, allow_none=False, metadata={
+        "description": "查询日期，缺省为今天（Asia/Shanghai）；不早于最早受理日期，最多为今天之后若干天（docs/operations.md）"})
+    emergency = StrictBool(load_default=None, allow_none=False, metadata={
+        "description": "急救、抢救：医（药）师的暂停、终止不影响结算，答复中注明"})
 
 
 class BatchSubjectSchema(Schema):

@@ -1,6 +1,7 @@
 """Queries behind intake and the status index, in SQLAlchemy Core for bulk speed."""
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from operator import itemgetter
 from dataclasses import dataclass, field, replace
@@ -8,7 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterable, Sequence
 
-from sqlalchemy import String, any_, bindparam, func, insert, select
+from sqlalchemy import String, Text, any_, bindparam, cast, func, insert, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -17,9 +18,12 @@ from sqlalchemy.orm import Session
 from ..domain.decisions import JOINT_PUNISHMENT_LISTING, SETTLEMENT_SUSPENSION, YearPosition
 from ..domain.practitioners import ENDING_KINDS, QUALIFICATION_SUSPENSION, SUSPENDING_KINDS
 from ..domain.status import MeasureFact, SubjectFacts
+from ..metrics import INDEX_ROWS_SKIPPED
+from . import deadlines
 from .orm import ExpertRecommendationRow, MeasureRow, SubjectChangeRow, ViolationRow
 
 SubjectKey = tuple[str, str]
+log = logging.getLogger(__name__)
 
 
 def _member_of(dialect: str, column, values: Sequence[str]):
@@ -167,7 +171,7 @@ def _copy_into(connection: Connection, table, rows: list[dict]) -> None:
     raw = connection.connection.driver_connection
     statement = f"COPY {table.name} ({columns}) FROM STDIN"
     try:
-        with raw.cursor() as cursor:
+        with deadlines.watched(connection), raw.cursor() as cursor:
             with cursor.copy(statement) as copy:
                 for row in rows:
                     values = pick(row)
@@ -181,14 +185,26 @@ def _copy_into(connection: Connection, table, rows: list[dict]) -> None:
         raise IntegrityError(statement, None, exc) from exc
 
 
-def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None = None) -> dict[SubjectKey, SubjectFacts]:
-    """Facts for the status check: all subjects when keys is None, else just those."""
+def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None = None,
+                       unreadable: set[SubjectKey] | None = None) -> dict[SubjectKey, SubjectFacts]:
+    """Facts for the status check: all subjects when keys is None, else just those.
+
+    A row that cannot be read (a day Python cannot hold, text in a date or year column) is skipped,
+    logged without identifying the person, and counted (`credit_service_status_index_rows_skipped_total`):
+    one bad row never stops a load. Its subject is added to `unreadable`, if given: the subject's facts
+    are incomplete, and the status index answers an error for it rather than a guess."""
     measures: dict[SubjectKey, list[MeasureFact]] = defaultdict(list)
-    year_masks: dict[SubjectKey, int] = {}  # bit (year - 1900): cheaper than a set per subject
+    # A bit per distinct record year, numbered as years are met (any year, however odd, gets one):
+    # an int per subject is much cheaper than a set per subject.
+    year_masks: dict[SubjectKey, int] = {}
+    bit_of_year: dict[int, int] = {}
     recommended: dict[SubjectKey, set[int]] = defaultdict(set)
+    bad: set[SubjectKey] = set()
     m, v, r = MeasureRow.__table__.c, ViolationRow.__table__.c, ExpertRecommendationRow.__table__.c
-    measure_query = select(m.id, m.kind, m.region, m.starts_on, m.restores_on, m.subject_type, m.id_number,
-                           m.credit_state, m.reregistration_from, m.article).where(m.revoked_on.is_(None))
+    dialect = connection.dialect.name
+    measure_query = select(m.id, m.kind, m.region, _day_text(dialect, m.starts_on), _day_text(dialect, m.restores_on),
+                           m.subject_type, m.id_number, m.credit_state,
+                           _day_text(dialect, m.reregistration_from), m.article).where(m.revoked_on.is_(None))
     year_query = select(v.subject_type, v.id_number, v.record_year).where(v.voided_on.is_(None)).distinct()
     recommendation_query = select(r.subject_type, r.id_number, r.year)
     # Practitioners' points per record year, for the credit evaluation (few rows: agreement violations).
@@ -199,7 +215,6 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     else:
         wanted = set(keys)
         numbers = sorted({n for _, n in wanted})
-        dialect = connection.dialect.name
         batches = [(measure_query.where(_member_of(dialect, m.id_number, c)),
                     year_query.where(_member_of(dialect, v.id_number, c)),
                     recommendation_query.where(_member_of(dialect, r.id_number, c)),
@@ -212,30 +227,49 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
         # .all(): one bulk fetch; iterating the result would fetch row by row (3× slower for 1M rows).
         for mid, kind, region, starts_on, restores_on, subject_type, id_number, credit, again, article in \
                 connection.execute(mq).all():
-            measures[(types.get(subject_type, subject_type), id_number)].append(
-                MeasureFact(mid, kind, region, starts_on, restores_on, credit == "unrepaired",
-                            reregistration_from=again, article=articles.setdefault(article, article)))
+            key = (types.get(subject_type, subject_type), id_number)
+            try:
+                fact = MeasureFact(mid, kind, region, _day(starts_on), _optional_day(restores_on),
+                                   credit == "unrepaired", reregistration_from=_optional_day(again),
+                                   article=articles.setdefault(article, article))
+            except (TypeError, ValueError) as exc:
+                _skip("measures", f"a date of measure {mid}", exc, key, bad)
+                continue
+            measures[key].append(fact)
         for subject_type, id_number, year, total in connection.execute(pq).all():
             points[(types.get(subject_type, subject_type), id_number)][year] = int(total)
         for subject_type, id_number, year in connection.execute(rq).all():
+            if year.__class__ is not int:
+                _skip("expert_recommendations", "an expert recommendation", year, (subject_type, id_number), bad)
+                continue
             recommended[(subject_type, id_number)].add(year)
         get = year_masks.get
         for subject_type, id_number, year in connection.execute(yq).all():
             key = (types.get(subject_type, subject_type), id_number)
-            year_masks[key] = get(key, 0) | (1 << (year - 1900))
+            bit = bit_of_year.get(year)
+            if bit is None:
+                if year.__class__ is not int:
+                    _skip("violations", "a violation's record_year", year, key, bad)
+                    continue
+                bit = bit_of_year[year] = len(bit_of_year)
+            year_masks[key] = get(key, 0) | (1 << bit)
     if keys is not None:
         year_masks = {k: mask for k, mask in year_masks.items() if k in wanted}
         measures = {k: ms for k, ms in measures.items() if k in wanted}
         recommended = {k: ys for k, ys in recommended.items() if k in wanted}
         points = {k: ys for k, ys in points.items() if k in wanted}
+        bad &= wanted
+    if unreadable is not None:
+        unreadable |= bad
     # Most subjects share a handful of year sets and have no measures: share those objects, so the
     # index of a province stays within a few hundred MiB per worker.
     measureless: dict[int, SubjectFacts] = {}
     year_sets: dict[int, frozenset[int]] = {}
+    year_of_bit = sorted(bit_of_year, key=bit_of_year.__getitem__)
 
     def years_of(mask: int) -> frozenset[int]:
         if mask not in year_sets:
-            year_sets[mask] = frozenset(1900 + b for b in range(mask.bit_length()) if mask >> b & 1)
+            year_sets[mask] = frozenset(year_of_bit[b] for b in range(mask.bit_length()) if mask >> b & 1)
         return year_sets[mask]
 
     facts: dict[SubjectKey, SubjectFacts] = {}
@@ -257,6 +291,35 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
         if known is not None:
             facts[key] = replace(known, points=tuple(sorted(by_year.items())))
     return facts
+
+
+def _day_text(dialect: str, column):
+    """A date column as the text stored, parsed row by row in Python (`_day`): a day Python cannot hold
+    (PostgreSQL's 'infinity', a BC date; any text in SQLite) would otherwise fail the whole fetch.
+    PostgreSQL writes dates as YYYY-MM-DD under DateStyle ISO, which every connection sets (database.py)."""
+    return cast(column, Text) if dialect == "postgresql" else type_coerce(column, String)
+
+
+def _day(value) -> date:
+    if value.__class__ is date:
+        return value
+    if value is None:
+        raise ValueError("missing date")
+    return date.fromisoformat(value)
+
+
+def _optional_day(value) -> date | None:
+    return None if value is None else _day(value)
+
+
+def _skip(table: str, what: str, problem, key: SubjectKey, bad: set[SubjectKey]) -> None:
+    # Neither the subject (its lookup key is derived from the identity number) nor the stored value
+    # (it could be anything) is logged: only where to look.
+    log.warning("status facts: %s is unreadable (%s), skipped; its subject's status is answered with an "
+                "error until the row is repaired", what, type(problem).__name__)
+    INDEX_ROWS_SKIPPED.labels(table).inc()
+    if key[1] is not None:
+        bad.add(key)
 
 
 def changes_since(connection: Connection, floor: int) -> list[tuple[int, str, str, str | None]]:

@@ -8,6 +8,13 @@ every other process polls the subject_changes feed every `poll_seconds` (default
 is visible everywhere within about 1 s. Polling re-reads a window of recent sequence numbers because
 a transaction may commit after one that took a later number; a full rebuild every `rebuild_seconds`
 is the backstop for anything the window missed.
+
+Staleness is bounded: the index is answered from only while its last successful refresh (a poll or a
+rebuild) is younger than `max_age_seconds` (CREDIT_SERVICE_INDEX_MAX_AGE_SECONDS, default 300 s: long
+enough to ride out a database restart). Older, `get` and `lookup` raise StaleIndex (503) until a
+refresh succeeds: an old index could answer "allowed" for someone suspended since. The check is one
+monotonic-clock read per request. Without a poller (poll_seconds 0: tests, one-process benchmarks) the
+first request after the bound polls once itself.
 """
 from __future__ import annotations
 
@@ -17,16 +24,45 @@ import os
 import threading
 import uuid
 import time
+import weakref
 from typing import Callable, Iterable
 
 from sqlalchemy.engine import Engine
 
 from ..domain.status import CLEAN, MeasureFact, SubjectFacts
-from . import records
+from . import deadlines, records
 from .pii import KeyRing, ring
 
 log = logging.getLogger(__name__)
 _PROCESS_TOKEN = uuid.uuid4().hex[:16]
+
+
+class StaleIndex(Exception):
+    """The index has not refreshed successfully for longer than its maximum age."""
+
+    def __init__(self, age: float, max_age: float):
+        super().__init__(f"status index last refreshed {age:.0f} s ago (maximum {max_age:.0f} s)")
+        self.age, self.max_age = age, max_age
+
+
+class UnreadableRecord(Exception):
+    """A stored row of this subject could not be read (adapters/records.py): its status is unknown."""
+
+
+# Stands for a subject with an unreadable row: marked by identity, so a look-up costs nothing more.
+UNREADABLE = SubjectFacts()
+
+
+_INDEXES: "weakref.WeakSet[StatusIndex]" = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    # A forked worker must start its own poller before answering (the parent's thread is not here).
+    for index in list(_INDEXES):
+        index._answerable_until = float("-inf")
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def process_origin() -> str:
@@ -40,8 +76,15 @@ class StatusIndex:
     GAP_WINDOW = 1000
 
     def __init__(self, engine: Engine, poll_seconds: float = 0.5, rebuild_seconds: float = 600.0,
-                 keyring: KeyRing | None = None):
+                 keyring: KeyRing | None = None, max_age_seconds: float = 300.0,
+                 monotonic: Callable[[], float] = time.monotonic):
         self._engine = engine
+        self.max_age_seconds = max_age_seconds
+        self._monotonic = monotonic
+        self._fresh_at = float("-inf")  # monotonic time the last successful refresh started
+        self._answerable_until = float("-inf")  # see _ready; reset in a forked child
+        self._catching_up = threading.Lock()
+        self._warned_stale = False
         self._keyring = keyring or ring()
         self._poll_seconds = poll_seconds
         self._rebuild_seconds = rebuild_seconds
@@ -53,7 +96,7 @@ class StatusIndex:
         self._poller_pid: int | None = None
         self._listeners: list[Callable[[SubjectKey], None]] = []
         self._stopped = threading.Event()
-        self.last_poll_ok = 0.0
+        _INDEXES.add(self)
 
     def add_listener(self, callback: Callable[[SubjectKey], None]) -> None:
         """Called for every changed feed entry (used by the token cache for client revocations)."""
@@ -64,21 +107,67 @@ class StatusIndex:
         """The first full load has finished (readiness)."""
         return self._loaded
 
+    @property
+    def fresh(self) -> bool:
+        """Loaded, and refreshed within the maximum age (readiness; what `get` requires)."""
+        return self._loaded and self.age_seconds() <= self.max_age_seconds
+
+    def age_seconds(self) -> float:
+        """Seconds since the last successful refresh started (+inf before the first)."""
+        return self._monotonic() - self._fresh_at
+
     def get(self, subject_type: str, id_number: str) -> SubjectFacts:
         """The facts of the subject with this identity number."""
         self._ready()
-        return self._facts.get((subject_type, self._keyring.lookup_key(subject_type, id_number)), CLEAN)
+        facts = self._facts.get((subject_type, self._keyring.lookup_key(subject_type, id_number)), CLEAN)
+        if facts is UNREADABLE:
+            raise UnreadableRecord()
+        return facts
 
     def lookup(self) -> Callable[[SubjectKey], SubjectFacts]:
         """A look-up function (subject_type, identity number) → facts for many subjects in one request
         (one readiness check for all)."""
         self._ready()
-        facts, key_of = self._facts, self._keyring.lookup_key
-        return lambda subject: facts.get((subject[0], key_of(subject[0], subject[1])), CLEAN)
+        get, key_of = self._facts.get, self._keyring.lookup_key
+
+        def facts_of(subject: SubjectKey) -> SubjectFacts:
+            facts = get((subject[0], key_of(subject[0], subject[1])), CLEAN)
+            if facts is UNREADABLE:
+                raise UnreadableRecord()
+            return facts
+        return facts_of
+
+    def ensure_fresh(self) -> None:
+        """Raises StaleIndex when past the maximum age (after trying to catch up, without a poller)."""
+        if self._monotonic() - self._fresh_at > self.max_age_seconds:
+            self._too_old()
 
     def _ready(self) -> None:
+        # The hot path: one clock read and one comparison while the index is loaded, polled from this
+        # process and fresh. Anything else (first use, a forked child, the bound passed) takes the
+        # slow path, which also moves the bound on after each refresh.
+        if self._monotonic() > self._answerable_until:
+            self._make_answerable()
+
+    def _make_answerable(self) -> None:
         if not self._loaded or self._poller_pid != os.getpid():
             self.ensure_ready()
+        self.ensure_fresh()
+        self._answerable_until = self._fresh_at + self.max_age_seconds
+
+    def _too_old(self) -> None:
+        """Past the maximum age. With a poller, only its next success helps; without one, poll now
+        (one request at a time does it; the others answer 503 meanwhile)."""
+        if self._poll_seconds <= 0 and self._catching_up.acquire(blocking=False):
+            try:
+                self.poll_once()
+            except Exception:
+                log.warning("status index could not be refreshed; answering 503 until it can", exc_info=True)
+            finally:
+                self._catching_up.release()
+        age = self.age_seconds()
+        if age > self.max_age_seconds:
+            raise StaleIndex(age, self.max_age_seconds)
 
     def ensure_ready(self) -> None:
         with self._lock:
@@ -95,10 +184,15 @@ class StatusIndex:
             self._rebuild_locked()
 
     def _rebuild_locked(self) -> None:
-        started = time.perf_counter()
-        with self._engine.connect() as connection:
+        started, as_of = time.perf_counter(), self._monotonic()
+        unreadable: set[SubjectKey] = set()
+        with self._engine.connect() as connection, deadlines.allowing(connection, self.max_age_seconds):
+            # The full load grows with the record: it may take up to the maximum age (a load that
+            # takes longer could not make the index fresh anyway), not just one statement's timeout.
             head = records.latest_change_seq(connection)
-            facts = records.load_subject_facts(connection)
+            facts = records.load_subject_facts(connection, unreadable=unreadable)
+        for key in unreadable:
+            facts[key] = UNREADABLE
         self._facts = facts
         # The index is long-lived and acyclic: keep the cyclic collector from walking it on every
         # full collection (a bulk import would otherwise pay for it several times).
@@ -106,6 +200,7 @@ class StatusIndex:
         self._max_seen = max(self._max_seen, head)
         self._seen = {s for s in self._seen if s > head - self.GAP_WINDOW}
         self._loaded = True
+        self._refreshed(as_of)
         log.info("status index rebuilt: %d subjects in %.2f s", len(facts), time.perf_counter() - started)
 
     def refresh(self, keys: Iterable[SubjectKey]) -> None:
@@ -115,8 +210,11 @@ class StatusIndex:
             return
         # Under the lock, so that a reload and a merge of the same subject cannot interleave.
         with self._lock:
+            unreadable: set[SubjectKey] = set()
             with self._engine.connect() as connection:
-                fresh = records.load_subject_facts(connection, keys)
+                fresh = records.load_subject_facts(connection, keys, unreadable=unreadable)
+            for key in unreadable:
+                fresh[key] = UNREADABLE
             for key in keys:
                 if key in fresh:
                     self._facts[key] = fresh[key]
@@ -134,7 +232,9 @@ class StatusIndex:
             if not self._loaded:
                 return  # the first load has not started: it will read this commit
             for key, measures, record_year, *points in additions:  # points: a practitioner's, of that year
-                self._facts[key] = self._facts.get(key, CLEAN).with_new(measures, record_year, *points)
+                known = self._facts.get(key, CLEAN)
+                if known is not UNREADABLE:  # stays unreadable until a reload reads the row
+                    self._facts[key] = known.with_new(measures, record_year, *points)
 
     def warm_in_background(self) -> None:
         """Load at start-up, so that no request waits for it (or outlives a worker timeout)."""
@@ -147,11 +247,13 @@ class StatusIndex:
         threading.Thread(target=load, name="status-index-warm", daemon=True).start()
 
     def poll_once(self) -> int:
-        """Apply feed entries not yet seen; returns how many."""
+        """Apply feed entries not yet seen; returns how many. Success makes the index fresh as of its start."""
+        as_of = self._monotonic()
         floor = max(0, self._max_seen - self.GAP_WINDOW)
         with self._engine.connect() as connection:
             entries = [e for e in records.changes_since(connection, floor) if e[0] not in self._seen]
         if not entries:
+            self._refreshed(as_of)
             return 0
         own = process_origin()
         keys = {(t, n) for _, t, n, origin in entries if origin != own}
@@ -165,13 +267,20 @@ class StatusIndex:
             self._seen.add(seq)
             self._max_seen = max(self._max_seen, seq)
         self._seen = {s for s in self._seen if s > self._max_seen - self.GAP_WINDOW}
+        self._refreshed(as_of)
         return len(entries)
+
+    def _refreshed(self, as_of: float) -> None:
+        if self._warned_stale:
+            log.warning("status index refreshed again; status checks are answered again")
+            self._warned_stale = False
+        self._fresh_at = max(self._fresh_at, as_of)
 
     def stop(self) -> None:
         self._stopped.set()
 
     def _poll_forever(self) -> None:
-        last_rebuild = time.monotonic()
+        last_rebuild, failing = time.monotonic(), False
         while not self._stopped.wait(self._poll_seconds):
             try:
                 if time.monotonic() - last_rebuild > self._rebuild_seconds:
@@ -179,6 +288,13 @@ class StatusIndex:
                     last_rebuild = time.monotonic()
                 else:
                     self.poll_once()
-                self.last_poll_ok = time.time()
-            except Exception:  # the database may be away; keep serving what we have and retry
-                log.warning("status index poll failed; serving the last known index", exc_info=True)
+                failing = False
+            except Exception:  # the database may be away: serve what we have, within the maximum age
+                if not failing:  # a traceback once per outage, not twice a second
+                    failing = True
+                    log.warning("status index poll failed; serving the last known index for at most %.0f s "
+                                "after its last refresh", self.max_age_seconds, exc_info=True)
+                if not self._warned_stale and self._loaded and not self.fresh:
+                    self._warned_stale = True
+                    log.error("status index not refreshed for %.0f s (maximum %.0f s): status checks answer "
+                              "503 until a refresh succeeds", self.age_seconds(), self.max_age_seconds)

@@ -14,6 +14,7 @@ from ..domain.claims import ClaimCheck, Party, check_claim
 from ..domain.identity import mask_id_number
 from ..domain.rules import RuleBook
 from ..domain.status import SubjectFacts, status_on
+from ..services.errors import date_out_of_range
 from .auth import require, sees_full_id
 from .serializers import _iso, status_json
 from .request_body import Blueprint
@@ -29,7 +30,10 @@ blp = Blueprint("claims", __name__, url_prefix="/api/v1", description="结算前
 def check(data):
     """该笔费用能否医保结算？列出每一项原因；急救、抢救不受医（药）师暂停、终止的限制。"""
     c = current_app.extensions["credit_service"]
-    body = claim_json(data, data["on"] or c.clock.today(), c.index.lookup(), sees_full_id(g.principal), c.rules)
+    day = data["on"] or c.clock.today()
+    if problem := c.dates.query_problem(day, c.clock.today()):
+        raise date_out_of_range({"on": [problem]})
+    body = claim_json(data, day, c.index.lookup(), sees_full_id(g.principal), c.rules)
     return Response(orjson.dumps(body), mimetype="application/json")
 
 

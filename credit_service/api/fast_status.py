@@ -2,8 +2,8 @@
 
 Settlement systems ask on every claim. Flask's routing, flask-smorest's wrappers and the request
 context cost more than the answer itself (bench/README.md), so this WSGI middleware answers the
-plain, well-formed, authorised status and batch requests directly from the in-process index.
-Anything else — a missing or unknown token, a wrong role, a bad ID, a bad date, an odd body —
+plain, well-formed, authorised status (GET …/status, POST /status/query) and batch requests directly
+from the in-process index. Anything else — a missing or unknown token, a wrong role, a bad ID, a bad date, an odd body —
 is handed to the Flask view unchanged, which gives the documented answer or problem+json. Both
 paths build the answer with the same functions (tests/api/test_fast_status.py checks they agree).
 Cross-cutting concerns added to Flask (logging, metrics, rate limits) must be added here too.
@@ -25,8 +25,12 @@ _STATUS_PATH = re.compile(r"/api/v1/subjects/(insured|physician|pharmacist)/([0-
 _ON_QUERY = re.compile(r"on=([0-9]{4}-[0-9]{2}-[0-9]{2})")
 _QUERY_PART = re.compile(r"on=[0-9]{4}-[0-9]{2}-[0-9]{2}|emergency=(?:true|false)")
 BATCH_PATH = "/api/v1/status/batch"
+QUERY_PATH = "/api/v1/status/query"
+_QUERY_FIELDS = frozenset({"subject_type", "id_number", "on", "emergency"})
+_MAX_QUERY_BYTES = 4096
 STATUS_ROUTE = "/api/v1/subjects/<subject_type>/<id_number>/status"  # as Flask names it (metrics label)
 _READERS = frozenset({"settlement", "staff", "admin"})
+_SUBJECT_TYPES = frozenset({"insured", "physician", "pharmacist"})
 _FULL_ID = frozenset({"staff", "admin"})
 _HEADERS_BASE = [("Content-Type", "application/json")]
 _MAX_BATCH_BYTES = 1 << 20
@@ -45,6 +49,8 @@ class FastStatusPath:
                 body, route = self._single(environ, path), STATUS_ROUTE
             elif method == "POST" and path == BATCH_PATH:
                 body, route = self._batch(environ), BATCH_PATH
+            elif method == "POST" and path == QUERY_PATH:
+                body, route = self._query_body(environ), QUERY_PATH
         except Exception:  # never answer wrongly: let Flask handle (and report) it
             body = None
         if body is None:
@@ -65,7 +71,14 @@ class FastStatusPath:
         if not query:
             return self.container.clock.today()
         match = _ON_QUERY.fullmatch(query)
-        return date.fromisoformat(match.group(1)) if match else None  # ValueError → Flask answers
+        return self._asked(date.fromisoformat(match.group(1))) if match else None  # ValueError → Flask answers
+
+    def _asked(self, day: date) -> date | None:
+        """The day, if within the lawful range (LawfulDates.query_problem, inlined); else None: Flask answers 422."""
+        dates = self.container.dates
+        if dates.earliest <= day and (day - self.container.clock.today()).days <= dates.days_ahead:
+            return day
+        return None
 
     def _query(self, query: str) -> tuple[date, bool | None] | None:
         """`on` and `emergency` (each at most once), or None for anything else."""
@@ -85,28 +98,62 @@ class FastStatusPath:
             return None
         subject_type, id_number = match.groups()
         principal = self._principal(environ)
-        if principal is None or id_number_problem(id_number) is not None:
-            return None
-        if principal.role not in _READERS and not (
-                principal.role == "person"
-                and principal.subject_type == subject_type
-                and principal.subject_id_number == self.container.keys.lookup_key(subject_type, id_number)):
+        if not self._may_read(principal, subject_type, id_number):
             return None
         query = self._query(environ.get("QUERY_STRING", ""))
         if query is None:
             return None
-        day, emergency = query
+        return self._answer(principal, subject_type, id_number, *query)
+
+    def _query_body(self, environ) -> bytes | None:
+        """POST /api/v1/status/query with a plain, valid body; anything else is Flask's."""
+        raw = self._json_body(environ, _MAX_QUERY_BYTES)
+        if raw is None:
+            return None
+        principal = self._principal(environ)
+        body = orjson.loads(raw)
+        if not isinstance(body, dict) or not body.keys() <= _QUERY_FIELDS:
+            return None
+        subject_type, id_number = body.get("subject_type"), body.get("id_number")
+        if subject_type not in _SUBJECT_TYPES or not self._may_read(principal, subject_type, id_number):
+            return None
+        on, emergency = body.get("on"), body.get("emergency")
+        day = self.container.clock.today() if "on" not in body else (
+            self._asked(date.fromisoformat(on)) if isinstance(on, str) and len(on) == 10 else None)
+        if day is None or ("emergency" in body and not isinstance(emergency, bool)):
+            return None
+        return self._answer(principal, subject_type, id_number, day, emergency)
+
+    def _may_read(self, principal, subject_type: str, id_number) -> bool:
+        """A well-formed number, and a role that may read it (a person: only their own)."""
+        if principal is None or id_number_problem(id_number) is not None:
+            return False
+        return principal.role in _READERS or (
+            principal.role == "person"
+            and principal.subject_type == subject_type
+            and principal.subject_id_number == self.container.keys.lookup_key(subject_type, id_number))
+
+    def _answer(self, principal, subject_type: str, id_number: str, day: date, emergency: bool | None) -> bytes:
         facts = self.container.index.get(subject_type, id_number)
         shown = id_number if principal.role in _FULL_ID else mask_id_number(id_number)
         return orjson.dumps(status_json(subject_type, shown, status_on(subject_type, facts, day, emergency=emergency,
                                                                        rules=self.container.rules)))
 
-    def _batch(self, environ) -> bytes | None:
+    @staticmethod
+    def _json_body(environ, limit: int) -> bytes | None:
+        """The body of a JSON request (as Flask would parse it), kept readable should Flask take over."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        if not 0 < length <= _MAX_BATCH_BYTES or environ.get("QUERY_STRING"):
+        mimetype = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower()
+        if not 0 < length <= limit or environ.get("QUERY_STRING") or mimetype != "application/json":
             return None
         raw = environ["wsgi.input"].read(length)
-        environ["wsgi.input"] = io.BytesIO(raw)  # the body stays readable should Flask take over
+        environ["wsgi.input"] = io.BytesIO(raw)
+        return raw
+
+    def _batch(self, environ) -> bytes | None:
+        raw = self._json_body(environ, _MAX_BATCH_BYTES)
+        if raw is None:
+            return None
         principal = self._principal(environ)
         if principal is None or principal.role not in _READERS:
             return None
@@ -118,7 +165,7 @@ class FastStatusPath:
             return None
         on = body.get("on")
         day = self.container.clock.today() if on is None else (
-            date.fromisoformat(on) if isinstance(on, str) and len(on) == 10 else None)
+            self._asked(date.fromisoformat(on)) if isinstance(on, str) and len(on) == 10 else None)
         if day is None:
             return None
         facts_of, full_id, rules = self.container.index.lookup(), principal.role in _FULL_ID, self.container.rules

@@ -59,6 +59,20 @@ def from_http_exception(error: HTTPException) -> Response:
     return problem(status)
 
 
+# Neither logs per request (a stale index would flood the log): the index logs once when it goes
+# stale, and once per unreadable row when it loads.
+def from_stale_index(error) -> Response:
+    return problem(503, "status_index_stale",
+                   f"本实例的结算状态索引已{error.age:.0f}秒未能从数据库刷新（上限{error.max_age:.0f}秒），"
+                   "为免答复过时的结果，暂停答复；请稍后重试或改由其他实例答复。", title="结算状态暂不可查")
+
+
+def from_unreadable_record(error) -> Response:
+    return problem(500, "status_record_unreadable",
+                   "该主体的信用记录中有无法读取的数据，暂不能答复其结算状态；请联系运维人员修复。",
+                   title="结算状态暂不可查")
+
+
 def from_unexpected(error: Exception) -> Response:
     if isinstance(error, (OperationalError, DBAPIError)) and _database_gone(error):
         log.warning("database unavailable: %s", error.__class__.__name__)

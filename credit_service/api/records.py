@@ -1,14 +1,14 @@
 """The natural-year record of a subject and the staff worklist."""
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import orjson
 from flask import Response, current_app, g, request
 
 from schemas.fields import REGION_SCHEMA, subject_path_parameters
-from schemas.procedure import RecordSchema, WorklistSchema
+from schemas.problems import PROBLEM, ProblemSchema
+from schemas.procedure import RecordQuerySchema, RecordSchema, WorklistSchema
 
 from ..domain.identity import mask_id_number
 from ..domain.money import format_yuan
@@ -23,7 +23,6 @@ from .status import _checked_subject
 from .request_body import Blueprint
 
 blp = Blueprint("records", __name__, url_prefix="/api/v1", description="自然年度记录与经办工作清单（第七条、第十条至第十二条）")
-_YEAR = re.compile(r"[0-9]{4}")
 
 
 @blp.route("/subjects/<subject_type>/<id_number>/record", methods=["GET"],
@@ -33,14 +32,36 @@ _YEAR = re.compile(r"[0-9]{4}")
                       "schema": {"type": "integer", "minimum": 1901, "maximum": 9999},
                       "description": "自然年度（记录周期），缺省为今年"}])
 @blp.response(200, RecordSchema)
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
+                  description="invalid_id_number / validation_failed / date_out_of_range")
 def subject_record(subject_type: str, id_number: str):
     """一个自然年度的记录：违约违法信息、基金损失合计、措施、告知书、异议、修复。经办人员只看到本统筹区作出的部分
-    （scope_region；partial 表示另有其他统筹区的记录未列出），管理员与本人看到全部。"""
+    （scope_region；partial 表示另有其他统筹区的记录未列出），管理员与本人看到全部。建议改用
+    POST /api/v1/records/query：身份证号码不进入URL。"""
     id_number = _checked_subject(subject_type, id_number)
     check_number_access(g.principal, subject_type, id_number)
     c = current_app.extensions["credit_service"]
     today = c.clock.today()
-    year = _year(request.args.get("year"), today)
+    return _record_answer(c, subject_type, id_number, _year(request.args.get("year"), today, c), today)
+
+
+@blp.route("/records/query", methods=["POST"])
+@require("staff", "admin", "person")
+@blp.arguments(RecordQuerySchema)
+@blp.response(200, RecordSchema)
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
+                  description="invalid_id_number / validation_failed / date_out_of_range")
+def record_query(data):
+    """一个自然年度的记录（推荐）：与 GET …/record 相同，主体放在请求体中，身份证号码不进入URL。"""
+    check_number_access(g.principal, data["subject_type"], data["id_number"])
+    c = current_app.extensions["credit_service"]
+    today = c.clock.today()
+    if problem := c.dates.year_problem(data["year"], today):
+        raise Invalid(problem, code="date_out_of_range", errors={"year": [problem]})
+    return _record_answer(c, data["subject_type"], data["id_number"], data["year"], today)
+
+
+def _record_answer(c, subject_type: str, id_number: str, year: int, today: date) -> Response:
     scope = record_scope(g.principal)
     record = year_record(c.session_factory, subject_type, c.keys.lookup_key(subject_type, id_number), year, scope)
     full = sees_full_id(g.principal)
@@ -68,12 +89,14 @@ def _restored(record, measure_id: str) -> bool:
     return any(m.id == measure_id and m.credit_state == "restored" for m in record.measures)
 
 
-def _year(value: str | None, today: date) -> int:
+def _year(value: str | None, today: date, c) -> int:
     if value is None:
         return today.year
-    if _YEAR.fullmatch(value) and int(value) > 1900:  # a year to come has an empty record
-        return int(value)
-    raise Invalid("year 须为四位数的自然年度，例如 2026。", errors={"year": ["应为四位年份。"]})
+    if not (value.isdigit() and len(value) == 4):
+        raise Invalid("year 须为四位数的自然年度，例如 2026。", errors={"year": ["应为四位年份。"]})
+    if problem := c.dates.year_problem(int(value), today):
+        raise Invalid(problem, code="date_out_of_range", errors={"year": [problem]})
+    return int(value)
 
 
 @blp.route("/worklist", methods=["GET"])

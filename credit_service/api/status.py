@@ -12,11 +12,11 @@ from marshmallow import ValidationError
 
 from schemas.claims import ClaimSchema
 from schemas.fields import ISO_DATE, subject_path_parameters
-from schemas.status import BatchRequestSchema, BatchResultSchema, StatusResultSchema
+from schemas.status import BatchRequestSchema, BatchResultSchema, StatusQuerySchema, StatusResultSchema
 
 from ..domain.identity import SUBJECT_TYPES, id_number_problem, mask_id_number, normalise_id_number
 from ..domain.status import status_on
-from ..services.errors import Invalid, invalid_fields
+from ..services.errors import Invalid, date_out_of_range, invalid_fields
 from .auth import check_number_access, require, sees_full_id
 from .claims import claim_json
 from .problems import _flatten
@@ -38,12 +38,31 @@ blp = Blueprint("status", __name__, url_prefix="/api/v1", description="结算状
 @blp.response(200, StatusResultSchema)
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="invalid_id_number / validation_failed")
 def subject_status(subject_type: str, id_number: str):
-    """该主体在指定日期能否联网结算？各统筹区结果互认（第五条）。"""
+    """该主体在指定日期能否联网结算？各统筹区结果互认（第五条）。建议改用 POST /api/v1/status/query：
+    身份证号码不进入URL（代理、服务器会记录URL）。"""
     id_number = _checked_subject(subject_type, id_number)
     check_number_access(g.principal, subject_type, id_number)
     c = current_app.extensions["credit_service"]
-    day = _day(request.args.get("on"), c)
-    emergency = _flag(request.args.get("emergency"))
+    day = asked_day(request.args.get("on"), c)
+    return _status_answer(c, subject_type, id_number, day, _flag(request.args.get("emergency")))
+
+
+@blp.route("/status/query", methods=["POST"])
+@require("settlement", "staff", "admin", "person")
+@blp.arguments(StatusQuerySchema)
+@blp.response(200, StatusResultSchema)
+@blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
+                  description="invalid_id_number / validation_failed / date_out_of_range")
+@blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, description="status_index_stale")
+def status_query(data):
+    """该主体在指定日期能否联网结算？（推荐）与 GET …/status 相同，主体放在请求体中，身份证号码不进入URL。"""
+    check_number_access(g.principal, data["subject_type"], data["id_number"])
+    c = current_app.extensions["credit_service"]
+    day = c.clock.today() if data["on"] is None else lawful_day(data["on"], c)
+    return _status_answer(c, data["subject_type"], data["id_number"], day, data["emergency"])
+
+
+def _status_answer(c, subject_type: str, id_number: str, day: date, emergency: bool | None) -> Response:
     status = status_on(subject_type, c.index.get(subject_type, id_number), day, emergency=emergency, rules=c.rules)
     shown = id_number if sees_full_id(g.principal) else mask_id_number(id_number)
     return _json(status_json(subject_type, shown, status))
@@ -70,7 +89,7 @@ def batch_status():
     if len(subjects) + len(claims) > limit:
         raise Invalid(f"单次最多查询{limit}个主体或费用，本次{len(subjects) + len(claims)}个。",
                       code="too_many_subjects", errors={"subjects": [f"连同 claims 最多{limit}个。"]})
-    day = _day(body.get("on"), c)
+    day = asked_day(body.get("on"), c)
     emergency = body.get("emergency")
     if emergency is not None and not isinstance(emergency, bool):
         raise Invalid("emergency 须为布尔值。", errors={"emergency": ["应为布尔值 true/false。"]})
@@ -85,14 +104,21 @@ def batch_status():
         if problem := id_number_problem(id_number):
             errors[f"subjects.{i}.id_number"] = [problem]
         keys.append((subject_type, id_number))
-    loaded_claims = []
+    loaded_claims, early_or_late = [], {}
+    today = c.clock.today()
     for i, item in enumerate(claims):
         try:
             loaded_claims.append(ClaimSchema().load(item))
         except ValidationError as exc:
             errors.update({f"claims.{i}.{k}": v for k, v in _flatten(exc.messages).items()})
+            continue
+        if loaded_claims[-1]["on"] is not None and (
+                problem := c.dates.query_problem(loaded_claims[-1]["on"], today)):
+            early_or_late[f"claims.{i}.on"] = [problem]
     if errors:
-        raise invalid_fields(errors, f"{len(errors)}项主体信息无效")
+        raise invalid_fields(errors | early_or_late, f"{len(errors)}项主体信息无效")
+    if early_or_late:
+        raise date_out_of_range(early_or_late)
     full_id, index, rules = sees_full_id(g.principal), c.index, c.rules
     results = [status_json(t, n if full_id else mask_id_number(n),
                            status_on(t, index.get(t, n), day, emergency=emergency, rules=rules))
@@ -121,6 +147,19 @@ def _flag(value: str | None) -> bool | None:
     if value in ("true", "false"):
         return value == "true"
     raise Invalid("emergency 须为 true 或 false。", errors={"emergency": ["应为 true 或 false。"]})
+
+
+def asked_day(value, c, field: str = "on") -> date:
+    """The day a status or claims check asks about (default today), within the lawful range."""
+    if value is None:
+        return c.clock.today()
+    return lawful_day(_day(value, c), c, field)
+
+
+def lawful_day(day: date, c, field: str = "on") -> date:
+    if problem := c.dates.query_problem(day, c.clock.today()):
+        raise date_out_of_range({field: [problem]})
+    return day
 
 
 def _day(value, c) -> date:

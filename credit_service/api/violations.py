@@ -109,7 +109,7 @@ def _run(rows):
     for attempt in range(3):
         try:
             outcomes, _ = intake.record_violations(c.uow(), rows, c.rules, c.clock, g.principal.name,
-                                                   origin=process_origin())
+                                                   origin=process_origin(), dates=c.dates)
             break
         except intake.ConcurrentDuplicate:
             if attempt == 2:

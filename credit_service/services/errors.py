@@ -28,6 +28,11 @@ def invalid_fields(errors: dict[str, list[str]], lead: str = "请求内容未通
     return Invalid(f"{lead}：" + "；".join(f"{k}: {v[0]}" for k, v in errors.items()), errors=errors)
 
 
+def date_out_of_range(errors: dict[str, list[str]]) -> Invalid:
+    """422 for days outside the lawful range (domain/dates.py), naming each field."""
+    return Invalid("；".join(f"{k}：{v[0]}" for k, v in errors.items()), code="date_out_of_range", errors=errors)
+
+
 def problem_body(error: ServiceError) -> dict:
     """The RFC 9457 body of an error (also embedded in import rows)."""
     body = {"type": f"urn:credit-service:problem:{error.code}", "title": error.title, "status": error.status,

@@ -8,6 +8,7 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import Clock
+from ..domain.dates import LawfulDates
 from ..domain.decisions import Decision, MonthsBelowImposed, MonthsOutOfRange, decide
 from ..domain.practitioners import AgreementInputError
 from ..domain.rules import RuleBook
@@ -15,7 +16,7 @@ from ..domain.violations import ViolationInput
 from ..adapters import pii, records, subjects
 from ..adapters.orm import MeasureRow, ViolationRow
 from . import audit
-from .errors import Conflict, Invalid, ServiceError
+from .errors import Conflict, Invalid, ServiceError, date_out_of_range
 from .unit_of_work import UnitOfWork
 
 
@@ -59,7 +60,7 @@ class RowOutcome:
 
 
 def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError], rules: RuleBook,
-                      clock: Clock, actor: str, origin: str | None = None
+                      clock: Clock, actor: str, origin: str | None = None, dates: LawfulDates = LawfulDates()
                       ) -> tuple[list[RowOutcome], set[tuple[str, str]]]:
     """Decide and store each valid row; rows given as errors (failed validation) are passed through.
 
@@ -73,6 +74,8 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
     for i, row in enumerate(rows):
         if isinstance(row, ServiceError):
             outcomes[i] = RowOutcome(i, "rejected", error=row)
+        elif early := dates.too_early(occurred_on=row.occurred_on, determined_on=row.determined_on):
+            outcomes[i] = RowOutcome(i, "rejected", error=date_out_of_range(early))
         elif row.determined_on > today:
             outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
                 f"认定日期{row.determined_on}晚于今天（{today}），不能记录尚未认定的违约违法信息。",

@@ -13,12 +13,13 @@ from sqlalchemy.exc import IntegrityError
 
 from ..clock import Clock
 from ..domain import procedure as rules_of
+from ..domain.dates import LawfulDates
 from ..domain.procedure import RepairView, TransitionRefused
 from ..domain.rules import RuleBook
 from ..domain.working_days import WorkingCalendar
 from ..adapters.orm import MeasureRow, NoticeRow, ObjectionRow, RepairRow, ViolationRow
 from . import audit
-from .errors import Conflict, Invalid
+from .errors import Conflict, Invalid, date_out_of_range
 from .measure_records import (add_event, append_changes, get_measure, load_for_procedure, notice_of, procedure_for,
                               subject_header, view_of)
 from .recompute import recompute_subject
@@ -32,6 +33,12 @@ class Workflow:
     rules: RuleBook
     calendar: WorkingCalendar
     clock: Clock
+    dates: LawfulDates = field(default_factory=LawfulDates)
+
+    def refuse_early(self, **days: date | None) -> None:
+        """422 date_out_of_range for a given day before the earliest lawful date (domain/dates.py)."""
+        if errors := self.dates.too_early(**days):
+            raise date_out_of_range(errors)
 
 
 def _refused(exc: TransitionRefused):
@@ -43,6 +50,7 @@ def _refused(exc: TransitionRefused):
 # -- 信用结果告知书 ---------------------------------------------------------------------------------
 
 def serve_notice(w: Workflow, actor: str, measure_id: str, served_on: date, received_on: date) -> NoticeRow:
+    w.refuse_early(served_on=served_on, received_on=received_on)
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         s = uow.session
@@ -77,6 +85,7 @@ def file_objection(w: Workflow, actor: str, measure_id: str, filed_on: date | No
                    evidence: list[str], paper_filing: bool = False) -> ObjectionRow:
     """`filed_on`: None for the service's today; `paper_filing`: staff entering the day a paper
     filing was received (domain.procedure.filing_date)."""
+    w.refuse_early(filed_on=filed_on)
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         s = uow.session
@@ -121,6 +130,7 @@ def objection_header(session_factory, objection_id: str) -> tuple[str, str, str]
 
 def record_evidence_complete(w: Workflow, actor: str, objection_id: str, on: date) -> ObjectionRow:
     """第十条：复核期限自收到书面申请及相关证明材料起算 — the review clock restarts."""
+    w.refuse_early(on=on)
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         s = uow.session
@@ -159,6 +169,7 @@ class ObjectionDecision:
 
 def decide_objection(w: Workflow, actor: str, objection_id: str, outcome: str, decided_on: date, reason: str,
                      fund_loss: Decimal | None) -> ObjectionDecision:
+    w.refuse_early(decided_on=decided_on)
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         s = uow.session
@@ -207,6 +218,7 @@ def decide_objection(w: Workflow, actor: str, objection_id: str, outcome: str, d
 def file_repair(w: Workflow, actor: str, measure_id: str, subject: tuple[str, str], filed_on: date | None,
                 corrected: bool, adverse_effects_removed: bool, commitment: bool, evidence: list[str],
                 paper_filing: bool = False) -> RepairRow:
+    w.refuse_early(filed_on=filed_on)
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         s = uow.session
@@ -263,6 +275,7 @@ class RepairDecision:
 
 def decide_repair(w: Workflow, actor: str, repair_id: str, outcome: str, decided_on: date,
                   reason: str) -> RepairDecision:
+    w.refuse_early(decided_on=decided_on)
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         s = uow.session

@@ -121,3 +121,54 @@ def test_the_fast_path_really_answers_without_flask(client, auth, recorded, app)
     response = client.get(f"/api/v1/subjects/physician/{recorded['doctor']}/status?on=2025-05-01&emergency=true",
                           headers=auth("settlement"))
     assert response.status_code == 200 and response.json["emergency_exempted"] is True
+
+
+QUERY_BODIES = [  # POST /api/v1/status/query (issue 9, finding 9)
+    lambda n: {"subject_type": "insured", "id_number": n["suspended"], "on": "2025-05-01"},
+    lambda n: {"subject_type": "insured", "id_number": n["listed"]},
+    lambda n: {"on": "2025-09-01", "id_number": n["suspended"], "subject_type": "insured"},
+    lambda n: {"subject_type": "physician", "id_number": n["doctor"], "on": "2025-05-01", "emergency": True},
+    lambda n: {"subject_type": "physician", "id_number": n["doctor"], "on": "2025-05-01", "emergency": False},
+    lambda n: {"subject_type": "physician", "id_number": n["recorded_only"], "on": "2025-05-01"},
+    lambda n: {"subject_type": "insured", "id_number": PERSON_ID},
+    lambda n: {"subject_type": "insured", "id_number": n["clean"], "on": "2036-11-26"},
+    lambda n: {"subject_type": "insured", "id_number": n["clean"], "on": "2036-11-27"},
+    lambda n: {"subject_type": "insured", "id_number": n["clean"], "on": "1989-12-31"},
+    lambda n: {"subject_type": "insured", "id_number": n["clean"], "on": "2025-02-30"},
+    lambda n: {"subject_type": "insured", "id_number": n["clean"], "on": "20250501"},
+    lambda n: {"subject_type": "insured", "id_number": n["clean"], "on": None},
+    lambda n: {"subject_type": "insured", "id_number": n["clean"], "emergency": "true"},
+    lambda n: {"subject_type": "insured", "id_number": n["clean"], "emergency": None},
+    lambda n: {"subject_type": "insured", "id_number": n["clean"], "x": 1},
+    lambda n: {"subject_type": "insured", "id_number": with_wrong_check_digit(n["clean"])},
+    lambda n: {"subject_type": "insured", "id_number": " " + n["clean"]},
+    lambda n: {"subject_type": "insured", "id_number": n["clean"][:17] + "x"},
+    lambda n: {"subject_type": "doctor", "id_number": n["clean"]},
+    lambda n: {"id_number": n["clean"]},
+    lambda n: {"subject_type": "insured", "id_number": 370102199001011231},
+    lambda n: [n["clean"]],
+    lambda n: "text",
+]
+
+
+@pytest.mark.parametrize("make_body", QUERY_BODIES)
+@pytest.mark.parametrize("role", ["settlement", "admin", "staff-jinan", "person", "reporter", None, "bogus"])
+def test_finding_9_post_status_query_agrees_with_the_flask_view(client, flask_only, auth, recorded, make_body,
+                                                                role):
+    body = make_body(recorded)
+    fast = client.post("/api/v1/status/query", json=body, headers=_headers(auth, role))
+    slow = flask_only.post("/api/v1/status/query", json=body, headers=_headers(auth, role))
+    assert slow.status_code != 404
+    assert (fast.status_code, fast.mimetype, fast.json) == (slow.status_code, slow.mimetype, slow.json)
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/v1/status/query", '{"subject_type": "insured", "id_number": "370102199001011231"}'),
+    ("/api/v1/status/batch", '{"subjects": [{"subject_type": "insured", "id_number": "370102199001011231"}]}'),
+])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None,
+                                          "application/json; charset=utf-8"])
+def test_only_a_json_body_is_answered_in_front_of_flask(client, flask_only, auth, path, body, content_type):
+    headers = {**auth("settlement"), **({"Content-Type": content_type} if content_type else {})}
+    fast, slow = client.post(path, data=body, headers=headers), flask_only.post(path, data=body, headers=headers)
+    assert (fast.status_code, fast.json) == (slow.status_code, slow.json)

@@ -1,0 +1,45 @@
+"""The lawful range of the dates callers give.
+
+Facts that happened — a violation occurring or being determined, a notice served or received, an
+objection or a repair filed or decided — lie between the earliest date the service accepts and today
+(the "not after today" half is checked where each fact is decided). A day asked about (the `on` of a
+status check, a batch, a claim) may lie ahead of today, up to a bound, so that a settlement system can
+check a booked admission; never before the earliest date. The earliest date keeps mistyped and corrupt
+years (1899, 0001) out of the record: one row determined 1899-12-31 once stopped the status index of
+every other process (issue 9).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+DEFAULT_EARLIEST = date(1990, 1, 1)
+
+
+@dataclass(frozen=True)
+class LawfulDates:
+    earliest: date = DEFAULT_EARLIEST
+    days_ahead: int = 3653  # how far after today a day asked about may lie: ten years
+
+    def too_early(self, **days: date | None) -> dict[str, list[str]]:
+        """The given days (by field name) that fall before the earliest date, as per-field errors."""
+        return {name: [f"日期{day}早于本服务受理的最早日期{self.earliest}。"]
+                for name, day in days.items() if day is not None and day < self.earliest}
+
+    def latest_query(self, today: date) -> date:
+        return today + timedelta(days=self.days_ahead)
+
+    def query_problem(self, day: date, today: date) -> str | None:
+        """Why `day` cannot be asked about, in Chinese; None if it can."""
+        if day < self.earliest:
+            return f"查询日期{day}早于本服务受理的最早日期{self.earliest}。"
+        if day > self.latest_query(today):
+            return (f"查询日期{day}晚于{self.latest_query(today)}：最多可查询今天（{today}）之后"
+                    f"{self.days_ahead}天内的日期。")
+        return None
+
+    def year_problem(self, year: int, today: date) -> str | None:
+        """A natural year asked about (the record): from the earliest date's year to next year."""
+        if not self.earliest.year <= year <= today.year + 1:
+            return f"自然年度须在{self.earliest.year}年至{today.year + 1}年之间。"
+        return None
