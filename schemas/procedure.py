@@ -152,7 +152,7 @@ class RecordQuerySchema(StrictSchema):
 
     subject_type = SubjectType(required=True)
     id_number = IdNumber(required=True)
-    year = StrictInt(required=True, metadata={"description": "自然年度（记录周期），例如 2026"})
+    year = StrictInt(1, 9999, required=True, metadata={"description": "自然年度（记录周期），例如 2026"})
 
 
 class RecordSchema(Schema):

@@ -92,7 +92,7 @@ def _restored(record, measure_id: str) -> bool:
 def _year(value: str | None, today: date, c) -> int:
     if value is None:
         return today.year
-    if not (value.isdigit() and len(value) == 4):
+    if not (len(value) == 4 and value.isascii() and value.isdigit()):
         raise Invalid("year 须为四位数的自然年度，例如 2026。", errors={"year": ["应为四位年份。"]})
     if problem := c.dates.year_problem(int(value), today):
         raise Invalid(problem, code="date_out_of_range", errors={"year": [problem]})

@@ -39,7 +39,9 @@ class LawfulDates:
         return None
 
     def year_problem(self, year: int, today: date) -> str | None:
-        """A natural year asked about (the record): from the earliest date's year to next year."""
-        if not self.earliest.year <= year <= today.year + 1:
-            return f"自然年度须在{self.earliest.year}年至{today.year + 1}年之间。"
+        """A natural year asked about (the record): from the earliest date's year to the year of the
+        latest day that may be asked about (a year to come has an empty record, not an error)."""
+        last = self.latest_query(today).year
+        if not self.earliest.year <= year <= last:
+            return f"自然年度须在{self.earliest.year}年至{last}年之间。"
         return None

@@ -56,6 +56,7 @@ def audit_after(container, action: str) -> dict:
     return json.loads(row.payload)
 
 
+@pytest.mark.article("第十条")
 def test_finding5_art10_a_person_cannot_backdate_an_objection_into_a_closed_window(client, auth):
     measure = measure_of(client, auth, notice_received_on="2026-10-13")  # deadline 2026-11-03 has passed
     detail = refused(objection(client, auth, measure, "person", "2026-11-03"), 422, "filed_on_not_today")["detail"]
@@ -76,6 +77,7 @@ def test_finding5_a_persons_filing_is_dated_today_when_the_date_is_left_out(clie
     assert same_day.status_code == 201 and same_day.json["filed_on_entered"] is False
 
 
+@pytest.mark.article("第十一条")
 @pytest.mark.parametrize("filed_on", ["2026-11-25", "2026-11-27", "2025-11-26"])
 def test_finding5_art11_a_person_cannot_date_a_repair_application_another_day(client, auth, filed_on):
     measure = measure_of(client, auth)

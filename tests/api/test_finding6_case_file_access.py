@@ -145,6 +145,7 @@ def test_finding6_the_natural_year_record_shows_staff_only_their_regions_part(cl
         assert sees_jinan and len(body["notices"]) == 1
 
 
+@pytest.mark.article("第五条")
 @pytest.mark.parametrize("role", ROLES)
 def test_finding6_the_status_stays_readable_in_every_region_art5(client, auth, as_role, role):
     case = jinan_case(client, auth)

@@ -147,8 +147,8 @@ def _verify_cli(monkeypatch, settings, **env):
 
 
 def test_finding_12_editing_one_event_and_recomputing_every_later_hash_fails_verify(
-        client, auth, container, settings, monkeypatch):
-    case(client, auth)
+        client, auth, container, settings, monkeypatch, clock):
+    case(client, auth, clock)
     victim = events(container)[7]
     assert "2026-10-13" in victim.payload
     _rewrite_from(container, victim.seq, lambda p: p.replace("2026-10-13", "2026-10-14"))
@@ -162,11 +162,11 @@ def test_finding_12_editing_one_event_and_recomputing_every_later_hash_fails_ver
 
 
 def test_finding_12_deleting_the_newest_events_after_an_anchor_fails_verify(
-        client, auth, container, settings, monkeypatch, tmp_path):
+        client, auth, container, settings, monkeypatch, tmp_path, clock):
     anchors = tmp_path / "anchors.jsonl"
     monkeypatch.setenv("CREDIT_SERVICE_AUDIT_ANCHOR_FILE", str(anchors))
     monkeypatch.setenv("CREDIT_SERVICE_DATABASE_URL", settings.database_url)
-    case(client, auth)
+    case(client, auth, clock)
     result = CliRunner().invoke(cli, ["audit", "anchor"])
     assert result.exit_code == 0, result.output
     head = events(container)[-1]
@@ -186,11 +186,11 @@ def test_finding_12_deleting_the_newest_events_after_an_anchor_fails_verify(
 
 
 def test_finding_12_a_forged_or_edited_anchor_line_fails_verify(client, auth, container, settings, monkeypatch,
-                                                               tmp_path):
+                                                               tmp_path, clock):
     anchors = tmp_path / "anchors.jsonl"
     monkeypatch.setenv("CREDIT_SERVICE_AUDIT_ANCHOR_FILE", str(anchors))
     monkeypatch.setenv("CREDIT_SERVICE_DATABASE_URL", settings.database_url)
-    case(client, auth)
+    case(client, auth, clock)
     assert CliRunner().invoke(cli, ["audit", "anchor"]).exit_code == 0
     line = json.loads(anchors.read_text())
     line["at"] = "2020-01-01T00:00:00+08:00"
@@ -200,8 +200,8 @@ def test_finding_12_a_forged_or_edited_anchor_line_fails_verify(client, auth, co
     assert result.exit_code == 1 and "锚点第2行签名不符" in result.output, result.output
 
 
-def test_finding_12_a_wrong_audit_key_fails_verify_clearly(client, auth, container, settings, monkeypatch):
-    case(client, auth)
+def test_finding_12_a_wrong_audit_key_fails_verify_clearly(client, auth, container, settings, monkeypatch, clock):
+    case(client, auth, clock)
     from tests.factories import TEST_AUDIT_KEYS
     key_id = TEST_AUDIT_KEYS.split(":")[0]
     wrong = f"{key_id}:" + "d3JvbmctYXVkaXQta2V5LTAwMDAwMDAwMDAwMDAwMDA="
@@ -213,13 +213,13 @@ def test_finding_12_a_wrong_audit_key_fails_verify_clearly(client, auth, contain
 
 
 def test_finding_12_the_anchor_job_anchors_new_heads_once_and_refuses_a_tampered_one(
-        client, auth, container, settings, tmp_path):
+        client, auth, container, settings, tmp_path, clock):
     from dataclasses import replace
 
     from jobs import runner
     from credit_service.services.audit import AnchorRefused
     container.settings = replace(settings, audit_anchor_file=tmp_path / "anchors.jsonl")
-    case(client, auth)
+    case(client, auth, clock)
     head = events(container)[-1].seq
     assert runner.run_job(container, "audit_anchor") == f"anchored seq {head}"
     assert runner.run_job(container, "audit_anchor") == "nothing new to anchor"  # e.g. the other worker

@@ -52,14 +52,15 @@ def case(container):
         measure = s.scalars(select(MeasureRow).where(MeasureRow.violation_id == violation.id)).one()
     w = container.workflow()
     notice = procedure.serve_notice(w, "test", measure.id, D("2026-11-03"), D("2026-11-04"))
-    objection = procedure.file_objection(w, "test", measure.id, D("2026-11-10"), "损失金额计算有误", [])
+    objection = procedure.file_objection(w, "test", measure.id, D("2026-11-10"), "损失金额计算有误", [],
+                                       paper_filing=True)
     procedure.decide_objection(w, "test", objection.id, "modified", D("2026-11-20"), "经核实损失为6万元",
                                Decimal("60000.00"))
     with container.session_factory() as s:
         standing = s.scalars(select(MeasureRow).where(MeasureRow.id_number == measure.id_number,
                                                       MeasureRow.revoked_on.is_(None))).all()
     repair = procedure.file_repair(w, "test", standing[0].id, (standing[0].subject_type, standing[0].id_number),
-                                   D("2026-11-21"), True, True, True, [])
+                                   D("2026-11-21"), True, True, True, [], paper_filing=True)
     procedure.decide_repair(w, "test", repair.id, "approved", D("2026-11-25"), "已退回违规费用")
     with container.session_factory() as s:
         return {"number": number, "notice": notice,
