@@ -58,7 +58,8 @@ def _wrap_operations(app: Flask, container: Container) -> None:
             return UNMATCHED
 
     settings = container.settings
-    limiter = RateLimiter(Limit.parse(settings.rate_limit), parse_overrides(settings.rate_limit_overrides))
+    limiter = RateLimiter(Limit.parse(settings.rate_limit), parse_overrides(settings.rate_limit_overrides),
+                          anonymous=Limit.parse(settings.rate_limit_anonymous))
     app.wsgi_app = Operations(app.wsgi_app, container, limiter, route_of)
 
 

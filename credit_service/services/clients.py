@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -88,28 +89,58 @@ def revoke_client(uow: UnitOfWork, clock: Clock, name: str) -> None:
 class TokenCache:
     """token hash -> Principal, so that authenticating a request runs no SQL after the first time.
 
-    Revocations arrive through the status index's change feed (see StatusIndex.add_listener).
+    Misses are remembered too, for MISS_SECONDS and at most MAX_MISSES of them, so that a caller
+    repeating a bad token does not reach the database each time. A new client needs no invalidation:
+    its token is drawn at random when it is created (create_client), so no process can have
+    remembered it as a miss. Revocations arrive through the status index's change feed (see
+    StatusIndex.add_listener) and drop the token from both maps.
     """
 
-    def __init__(self, session_factory):
-        self._session_factory = session_factory
-        self._known: dict[str, Principal] = {}
+    MISS_SECONDS = 5.0
+    MAX_MISSES = 10_000
 
-    def principal_for(self, token: str) -> Principal | None:
+    def __init__(self, session_factory, now=time.monotonic):
+        self._session_factory = session_factory
+        self._now = now
+        self._known: dict[str, Principal] = {}
+        self._missing: dict[str, float] = {}  # token hash -> until when it is known not to exist
+
+    def cached(self, token: str) -> tuple[bool, Principal | None]:
+        """(True, principal) or (True, None) if this process knows the answer, else (False, None)."""
         token_hash = hash_token(token)
         principal = self._known.get(token_hash)
         if principal is not None:
+            return True, principal
+        until = self._missing.get(token_hash)
+        if until is not None and until > self._now():
+            return True, None
+        return False, None
+
+    def principal_for(self, token: str) -> Principal | None:
+        known, principal = self.cached(token)
+        if known:
             return principal
+        token_hash = hash_token(token)
         with self._session_factory() as session:
             row = session.scalar(select(ApiClientRow).where(ApiClientRow.token_hash == token_hash,
                                                             ApiClientRow.revoked_at.is_(None)))
             if row is None:
+                self._remember_miss(token_hash)
                 return None
             principal = Principal(row.id, row.name, row.role, row.region, row.subject_type,
                                   row.subject_id_number)
         self._known[token_hash] = principal
         return principal
 
+    def _remember_miss(self, token_hash: str) -> None:
+        if len(self._missing) >= self.MAX_MISSES:
+            now = self._now()
+            self._missing = {h: until for h, until in self._missing.items() if until > now}
+            if len(self._missing) >= self.MAX_MISSES:
+                self._missing.clear()
+        self._missing[token_hash] = self._now() + self.MISS_SECONDS
+
     def on_change(self, key: tuple[str, str]) -> None:
         if key[0] == CLIENT_FEED:
             self._known.pop(key[1], None)
+            self._missing.pop(key[1], None)
