@@ -1,0 +1,8 @@
+"""The raw WSGI hello-world of bench/bench_servers.py: what a server costs with no framework at all."""
+
+BODY = b"hello"
+
+
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(BODY)))])
+    return [BODY]
