@@ -10,7 +10,7 @@ from .settings import Settings
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Flask:
-    """The WSGI application (`gunicorn 'credit_service:create_app()'`)."""
+    """The WSGI application (`credit-service serve` runs it; any WSGI server can: docs/operations.md)."""
     from .api import register_api
     from .logging_setup import configure_logging
 

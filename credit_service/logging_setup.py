@@ -13,6 +13,7 @@ server's logs through the same handler (credit_service/serving.py), so there is 
 """
 from __future__ import annotations
 
+import atexit
 import contextvars
 import json
 import logging
@@ -20,6 +21,7 @@ import os
 import re
 import sys
 import threading
+import time
 
 import orjson
 from datetime import datetime, timezone
@@ -95,10 +97,78 @@ class TextFormatter(logging.Formatter):
         return mask_identity_numbers(super().format(record))
 
 
+class ServiceHandler(logging.StreamHandler):
+    """stderr, in batches: a request thread only formats its line and appends it; a thread of the
+    process writes what has gathered every FLUSH_SECONDS, in one write. A write per line made every
+    request give up the interpreter lock for a system call, and taking it back from the server's other
+    threads cost more than the rest of a status check (docs/operations.md). WARNING and above are
+    written at once; what is pending is written when the process exits (also a worker process, which
+    leaves through multiprocessing, not atexit). A kill -9 loses at most FLUSH_SECONDS of INFO lines."""
+
+    FLUSH_SECONDS = 0.1
+    MAX_PENDING = 1000
+
+    def __init__(self, stream=None):
+        super().__init__(stream)
+        # Our own lines are masked already: write past a masking wrapper of stderr (mask_process_output).
+        self.stream = getattr(self.stream, "_masked_stream", self.stream)
+        self._pending: list[str] = []
+        self._write_lock = threading.Lock()
+        self._flusher_pid: int | None = None
+
+    def setStream(self, stream):
+        return super().setStream(getattr(stream, "_masked_stream", stream))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        self._pending.append(line)
+        if record.levelno >= logging.WARNING or len(self._pending) >= self.MAX_PENDING:
+            self.flush()
+        elif self._flusher_pid != os.getpid():
+            self._start_flusher()
+
+    def flush(self) -> None:
+        with self._write_lock:  # batches leave in the order they were taken
+            self.acquire()
+            try:
+                lines, self._pending = self._pending, []
+            finally:
+                self.release()
+            if lines and self.stream is not None:
+                try:
+                    self.stream.write("\n".join(lines) + "\n")
+                    self.stream.flush()
+                except Exception:
+                    pass  # a closed or broken stream: nothing else to tell it to
+
+    def _start_flusher(self) -> None:
+        self._flusher_pid = os.getpid()  # per process: a forked worker has no copy of the thread
+        atexit.register(self.flush)
+        from multiprocessing import util
+        util.Finalize(None, self.flush, exitpriority=100)
+
+        def flush_forever():
+            while True:
+                time.sleep(self.FLUSH_SECONDS)
+                self.flush()
+
+        threading.Thread(target=flush_forever, name="log-flusher", daemon=True).start()
+
+
+def flush_logs() -> None:
+    """Write pending lines now (before os._exit, which runs no exit hook)."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+
 def make_handler(fmt: str | None = None) -> logging.Handler:
     """The service's handler (stderr). Also named in the server's logging configuration
     (credit_service/serving.py: `{"()": "credit_service.logging_setup.make_handler"}`)."""
-    handler = logging.StreamHandler()
+    handler = ServiceHandler()
     if (fmt or os.environ.get("CREDIT_SERVICE_LOG_FORMAT", "json")) == "text":
         handler.setFormatter(TextFormatter())
     else:
@@ -129,13 +199,13 @@ class _MaskingStream:
     print, a Rust panic hook's message relayed by Python, warnings) is masked too."""
 
     def __init__(self, stream):
-        self._stream = stream
+        self._masked_stream = stream
 
     def write(self, text):
-        return self._stream.write(mask_identity_numbers(text) if isinstance(text, str) else text)
+        return self._masked_stream.write(mask_identity_numbers(text) if isinstance(text, str) else text)
 
     def __getattr__(self, name):
-        return getattr(self._stream, name)
+        return getattr(self._masked_stream, name)
 
 
 def mask_process_output() -> None:

@@ -1,7 +1,7 @@
 """Per-client token buckets: `rate` requests a second sustained, `burst` at once.
 
 Pure and in-process: each worker limits on its own, so with N workers a client may get up to N times
-the rate in total (gunicorn spreads connections over the workers). The bound matters for runaway
+the rate in total (the server spreads connections over the workers). The bound matters for runaway
 loops, not for fairness to the request; a shared limit would cost a database round trip per request.
 """
 from __future__ import annotations

@@ -20,8 +20,10 @@ log = logging.getLogger(__name__)
 
 
 def _end_process(grace_seconds: float) -> None:
+    from ..logging_setup import flush_logs
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(grace_seconds)
+    flush_logs()
     os._exit(70)  # the stuck request never returned: the graceful stop cannot finish
 
 
