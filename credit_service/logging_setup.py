@@ -115,6 +115,12 @@ class ServiceHandler(logging.StreamHandler):
         self._pending: list[str] = []
         self._write_lock = threading.Lock()
         self._flusher_pid: int | None = None
+        # A forked worker must not write its parent's pending lines a second time (nor inherit a held lock).
+        os.register_at_fork(before=self.flush, after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        self._pending = []
+        self._write_lock = threading.Lock()
 
     def setStream(self, stream):
         return super().setStream(getattr(stream, "_masked_stream", stream))
@@ -178,6 +184,14 @@ def make_handler(fmt: str | None = None) -> logging.Handler:
     return handler
 
 
+class _ChosenThreadCount(logging.Filter):
+    """granian warns at every start that more request threads than cores "seems quite high": the
+    service chose them on purpose (a slow request body holds one: credit_service/serving.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Configuration allows spawning up to")
+
+
 def server_log_config(level: str | None = None) -> dict:
     """logging.config.dictConfig for a server process (granian's `log_dictconfig`, gunicorn's
     `logconfig_dict`): the root logger and the servers' own loggers write through make_handler."""
@@ -187,9 +201,11 @@ def server_log_config(level: str | None = None) -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {},
+        "filters": {"threads": {"()": "credit_service.logging_setup._ChosenThreadCount"}},
         "handlers": {"service": {"()": "credit_service.logging_setup.make_handler"}},
         "root": {"handlers": ["service"], "level": level},
         "loggers": {**{name: {"handlers": [], "propagate": True, "level": level} for name in server_loggers},
+                    "_granian": {"handlers": [], "propagate": True, "level": level, "filters": ["threads"]},
                     "apscheduler": {"level": "WARNING"}},  # see configure_logging
     }
 
