@@ -37,13 +37,16 @@ class RequestWatchdog:
         self._stop = stop or (lambda: _end_process(self.GRACE_SECONDS))
         self._running: dict[int, tuple[float, dict]] = {}
         self._pid: int | None = None
+        self._starting = threading.Lock()
         self.fired = threading.Event()
 
     def begin(self, environ: dict) -> None:
         self._running[id(environ)] = (time.monotonic(), environ)
         if self._pid != os.getpid():  # first request of this process (a fork does not copy threads)
-            self._pid = os.getpid()
-            threading.Thread(target=self._watch, name="request-watchdog", daemon=True).start()
+            with self._starting:
+                if self._pid != os.getpid():
+                    self._pid = os.getpid()
+                    threading.Thread(target=self._watch, name="request-watchdog", daemon=True).start()
 
     def end(self, environ: dict) -> None:
         self._running.pop(id(environ), None)
