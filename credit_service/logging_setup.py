@@ -196,7 +196,7 @@ def server_log_config(level: str | None = None) -> dict:
     """logging.config.dictConfig for a server process (granian's `log_dictconfig`, gunicorn's
     `logconfig_dict`): the root logger and the servers' own loggers write through make_handler."""
     level = level or os.environ.get("CREDIT_SERVICE_LOG_LEVEL", "INFO")
-    server_loggers = ("_granian", "granian.access", "gunicorn", "gunicorn.error", "gunicorn.access")
+    server_loggers = ("gunicorn", "gunicorn.error")
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -206,6 +206,10 @@ def server_log_config(level: str | None = None) -> dict:
         "root": {"handlers": ["service"], "level": level},
         "loggers": {**{name: {"handlers": [], "propagate": True, "level": level} for name in server_loggers},
                     "_granian": {"handlers": [], "propagate": True, "level": level, "filters": ["threads"]},
+                    # The servers' access logs would write the raw path: the service writes its own (route
+                    # templates). gunicorn turns its access log on whenever a logging configuration is given.
+                    "granian.access": {"handlers": [], "propagate": True, "level": "WARNING"},
+                    "gunicorn.access": {"handlers": [], "propagate": True, "level": "WARNING"},
                     "apscheduler": {"level": "WARNING"}},  # see configure_logging
     }
 

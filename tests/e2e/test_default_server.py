@@ -210,3 +210,49 @@ def test_finding_2_the_server_stops_whole_on_ctrl_c_and_on_kill_9(container, dat
     with pytest.raises(requests.ConnectionError):
         requests.get(server.base + "/healthz", timeout=5)
     server.stop()
+
+
+def test_finding_9_gunicorn_as_shipped_masks_its_worker_timeout_lines_too(container, database_url, tmp_path):
+    """The documented alternative (credit_service/gunicorn_conf.py): gunicorn's own error log named the
+    request path of a timed-out worker (the finding); through the service's handler it is masked."""
+    import subprocess
+    import sys
+    from tests.e2e.server import ROOT, free_port
+
+    number = id_number(birth="19881111")
+    port = free_port()
+    log_path = tmp_path / "gunicorn.log"
+    env = dict(os.environ, CREDIT_SERVICE_DATABASE_URL=database_url, CREDIT_SERVICE_SCHEDULER="off",
+               CREDIT_SERVICE_REQUEST_TIMEOUT_SECONDS="0", PYTHONPATH=str(ROOT),
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:credit_service.gunicorn_conf", "-w", "1",
+             "-b", f"127.0.0.1:{port}", "--timeout", "2", "tests.e2e.faulty_app:create_app()"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(base + "/healthz", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        try:  # gunicorn kills the worker after 2 s: no answer, or its 500
+            answer = requests.get(f"{base}/api/v1/subjects/insured/{number}/status", headers={"X-Fault": "sleep"},
+                                  timeout=20)
+            assert answer.status_code >= 500
+        except requests.RequestException:
+            pass
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "WORKER TIMEOUT" not in log_path.read_text():
+            time.sleep(0.2)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    log = log_path.read_text()
+    assert "WORKER TIMEOUT" in log
+    assert f"Error handling request GET /api/v1/subjects/insured/{number[:6]}********{number[-4:]}/status" in log
+    assert number not in log
+    assert not [e for e in _log_entries(log) if e["logger"] == "gunicorn.access"]  # it would write the path
