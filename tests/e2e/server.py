@@ -3,6 +3,7 @@ Dockerfile start it (granian, worker processes). Ports are always picked free; t
 (JSON lines on stderr) goes to a file the test can read."""
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import socket
@@ -37,6 +38,7 @@ class Server:
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
         self.log_file = tempfile.NamedTemporaryFile(prefix="credit-service-e2e-", suffix=".log", delete=False)
         self.log_path = Path(self.log_file.name)
+        atexit.register(self.log_path.unlink, missing_ok=True)  # read by the tests after stop()
         self.process = subprocess.Popen(
             [CLI, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers), *args],
             cwd=ROOT, env=environment, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True)
