@@ -18,6 +18,7 @@ import ctypes
 import importlib
 import logging
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -48,13 +49,15 @@ class ServeOptions:
     graceful_timeout_seconds: int = 30
 
 
-def prepare_server_process() -> None:
+def prepare_server_process() -> str | None:
     """What every server process needs before the workers start: one metrics directory for all of
-    them (a fresh one per start unless given), and masked output."""
+    them (a fresh one per start unless given; returned if made here), and masked output."""
+    made = None
     if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # /metrics then sums every worker's counters, including those of workers replaced since.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="credit-service-metrics-")
+        made = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="credit-service-metrics-")
     mask_process_output()
+    return made
 
 
 def granian_server(options: ServeOptions, app: str = DEFAULT_APP):
@@ -108,5 +111,9 @@ def _leave_master_group() -> None:
 
 
 def serve(options: ServeOptions, app: str = DEFAULT_APP) -> None:
-    prepare_server_process()
-    granian_server(options, app).serve(target_loader=load_worker_app)
+    metrics_dir = prepare_server_process()
+    try:
+        granian_server(options, app).serve(target_loader=load_worker_app)
+    finally:
+        if metrics_dir:  # the counters of this run end with it
+            shutil.rmtree(metrics_dir, ignore_errors=True)
