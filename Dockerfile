@@ -1,4 +1,4 @@
-# credit-service: gunicorn serving credit_service:create_app().
+# credit-service: granian serving credit_service:create_app() (`credit-service serve`; docs/operations.md).
 # Build: docker build -t credit-service .
 # Run (PostgreSQL): docker run -e CREDIT_SERVICE_DATABASE_URL=postgresql+psycopg://user@db/credit -p 8000:8000 credit-service
 # and give every replica the same CREDIT_SERVICE_PII_HMAC_KEYS and CREDIT_SERVICE_PII_ENCRYPTION_KEYS from
@@ -30,4 +30,6 @@ EXPOSE 8000
 VOLUME ["/data"]
 # Migrate, then serve. With several replicas set CREDIT_SERVICE_SCHEDULER=off here and run one
 # `credit-service jobs run` container (the runner lock makes a second one harmless, not useful).
-CMD ["sh", "-c", "credit-service db upgrade && exec gunicorn --workers ${GUNICORN_WORKERS:-2} --bind 0.0.0.0:8000 'credit_service:create_app()'"]
+# `docker stop` sends SIGTERM to the server (exec: it is PID 1): in-flight requests get 30 s to finish.
+# Slow clients need no proxy in front: the server reads requests asynchronously (docs/operations.md).
+CMD ["sh", "-c", "credit-service db upgrade && exec credit-service serve --host 0.0.0.0 --port 8000 --workers ${CREDIT_SERVICE_WORKERS:-${GUNICORN_WORKERS:-2}}"]

@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/bench_batch.py [--duration 15 --connections 4]
 
-IDs/s = req/s × 1000. Per core = IDs/s ÷ 2: the server has 2 sync workers on a 2-core machine, so
+IDs/s = req/s × 1000. Per core = IDs/s ÷ 2: the server has 2 worker processes on a 2-core machine, so
 each worker has at most one core (wrk and PostgreSQL's idle polling share the same cores, so this
 per-core figure is a lower bound; bench/bench_inprocess.py gives the single-process figure without wrk).
 Target ≥ 100,000 IDs/s per core. The 10,000-ID mix of bench_status.py is cut into 10 bodies.
@@ -81,7 +81,7 @@ def run(target: common.Target, token: str, args) -> dict:
     return {"on": on.isoformat(), "batch_size": BATCH, "connections": args.connections, "duration_s": args.duration,
             "workers": target.workers, "cores": args.cores, "requests_per_second": round(rps, 2),
             "ids_per_second": round(ids), "ids_per_second_per_core": round(per_core),
-            "per_core_method": f"req/s × {BATCH} ÷ {args.cores} cores (2 sync workers, wrk on the same cores)",
+            "per_core_method": f"req/s × {BATCH} ÷ {args.cores} cores (2 worker processes, wrk on the same cores)",
             "target_per_core": TARGET_PER_CORE, "met": per_core >= TARGET_PER_CORE,
             "response_bytes": len(check.content), "wrk": w, "worker_rss_mib": target.worker_rss_mib()}
 

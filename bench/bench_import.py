@@ -19,7 +19,7 @@ Also reported for context: the same plus the measure rows into a scratch copy of
 ratio = import rows/s ÷ raw rows/s (target ≥ 0.3); median of --repeats runs.
 PostgreSQL: the server and database of the other benchmarks (credit_bench, 1M rows already there); the
 rows imported here are deleted afterwards so the seed stays as it was. SQLite: a temporary database
-file, migrated, served by a second gunicorn (2 workers) on another port; baseline with sqlite3
+file, migrated, served by a second server (2 workers) on another port; baseline with sqlite3
 executemany under the service's own pragmas (WAL, synchronous=NORMAL).
 """
 from __future__ import annotations
@@ -300,8 +300,8 @@ def main() -> None:
         try:
             common.db_upgrade(url)
             server = common.Server(url, workers=args.workers,
-                                   log_path=common.RESULTS / f"{common.run_id()}-gunicorn-sqlite.log").start()
-            common.say(f"[sqlite] gunicorn -w {args.workers} on {server.base_url}, database {path}")
+                                   log_path=common.RESULTS / f"{common.run_id()}-{common.DEFAULT_SERVER}-sqlite.log").start()
+            common.say(f"[sqlite] {server.kind}, {args.workers} workers, on {server.base_url}, database {path}")
             target = common.Target(server.base_url, server.log_path, server.pid, args.workers, server)
             try:
                 result["sqlite"] = run_backend("sqlite", target, url, lambda v, m: sqlite_raw(path, v, m),

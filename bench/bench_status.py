@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Status check throughput vs hello-world, on one gunicorn (2 sync workers) and PostgreSQL.
+"""Status check throughput vs hello-world, on one server (default granian, 2 workers) and PostgreSQL.
 
     .venv/bin/python bench/bench_status.py [--duration 10 --rounds 2 --connections 16]
 
-Seeds credit_bench if needed (bench/seed.py), creates a settlement token, starts gunicorn (unless
+Seeds credit_bench if needed (bench/seed.py), creates a settlement token, starts the server (unless
 --base-url is given), warms the status index in every worker (timing the load), then runs wrk
 alternately against GET /ping and GET /api/v1/subjects/insured/{id}/status?on=… (10,000 IDs: half
 with an active suspension, half never recorded). Prints req/s of both and status/hello (target ≥ 0.9)
@@ -115,7 +115,7 @@ def run(target: common.Target, token: str, args) -> dict:
                "server_cores": mean(k, "server_cores"), "wrk_cores": mean(k, "wrk_cores"),
                "other_cores": mean(k, "other_cores")} for k in kinds}
     if cpu["status"]["server_us_per_request"]:
-        common.say("  gunicorn CPU per request (master+workers, /proc): " + ", ".join(
+        common.say("  server CPU per request (master+workers, /proc): " + ", ".join(
             f"{k} {v['server_us_per_request']:.0f} µs" for k, v in cpu.items())
             + f" → CPU-cost ratio hello/status {cpu['hello']['server_us_per_request'] / cpu['status']['server_us_per_request']:.3f}")
         common.say("  cores used — " + "; ".join(
@@ -124,7 +124,7 @@ def run(target: common.Target, token: str, args) -> dict:
     common.say(f"worker RSS MiB before index load: {rss_before}; after: {rss_after}; after wrk: {rss_end}")
     return {
         "on": on.isoformat(), "ids_in_mix": len(mix), "connections": args.connections, "duration_s": args.duration,
-        "rounds": args.rounds, "workers": target.workers,
+        "rounds": args.rounds, "workers": target.workers, "server": common.DEFAULT_SERVER,
         "hello_rps": round(hello, 1), "status_rps": round(status_rps, 1), "ratio": round(ratio, 4),
         "hello_same_client_rps": round(hello_same, 1), "ratio_same_client": round(ratio_same, 4),
         "target_ratio": TARGET_RATIO, "met": ratio >= TARGET_RATIO, "cpu": cpu, "runs": runs,

@@ -1,4 +1,4 @@
-"""Shared helpers for the benchmarks: configuration, synthetic identity numbers, the gunicorn server,
+"""Shared helpers for the benchmarks: configuration, synthetic identity numbers, the servers,
 wrk, /proc RSS and result files. Standard library + the project's own venv only."""
 from __future__ import annotations
 
@@ -110,18 +110,49 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-# ---------------------------------------------------------------- gunicorn
+# ---------------------------------------------------------------- servers
+# How each server is started. "granian" is `credit-service serve`, the service's default (./dev serve,
+# the Dockerfile); the gunicorn ones use the shipped configuration (credit_service/gunicorn_conf.py:
+# the same JSON logs and metrics directory), with the worker class named. APP is the WSGI target:
+# "service" (the credit service) or "hello" (bench/hello_wsgi.py: a server with no framework at all).
+SERVER_KINDS = ("gunicorn-sync", "gunicorn-gthread", "gunicorn-gevent", "granian")
+DEFAULT_SERVER = os.environ.get("BENCH_SERVER", "granian")
+
+
+def server_command(kind: str, port: int, workers: int, app: str = "service") -> list[str]:
+    if kind == "granian":
+        target = {"service": "credit_service:create_app", "hello": "hello_wsgi:create_app"}[app]
+        return [str(VENV_BIN / "credit-service"), "serve", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(workers), "--app", target]
+    if not kind.startswith("gunicorn-"):
+        raise ValueError(f"unknown server {kind!r}; known: {', '.join(SERVER_KINDS)}")
+    target = {"service": "credit_service:create_app()", "hello": "hello_wsgi:app"}[app]
+    cmd = [str(VENV_BIN / "gunicorn"), "-c", "python:credit_service.gunicorn_conf", "-w", str(workers),
+           "-b", f"127.0.0.1:{port}", "-k", kind.split("-", 1)[1]]
+    if kind == "gunicorn-gthread":
+        cmd += ["--threads", os.environ.get("BENCH_GTHREADS", "8")]
+    if kind == "gunicorn-gevent":
+        cmd += ["--worker-connections", "1000"]
+    if os.environ.get("BENCH_GUNICORN_TIMEOUT"):
+        cmd += ["--timeout", os.environ["BENCH_GUNICORN_TIMEOUT"]]
+    return cmd + [target]
+
+
 class Server:
-    """`gunicorn -w 2 -b 127.0.0.1:PORT 'credit_service:create_app()'`, no access log, stopped on exit.
+    """One server (default: `credit-service serve`, i.e. granian with 2 workers; BENCH_SERVER or `kind`
+    picks another) on 127.0.0.1:PORT, no server access log, stopped on exit.
 
     Started in its own session so that stop() can signal exactly the group it created.
     """
 
-    def __init__(self, database_url: str, port: int | None = None, workers: int = 2, log_path: Path | None = None):
+    def __init__(self, database_url: str, port: int | None = None, workers: int = 2, log_path: Path | None = None,
+                 kind: str | None = None, app: str = "service"):
         self.database_url = database_url
         self.port = port or free_port()
         self.workers = workers
-        self.log_path = log_path or RESULTS / f"gunicorn-{self.port}.log"
+        self.kind = kind or DEFAULT_SERVER
+        self.app = app
+        self.log_path = log_path or RESULTS / f"{self.kind}-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -131,25 +162,25 @@ class Server:
     def start(self, wait_seconds: float = 60) -> "Server":
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "w")
-        cmd = [str(VENV_BIN / "gunicorn"), "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}"]
-        if os.environ.get("BENCH_GUNICORN_TIMEOUT"):
-            cmd += ["--timeout", os.environ["BENCH_GUNICORN_TIMEOUT"]]
-        cmd.append("credit_service:create_app()")
-        self.proc = subprocess.Popen(cmd, cwd=PROJECT, env=service_env(self.database_url), stdout=log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        cmd = server_command(self.kind, self.port, self.workers, self.app)
+        env = service_env(self.database_url)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCH_DIR), env.get("PYTHONPATH")]))  # hello_wsgi
+        self.proc = subprocess.Popen(cmd, cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
         _SERVERS.append(self)
         deadline = time.monotonic() + wait_seconds
+        probe = "/ping" if self.app == "service" else "/"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited early; see {self.log_path}")
+                raise RuntimeError(f"{self.kind} exited early; see {self.log_path}")
             if len(self.worker_pids()) >= self.workers:
                 try:
-                    if http_get(self.base_url + "/ping", timeout=2)[0] == 200:
+                    if http_get(self.base_url + probe, timeout=2)[0] == 200:
                         return self
                 except OSError:
                     pass
             time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not answer /ping within {wait_seconds}s; see {self.log_path}")
+        raise RuntimeError(f"{self.kind} did not answer {probe} within {wait_seconds}s; see {self.log_path}")
 
     @property
     def pid(self) -> int:
@@ -161,11 +192,12 @@ class Server:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)  # gunicorn master: graceful stop of its workers
+        self.proc.send_signal(signal.SIGTERM)  # the master: graceful stop of its workers
         try:
-            self.proc.wait(timeout=15)
+            self.proc.wait(timeout=40)
         except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)  # the session/group this object created
+            # the session/group this object created; granian workers (own groups) die with their master
+            os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=5)
 
     def __enter__(self):
@@ -345,8 +377,8 @@ def add_server_args(parser) -> None:
     group = parser.add_argument_group("use a running server (bench/run does); otherwise one is started")
     group.add_argument("--base-url", help="e.g. http://127.0.0.1:8123 (must be 127.0.0.1)")
     group.add_argument("--server-log", help="its log file (for the 'status index rebuilt' lines)")
-    group.add_argument("--server-pid", type=int, help="gunicorn master pid (for worker RSS)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    group.add_argument("--server-pid", type=int, help="the server's master pid (for worker RSS)")
+    parser.add_argument("--workers", type=int, default=2, help="server workers (default 2)")
 
 
 class Target:
@@ -373,8 +405,8 @@ def open_target(args, database_url: str) -> Target:
                       args.server_pid, args.workers)
     install_cleanup()
     server = Server(database_url, workers=args.workers,
-                    log_path=RESULTS / f"{run_id()}-gunicorn-{os.getpid()}.log").start()
-    say(f"started gunicorn -w {args.workers} on {server.base_url} (pid {server.pid}, log {server.log_path})")
+                    log_path=RESULTS / f"{run_id()}-{DEFAULT_SERVER}-{os.getpid()}.log").start()
+    say(f"started {server.kind}, {args.workers} workers, on {server.base_url} (pid {server.pid}, log {server.log_path})")
     return Target(server.base_url, server.log_path, server.pid, args.workers, server)
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Where the time goes inside the gunicorn workers, sampled with py-spy under the benchmark load.
+"""Where the time goes inside the server's workers, sampled with py-spy under the benchmark load.
 
     .venv/bin/python bench/profile_server.py [--install-py-spy] [--seconds 8] [--only status,batch]
 
@@ -60,6 +60,8 @@ RULES: list[tuple[str, callable]] = [
     ("gunicorn: HTTP parse", lambda f: "(gunicorn/http/" in f),
     ("gunicorn: accept / wait", lambda f: "SyncWorker.accept" in f or "SyncWorker.wait" in f),
     ("gunicorn other", lambda f: "(gunicorn/" in f or f.startswith("<module> (gunicorn")),
+    ("logging (access log)", lambda f: "(logging/" in f),
+    ("granian: WSGI glue (granian/wsgi.py)", lambda f: "(granian/" in f),
 ]
 
 

@@ -33,14 +33,15 @@ def main() -> None:
 
     code = next((d["code"] for d in (status, batch, inproc, imp) if d and "code" in d), {})
     if status:
-        add("hello-world GET /ping (wrk -t1 -c%d, 2 sync workers)" % status["connections"],
+        add("hello-world GET /ping (wrk -t1 -c%d, 2 %s workers)" % (status["connections"],
+                                                                      status.get("server", "gunicorn sync")),
             f"{status['hello_rps']:,.0f} req/s")
         add("status GET /subjects/insured/{id}/status (10k-ID mix)", f"{status['status_rps']:,.0f} req/s")
         add("ratio status / hello", f"{status['ratio']:.3f}", "≥ 0.9", status["met"])
         add("  ratio vs /ping through the same Lua client", f"{status['ratio_same_client']:.3f}")
         cpu = status.get("cpu", {})
         if cpu.get("status", {}).get("server_us_per_request"):
-            add("  gunicorn CPU per request hello / status",
+            add("  server CPU per request hello / status",
                 f"{cpu['hello']['server_us_per_request']:.0f} / {cpu['status']['server_us_per_request']:.0f} µs")
             add("  other processes' CPU during status runs", f"{cpu['status']['other_cores']:.2f} cores")
         rebuilds = status.get("index_rebuilds_logged") or []

@@ -9,7 +9,7 @@ from .settings import Settings
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Flask:
-    """The WSGI application (`gunicorn 'credit_service:create_app()'`)."""
+    """The WSGI application (`credit-service serve` runs it; any WSGI server can: docs/operations.md)."""
     from .api import register_api
     from .logging_setup import configure_logging
     from .web import register_web
@@ -59,7 +59,8 @@ def _wrap_operations(app: Flask, container: Container) -> None:
             return UNMATCHED
 
     settings = container.settings
-    limiter = RateLimiter(Limit.parse(settings.rate_limit), parse_overrides(settings.rate_limit_overrides))
+    limiter = RateLimiter(Limit.parse(settings.rate_limit), parse_overrides(settings.rate_limit_overrides),
+                          anonymous=Limit.parse(settings.rate_limit_anonymous))
     app.wsgi_app = Operations(app.wsgi_app, container, limiter, route_of)
 
 

@@ -1,9 +1,7 @@
 """`credit-service`: db upgrade, clients, users, keys, audit, jobs and serve."""
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from datetime import date
 
 import click
@@ -443,18 +441,29 @@ def docs_traceability(output: str | None, check: bool) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
-    """Run the service with gunicorn (embedded mode: each worker can run the sweeps; a lock lets one act)."""
-    from gunicorn.app.wsgiapp import WSGIApplication
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="worker processes")
+@click.option("--threads", default=64, show_default=True, type=click.IntRange(1, 512),
+              help="request threads per worker")
+@click.option("--header-timeout", default=10.0, show_default=True, type=click.FloatRange(1, 60),
+              help="seconds a client has to send its request headers")
+@click.option("--workers-lifetime", default=None, type=click.IntRange(60), help="replace each worker after N s")
+@click.option("--workers-max-rss", default=None, type=click.IntRange(1), help="replace a worker above N MiB")
+@click.option("--graceful-timeout", default=30, show_default=True, type=click.IntRange(1, 1800),
+              help="seconds in-flight requests get to finish on SIGTERM")
+@click.option("--app", default="credit_service:create_app", show_default=True, hidden=True,
+              help="WSGI application factory (tests wrap the service's)")
+def serve(host: str, port: int, workers: int, threads: int, header_timeout: float, workers_lifetime: int | None,
+          workers_max_rss: int | None, graceful_timeout: int, app: str) -> None:
+    """Run the service with granian (embedded mode: each worker can run the sweeps; a lock lets one act).
 
-    sys.argv = ["gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers), "--no-control-socket",
-                "credit_service:create_app()"]
-    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        # /metrics then sums every worker's counters (credit_service/metrics.py); a fresh directory per start.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="credit-service-metrics-")
-    # No access log: status URLs carry identity numbers (sensitive personal information, PIPL).
-    WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
+    The worker timeout is CREDIT_SERVICE_REQUEST_TIMEOUT_SECONDS (default 30). No access log from the
+    server: status URLs carry identity numbers; the service logs route templates instead."""
+    from .serving import ServeOptions
+    from .serving import serve as run
+
+    run(ServeOptions(host=host, port=port, workers=workers, threads=threads, header_timeout_seconds=header_timeout,
+                     workers_lifetime_seconds=workers_lifetime, workers_max_rss_mib=workers_max_rss,
+                     graceful_timeout_seconds=graceful_timeout), app=app)
 
 
 def _safe_url(url: str) -> str:

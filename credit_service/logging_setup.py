@@ -4,13 +4,24 @@ The request id lives in a context variable that the operations middleware sets f
 a request (credit_service/api/operations.py), so every log line written while serving it — by any
 module — carries it without being passed around. CREDIT_SERVICE_LOG_FORMAT=text gives the old
 human-readable lines.
+
+Every line is masked on its way out (`mask_identity_numbers`): an 18-character identity number keeps
+its first 6 and last 4 characters, any other run of 15 or more digits is hidden whole. The service
+never logs a number on purpose; the mask is there for what it does not control — a server's own
+messages, an exception's text, a traceback's local values. `credit-service serve` routes the HTTP
+server's logs through the same handler (credit_service/serving.py), so there is one JSON format.
 """
 from __future__ import annotations
 
+import atexit
 import contextvars
 import json
 import logging
 import os
+import re
+import sys
+import threading
+import time
 
 import orjson
 from datetime import datetime, timezone
@@ -20,6 +31,21 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 # Attributes every LogRecord has; anything else was passed with extra={...} and goes into the object.
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime",
                                                                               "request_id"}
+
+
+# 15 digits and more (an 18-character number may end in X): identity numbers of both generations, and
+# anything long enough to be mistaken for one. Runs of digits that long are no use in a log otherwise.
+_DIGIT_RUN = re.compile(r"[0-9]{15,}[Xx]?")
+
+
+def _mask(match: re.Match) -> str:
+    run = match.group()
+    return f"{run[:6]}********{run[-4:]}" if len(run) == 18 else "*" * len(run)
+
+
+def mask_identity_numbers(text: str) -> str:
+    """370102198811110018 → 370102********0018; other runs of ≥ 15 digits → all asterisks."""
+    return _DIGIT_RUN.sub(_mask, text)
 
 
 class RequestIdFilter(logging.Filter):
@@ -46,6 +72,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # several worker processes write to one stream
         }
         request_id = getattr(record, "request_id", None) or request_id_var.get()
         if request_id:
@@ -56,28 +83,184 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         try:
-            return orjson.dumps(entry, default=str).decode()
+            line = orjson.dumps(entry, default=str).decode()
         except TypeError:  # e.g. an int beyond 64 bits in an extra
-            return json.dumps(entry, ensure_ascii=False, default=str)
+            line = json.dumps(entry, ensure_ascii=False, default=str)
+        return mask_identity_numbers(line)
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self):
+        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask_identity_numbers(super().format(record))
+
+
+class ServiceHandler(logging.StreamHandler):
+    """stderr, in batches: a request thread only formats its line and appends it; a thread of the
+    process writes what has gathered every FLUSH_SECONDS, in one write. A write per line made every
+    request give up the interpreter lock for a system call, and taking it back from the server's other
+    threads cost more than the rest of a status check (docs/operations.md). WARNING and above are
+    written at once; what is pending is written when the process exits (also a worker process, which
+    leaves through multiprocessing, not atexit). A kill -9 loses at most FLUSH_SECONDS of INFO lines."""
+
+    FLUSH_SECONDS = 0.1
+    MAX_PENDING = 1000
+
+    def __init__(self, stream=None):
+        super().__init__(stream)
+        # Our own lines are masked already: write past a masking wrapper of stderr (mask_process_output).
+        self.stream = getattr(self.stream, "_masked_stream", self.stream)
+        self._pending: list[str] = []
+        self._write_lock = threading.Lock()
+        self._flusher_pid: int | None = None
+        # A forked worker must not write its parent's pending lines a second time (nor inherit a held lock).
+        os.register_at_fork(before=self.flush, after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        self._pending = []
+        self._write_lock = threading.Lock()
+
+    def setStream(self, stream):
+        return super().setStream(getattr(stream, "_masked_stream", stream))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+        except Exception:
+            self.handleError(record)
+            return
+        self._pending.append(line)
+        if record.levelno >= logging.WARNING or len(self._pending) >= self.MAX_PENDING:
+            self.flush()
+        elif self._flusher_pid != os.getpid():
+            self._start_flusher()
+
+    def flush(self) -> None:
+        with self._write_lock:  # batches leave in the order they were taken
+            self.acquire()
+            try:
+                lines, self._pending = self._pending, []
+            finally:
+                self.release()
+            if lines and self.stream is not None:
+                try:
+                    self.stream.write("\n".join(lines) + "\n")
+                    self.stream.flush()
+                except Exception:
+                    pass  # a closed or broken stream: nothing else to tell it to
+
+    def _start_flusher(self) -> None:
+        self._flusher_pid = os.getpid()  # per process: a forked worker has no copy of the thread
+        atexit.register(self.flush)
+        from multiprocessing import util
+        util.Finalize(None, self.flush, exitpriority=100)
+
+        def flush_forever():
+            while True:
+                time.sleep(self.FLUSH_SECONDS)
+                self.flush()
+
+        threading.Thread(target=flush_forever, name="log-flusher", daemon=True).start()
+
+
+def flush_logs() -> None:
+    """Write pending lines now (before os._exit, which runs no exit hook)."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
 
 
 def make_handler(fmt: str | None = None) -> logging.Handler:
-    handler = logging.StreamHandler()
+    """The service's handler (stderr). Also named in the server's logging configuration
+    (credit_service/serving.py: `{"()": "credit_service.logging_setup.make_handler"}`)."""
+    handler = ServiceHandler()
     if (fmt or os.environ.get("CREDIT_SERVICE_LOG_FORMAT", "json")) == "text":
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+        handler.setFormatter(TextFormatter())
     else:
         handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
+    handler._credit_service = True
     return handler
+
+
+class _ChosenThreadCount(logging.Filter):
+    """granian warns at every start that more request threads than cores "seems quite high": the
+    service chose them on purpose (a slow request body holds one: credit_service/serving.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Configuration allows spawning up to")
+
+
+def server_log_config(level: str | None = None) -> dict:
+    """logging.config.dictConfig for a server process (granian's `log_dictconfig`, gunicorn's
+    `logconfig_dict`): the root logger and the servers' own loggers write through make_handler."""
+    level = level or os.environ.get("CREDIT_SERVICE_LOG_LEVEL", "INFO")
+    server_loggers = ("gunicorn", "gunicorn.error")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {},
+        "filters": {"threads": {"()": "credit_service.logging_setup._ChosenThreadCount"}},
+        "handlers": {"service": {"()": "credit_service.logging_setup.make_handler"}},
+        "root": {"handlers": ["service"], "level": level},
+        "loggers": {**{name: {"handlers": [], "propagate": True, "level": level} for name in server_loggers},
+                    "_granian": {"handlers": [], "propagate": True, "level": level, "filters": ["threads"]},
+                    # The servers' access logs would write the raw path: the service writes its own (route
+                    # templates). gunicorn turns its access log on whenever a logging configuration is given.
+                    "granian.access": {"handlers": [], "propagate": True, "level": "WARNING"},
+                    "gunicorn.access": {"handlers": [], "propagate": True, "level": "WARNING"},
+                    "apscheduler": {"level": "WARNING"}},  # see configure_logging
+    }
+
+
+class _MaskingStream:
+    """stdout/stderr of a server process: what is printed without going through logging (a library's
+    print, a Rust panic hook's message relayed by Python, warnings) is masked too."""
+
+    def __init__(self, stream):
+        self._masked_stream = stream
+
+    def write(self, text):
+        return self._masked_stream.write(mask_identity_numbers(text) if isinstance(text, str) else text)
+
+    def __getattr__(self, name):
+        return getattr(self._masked_stream, name)
+
+
+def mask_process_output() -> None:
+    """For a server process (master and, inherited over fork, its workers): uncaught exceptions go
+    through logging, and whatever else reaches sys.stdout/sys.stderr is masked."""
+    if not isinstance(sys.stderr, _MaskingStream):
+        sys.stderr = _MaskingStream(sys.stderr)
+    if not isinstance(sys.stdout, _MaskingStream):
+        sys.stdout = _MaskingStream(sys.stdout)
+    uncaught = logging.getLogger("credit_service.uncaught")
+
+    def log_uncaught(kind, value, traceback):
+        uncaught.critical("uncaught %s", kind.__name__, exc_info=(kind, value, traceback))
+
+    def log_uncaught_in_thread(args):
+        if args.exc_type is SystemExit:
+            return
+        name = args.thread.name if args.thread is not None else "?"
+        uncaught.error("uncaught %s in thread %s", args.exc_type.__name__, name,
+                       exc_info=(args.exc_type, args.exc_value, args.exc_traceback))
+
+    def log_unraisable(unraisable):
+        uncaught.warning("exception ignored in %r", unraisable.object, exc_info=(
+            unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback))
+
+    sys.excepthook = log_uncaught
+    threading.excepthook = log_uncaught_in_thread
+    sys.unraisablehook = log_unraisable
 
 
 def configure_logging() -> None:
     root = logging.getLogger()
     if any(getattr(h, "_credit_service", False) for h in root.handlers) or _configured_elsewhere(root):
         return
-    handler = make_handler()
-    handler._credit_service = True
-    root.addHandler(handler)
+    root.addHandler(make_handler())
     root.setLevel(os.environ.get("CREDIT_SERVICE_LOG_LEVEL", "INFO"))
     # APScheduler says "Running job …" / "executed successfully" at INFO for every run — every few
     # seconds per worker for the webhook job; jobs/runner.py logs what each run did instead.

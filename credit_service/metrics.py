@@ -5,7 +5,7 @@ by the raw path: paths carry identity numbers, and one series per person would a
 
 Counters live in this module's registry. Gauges that describe the database (outbox backlog, and
 whatever other modules register with `gauge_hook`, e.g. overdue deadlines) are computed when
-scraped. With several gunicorn workers set PROMETHEUS_MULTIPROC_DIR (an empty directory, cleared at
+scraped. With several worker processes set PROMETHEUS_MULTIPROC_DIR (an empty directory, cleared at
 deploy) so that every worker's counters are summed; otherwise each scrape sees one worker.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Per-client token buckets: `rate` requests a second sustained, `burst` at once.
 
 Pure and in-process: each worker limits on its own, so with N workers a client may get up to N times
-the rate in total (gunicorn spreads connections over the workers). The bound matters for runaway
+the rate in total (the server spreads connections over the workers). The bound matters for runaway
 loops, not for fairness to the request; a shared limit would cost a database round trip per request.
 """
 from __future__ import annotations
@@ -35,9 +35,11 @@ class RateLimiter:
     MAX_KEYS = 100_000  # unauthenticated callers are keyed by address: bound the memory they can take
 
     def __init__(self, default: Limit | None, overrides: dict[str, Limit | None] | None = None,
-                 now: Callable[[], float] = time.monotonic):
+                 now: Callable[[], float] = time.monotonic, anonymous: Limit | None = None):
         self.default = default
         self.overrides = overrides or {}
+        # Callers without a token this process knows (per address): the stricter of the two limits.
+        self.anonymous = stricter(default, anonymous)
         self._now = now
         self._buckets: dict[str, list[float]] = {}  # key -> [tokens, last refill time]
         self._lock = threading.Lock()
@@ -65,6 +67,23 @@ class RateLimiter:
                 return 0.0
             bucket[0] = tokens
             return (1.0 - tokens) / limit.rate
+
+
+    def refund(self, key: str, limit: Limit | None) -> None:
+        """Give back one request taken from this bucket (it was charged to another one instead)."""
+        if limit is None:
+            return
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                bucket[0] = min(limit.burst, bucket[0] + 1.0)
+
+
+def stricter(a: Limit | None, b: Limit | None) -> Limit | None:
+    """The lower rate and the lower burst of two limits (None: no limit)."""
+    if a is None or b is None:
+        return a or b
+    return Limit(min(a.rate, b.rate), min(a.burst, b.burst))
 
 
 def retry_after_header(wait: float) -> str:

@@ -75,6 +75,11 @@ class Settings:
     rate_limit: str = "500/1000"
     # Per client name: "name=RATE/BURST,other=off".
     rate_limit_overrides: str = ""
+    # Callers without a token this process knows (no token, a made-up or revoked one), per address and
+    # worker, before any token look-up: the stricter of this and rate_limit ("off": rate_limit alone).
+    rate_limit_anonymous: str = "20/40"
+    # A request running longer than this ends its worker process, which the server replaces (0: never).
+    request_timeout_seconds: float = 30.0
     # One JSON log line per request (route template, status, duration, request id; never the raw path).
     access_log: bool = True
     # Webhook delivery (jobs/webhooks.py): how often the outbox is swept, attempts before dead-letter,
@@ -137,6 +142,7 @@ class Settings:
         if "CREDIT_SERVICE_INDEX_POLL_SECONDS" in env:
             values["index_poll_seconds"] = float(env["CREDIT_SERVICE_INDEX_POLL_SECONDS"])
         for name, convert in (("rate_limit", str), ("rate_limit_overrides", str), ("access_log", _flag),
+                              ("rate_limit_anonymous", str), ("request_timeout_seconds", float),
                               ("webhook_interval_seconds", float), ("webhook_max_attempts", int),
                               ("webhook_backoff_seconds", float), ("webhook_timeout_seconds", float),
                               ("webhook_allowed_hosts", str), ("audit_anchor_interval_seconds", float),
@@ -156,6 +162,7 @@ class Settings:
         settings = cls(**values)
         from .rate_limit import Limit, parse_overrides
         Limit.parse(settings.rate_limit), parse_overrides(settings.rate_limit_overrides)  # fail at start-up
+        Limit.parse(settings.rate_limit_anonymous)
         from .adapters.egress import AllowList
         AllowList.parse(settings.webhook_allowed_hosts)
         if settings.audit_anchor_interval_seconds <= 0:

@@ -1,6 +1,9 @@
 """The printable credit-result notice (信用结果告知书): one A4 page, in Chinese, subject masked."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from datetime import date
 
 from jinja2 import Environment, select_autoescape
@@ -17,7 +20,7 @@ _SUBJECT = {"insured": "参保人", "physician": "医保医师", "pharmacist": "
 _HANDLING = {"agreement": "协议处理", "administrative": "行政处罚", "criminal": "刑事处理"}
 _STATE = {"pending": "待执行", "active": "执行中", "ended": "已期满", "revoked": "已撤销"}
 
-_TEMPLATE = Environment(autoescape=select_autoescape(default=True)).from_string("""<!doctype html>
+_SOURCE = """<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>信用结果告知书</title>
 <style>
 @page { size: A4; margin: 18mm; }
@@ -47,7 +50,14 @@ th { width: 28%; font-weight: normal; background: #f2f2f2; }
 <p class="sign">医疗保障部门（盖章）<br>{{ notice.served_on if notice else today }}</p>
 <p>签收人：＿＿＿＿＿＿　　签收日期：＿＿＿＿年＿＿月＿＿日</p>
 </body></html>
-""")
+"""
+_TEMPLATE = Environment(autoescape=select_autoescape(default=True)).from_string(_SOURCE)
+# The page's one stylesheet is inline (the notice is also saved and printed as one file), so the
+# policy allows exactly that text by its hash; nothing else — no script, no other style, no images.
+_STYLE = re.search(r"<style>(.*?)</style>", _SOURCE, re.S).group(1)
+NOTICE_CSP = ("default-src 'none'; style-src 'sha256-"
+              + base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+              + "'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
 def render_notice(measure, violation, notice, rules: RuleBook, today: date, number: str) -> str:

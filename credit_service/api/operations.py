@@ -4,9 +4,16 @@ It wraps the fast status path as well as Flask (create_app), so both are covered
 route template of a request (the metrics label and the access-log `endpoint`) is put into the WSGI
 environ by whoever routes it: FastStatusPath for what it answers, a Flask before_request hook for the
 rest (ENDPOINT_KEY). The raw path is never logged nor used as a label: it carries identity numbers.
+Every label is bounded: the method to a known set (else "OTHER"), the endpoint to route templates, the
+status to known codes — a caller cannot grow /metrics or put text of its own into it.
+
+Callers are rate-limited before their token is looked up: a token this process does not know yet is
+charged to its address's bucket for unknown callers first, so a flood of made-up tokens reaches the
+database only as fast as that bucket allows (TokenCache remembers misses briefly as well).
 """
 from __future__ import annotations
 
+import http
 import itertools
 import json
 import logging
@@ -18,6 +25,7 @@ import uuid
 from ..logging_setup import request_id_var
 from ..metrics import LATENCY, RATE_LIMITED, REQUESTS
 from ..rate_limit import RateLimiter, retry_after_header
+from .watchdog import RequestWatchdog
 
 access_log = logging.getLogger("credit_service.access")
 
@@ -29,6 +37,20 @@ UNMATCHED = "(unmatched)"
 _UNLIMITED = frozenset({"/healthz", "/readyz", "/metrics", "/ping"})
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _LOOKS_LIKE_ID_NUMBER = re.compile(r"[0-9]{17}[0-9Xx]")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_STATUSES = frozenset(str(int(s)) for s in http.HTTPStatus)
+# Every response: a browser must not guess a type other than the one declared (problem+json, HTML notice).
+_NOSNIFF = ("X-Content-Type-Options", "nosniff")
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "OTHER"
+
+
+def status_label(status: str) -> str:
+    if status in _STATUSES:
+        return status
+    return f"{status[0]}xx" if status[:1] in ("1", "2", "3", "4", "5") else "other"
 
 
 _ids = {"pid": None, "prefix": "", "counter": itertools.count(1)}
@@ -58,6 +80,9 @@ class Operations:
         self.limiter = limiter
         self.route_of = route_of  # environ -> route template; only for requests refused before routing
         self.access_log = container.settings.access_log
+        self._limited = limiter.default is not None or bool(limiter.overrides) or limiter.anonymous is not None
+        timeout = container.settings.request_timeout_seconds
+        self.watchdog = RequestWatchdog(timeout, _current_endpoint) if timeout > 0 else None
         self._series: dict[tuple, tuple] = {}
 
     def __call__(self, environ, start_response):
@@ -67,47 +92,69 @@ class Operations:
         context = request_id_var.set(request_id)
         status_line = ["500"]
         principal = None
+        if self.watchdog is not None:
+            self.watchdog.begin(environ)
 
         def start(status, headers, exc_info=None):
             status_line[0] = status
             headers.append(("X-Request-Id", request_id))
+            headers.append(_NOSNIFF)
             return start_response(status, headers, exc_info)
 
         try:
-            wait = 0.0
-            principal = self._principal(environ)
-            if self.limiter.default is not None or self.limiter.overrides:
-                if environ.get("PATH_INFO") not in _UNLIMITED:
-                    wait = self._wait(environ, principal)
+            principal, wait = self._authenticate(environ)
             if wait:
                 environ[ENDPOINT_KEY] = self.route_of(environ)
                 RATE_LIMITED.labels(environ[ENDPOINT_KEY]).inc()
                 return self._too_many(start, wait, principal)
             return self.wsgi_app(environ, start)
         finally:
+            if self.watchdog is not None:
+                self.watchdog.end(environ)
             self._observe(environ, status_line[0][:3], time.perf_counter() - started, principal)
             request_id_var.reset(context)
 
-    def _principal(self, environ):
+    def _authenticate(self, environ):
+        """(principal or None, seconds to wait before the request may proceed — 0.0 if it may now).
+
+        A token this process has not seen is charged to the unknown callers' bucket of its address
+        before it is looked up; once it turns out valid the charge is given back and the client's own
+        bucket is charged. The answer of the look-up (a principal, or None for a miss) is left in the
+        environ for the fast path and Flask."""
+        limited = self._limited and environ.get("PATH_INFO") not in _UNLIMITED
         header = environ.get("HTTP_AUTHORIZATION", "")
         if not header.startswith("Bearer "):
-            return None
-        try:
-            principal = self.container.tokens.principal_for(header[7:].strip())
-        except Exception:  # database away and the token not cached: Flask answers 503 later
-            return None
+            return None, self._take_unknown(environ) if limited else 0.0
+        token = header[7:].strip()
+        tokens = self.container.tokens
+        known, principal = tokens.cached(token)
+        if not known:
+            if limited and (wait := self._take_unknown(environ)):
+                return None, wait
+            try:
+                principal = tokens.principal_for(token)
+            except Exception:  # database away and the token not cached: Flask answers 503 later
+                return None, 0.0
+            if principal is not None and limited:
+                self.limiter.refund(self._unknown_key(environ), self.limiter.anonymous)
+        elif principal is None and limited:  # a token known to be invalid: an unknown caller
+            environ[PRINCIPAL_KEY] = None
+            return None, self._take_unknown(environ)
         environ[PRINCIPAL_KEY] = principal
-        return principal
+        if principal is None or not limited:
+            return principal, 0.0
+        return principal, self.limiter.take(principal.client_id, self.limiter.limit_for(principal.name))
 
-    def _wait(self, environ, principal) -> float:
-        if principal is not None:
-            key, limit = principal.client_id, self.limiter.limit_for(principal.name)
-        else:  # unknown callers share their address's bucket, so new random tokens do not get new buckets
-            key, limit = "addr:" + environ.get("REMOTE_ADDR", "?"), self.limiter.default
-        return self.limiter.take(key, limit)
+    @staticmethod
+    def _unknown_key(environ) -> str:
+        # Unknown callers share their address's bucket, so new random tokens do not get new buckets.
+        return "addr:" + environ.get("REMOTE_ADDR", "?")
+
+    def _take_unknown(self, environ) -> float:
+        return self.limiter.take(self._unknown_key(environ), self.limiter.anonymous)
 
     def _too_many(self, start, wait: float, principal):
-        limit = self.limiter.limit_for(principal.name if principal else None)
+        limit = self.limiter.limit_for(principal.name) if principal else self.limiter.anonymous
         retry_after = retry_after_header(wait)
         body = json.dumps({
             "type": "urn:credit-service:problem:rate_limited", "title": "请求过于频繁", "status": 429,
@@ -120,13 +167,14 @@ class Operations:
         return [body]
 
     def _observe(self, environ, status: str, seconds: float, principal) -> None:
-        method = environ.get("REQUEST_METHOD", "?")
+        # Only bounded values become labels and log fields: whatever callers send, a few series.
+        method = method_label(environ.get("REQUEST_METHOD", "?"))
+        status = status_label(status)
         endpoint = environ.get(ENDPOINT_KEY) or UNMATCHED
         key = (method, endpoint, status)
         series = self._series.get(key)
         if series is None:
-            series = self._series[key] = (REQUESTS.labels(method, endpoint, status),
-                                          LATENCY.labels(method, endpoint))
+            series = self._series[key] = (REQUESTS.labels(method, endpoint, status), LATENCY.labels(method, endpoint))
         series[0].inc()
         series[1].observe(seconds)
         if self.access_log and access_log.isEnabledFor(logging.INFO):
@@ -137,3 +185,10 @@ class Operations:
                 extra={"method": method, "endpoint": endpoint, "status": int(status) if status.isdigit() else status,
                        "duration_ms": round(seconds * 1000, 3),
                        "client": principal.name if principal is not None else None}))
+
+
+def _current_endpoint(environ) -> str:
+    """What the watchdog may say about a request: its bounded method, route template and request id,
+    never its path."""
+    return (f"{method_label(environ.get('REQUEST_METHOD', '?'))} {environ.get(ENDPOINT_KEY) or UNMATCHED} "
+            f"(request {environ.get(REQUEST_ID_KEY)})")

@@ -56,7 +56,10 @@ def from_http_exception(error: HTTPException) -> Response:
         return from_service_error(invalid_fields(_flatten(messages)))
     if status == 400:
         return problem(400, "malformed_request", "请求体不是有效的JSON，或缺少必需的请求体。")
-    return problem(status)
+    response = problem(status)
+    if status == 405 and getattr(error, "valid_methods", None):  # RFC 9110: a 405 names what is allowed
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
 
 
 # Neither logs per request (a stale index would flood the log): the index logs once when it goes

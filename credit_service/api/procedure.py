@@ -14,7 +14,7 @@ from ..adapters.subjects import reveal_one
 from ..services import procedure as service
 from ..services.measure_records import get_measure, measure_header, notice_of
 from .auth import check_case_file, enters_paper_filings, require, sees_full_id
-from .notice_page import render_notice
+from .notice_page import NOTICE_CSP, render_notice
 from .serializers import measure_row_json, notice_json, objection_json, repair_json
 from .request_body import Blueprint
 
@@ -71,7 +71,7 @@ def print_notice(measure_id: str):
         violation = session.get(ViolationRow, measure.violation_id)
         number = reveal_one(session, c.keys, measure.id_number)
         html = render_notice(measure, violation, notice, c.rules, c.clock.today(), number)
-    return Response(html, mimetype="text/html")
+    return Response(html, mimetype="text/html", headers={"Content-Security-Policy": NOTICE_CSP})
 
 
 @blp.route("/objections", methods=["POST"])

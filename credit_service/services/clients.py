@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -138,27 +139,51 @@ def list_clients(session_factory, keys) -> list[ClientListing]:
 class TokenCache:
     """token hash -> Principal, so that authenticating a request runs no SQL after the first time.
 
-    Revocations arrive through the status index's change feed (see StatusIndex.add_listener); an
-    expiry is checked against the clock on every request, so it holds at once in every process.
+    Misses are remembered too, for MISS_SECONDS and at most MAX_MISSES of them, so that a caller
+    repeating a bad token does not reach the database each time. A new client needs no invalidation:
+    its token is drawn at random when it is created (create_client), so no process can have
+    remembered it as a miss. Revocations arrive through the status index's change feed (see
+    StatusIndex.add_listener) and drop the token from both maps; an expiry is checked against the
+    clock on every request (`cached`, the one place both the fast path and Flask read), so it holds
+    at once in every process.
     """
 
-    def __init__(self, session_factory, clock: Clock | None = None):
+    MISS_SECONDS = 5.0
+    MAX_MISSES = 10_000
+
+    def __init__(self, session_factory, clock: Clock | None = None, now=time.monotonic):
         self._session_factory = session_factory
         self._clock = clock or SystemClock()
+        self._now = now
         self._known: dict[str, Principal] = {}
+        self._missing: dict[str, float] = {}  # token hash -> until when it is known not to exist
+
+    def cached(self, token: str) -> tuple[bool, Principal | None]:
+        """(True, principal) or (True, None) if this process knows the answer, else (False, None).
+        An expired token's answer is (True, None): refused, fail closed."""
+        token_hash = hash_token(token)
+        principal = self._known.get(token_hash)
+        if principal is not None:
+            if principal.expires_at is not None and expired(principal.expires_at, self._clock.now()):
+                return True, None
+            return True, principal
+        until = self._missing.get(token_hash)
+        if until is not None and until > self._now():
+            return True, None
+        return False, None
 
     def principal_for(self, token: str) -> Principal | None:
         """The token's client, or None: unknown, revoked or expired (fail closed)."""
+        known, principal = self.cached(token)
+        if known:
+            return principal
         token_hash = hash_token(token)
-        principal = self._known.get(token_hash)
+        principal = self._load(token_hash)
         if principal is None:
-            principal = self._load(token_hash)
-            if principal is None:
-                return None
-            self._known[token_hash] = principal
-        if principal.expires_at is not None and expired(principal.expires_at, self._clock.now()):
+            self._remember_miss(token_hash)
             return None
-        return principal
+        self._known[token_hash] = principal
+        return self.cached(token)[1]
 
     def refusal(self, token: str) -> str:
         """Why principal_for refused this token: `token_expired` when it was a valid token that expired,
@@ -177,6 +202,15 @@ class TokenCache:
             return Principal(row.id, row.name, row.role, row.region, row.subject_type, row.subject_id_number,
                              as_shanghai(row.expires_at))
 
+    def _remember_miss(self, token_hash: str) -> None:
+        if len(self._missing) >= self.MAX_MISSES:
+            now = self._now()
+            self._missing = {h: until for h, until in self._missing.items() if until > now}
+            if len(self._missing) >= self.MAX_MISSES:
+                self._missing.clear()
+        self._missing[token_hash] = self._now() + self.MISS_SECONDS
+
     def on_change(self, key: tuple[str, str]) -> None:
         if key[0] == CLIENT_FEED:
             self._known.pop(key[1], None)
+            self._missing.pop(key[1], None)

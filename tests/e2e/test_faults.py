@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, func, select, text
 from credit_service.adapters.orm import MeasureRow, SubjectChangeRow, ViolationRow
 from credit_service.domain.identity import check_digit
 from credit_service.services.clients import create_client
-from tests.e2e.gunicorn import Server
+from tests.e2e.server import Server
 from tests.factories import stored_key
 from tests.webhook_receiver import SECRET, Receiver
 
@@ -202,13 +202,13 @@ def _wait_for(condition, seconds: float) -> None:
     raise AssertionError("timed out")
 
 
-def test_metrics_sum_every_gunicorn_worker(container, database_url, admin_token, tmp_path):
+def test_metrics_sum_every_worker(container, database_url, admin_token, tmp_path):
     server = Server(database_url, PROMETHEUS_MULTIPROC_DIR=tmp_path)
     try:
         url = f"{server.base}/api/v1/subjects/insured/{_numbers(30000, 1)[0]}/status"
         with requests.Session() as http:
             http.headers["Authorization"] = f"Bearer {admin_token}"
-            for _ in range(40):  # new connections: gunicorn spreads them over both workers
+            for _ in range(40):  # new connections: the server spreads them over both workers
                 assert requests.get(url, headers=http.headers, timeout=5).status_code == 200
         metrics = requests.get(f"{server.base}/metrics", timeout=5).text
     finally:

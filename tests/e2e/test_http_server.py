@@ -1,54 +1,24 @@
-"""The real thing: gunicorn with 2 workers on 127.0.0.1, spoken to over HTTP with requests."""
+"""The real thing: the default server (`credit-service serve`, 2 workers) on 127.0.0.1, spoken to over HTTP."""
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from credit_service.services.clients import create_client
+from tests.e2e.server import Server
 from tests.factories import id_number, violation
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def server(container, database_url):
-    port = _free_port()
-    # WARNING: stderr is a pipe read only on failure; a JSON access line per request would fill it.
-    env = dict(os.environ, CREDIT_SERVICE_DATABASE_URL=database_url, CREDIT_SERVICE_SCHEDULER="embedded",
-               CREDIT_SERVICE_INDEX_POLL_SECONDS="0.5", CREDIT_SERVICE_LOG_LEVEL="WARNING")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "--no-control-socket",
-         "credit_service:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    running = Server(database_url, ready="/healthz", CREDIT_SERVICE_SCHEDULER="embedded",
+                     CREDIT_SERVICE_RATE_LIMIT="500/1000")
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
-        else:
-            pytest.fail("server did not start: " + process.stderr.read1().decode(errors="replace"))
-        yield base
+        yield running.base
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=10)
+        running.stop()
 
 
 def test_record_then_every_worker_answers_the_new_status_within_one_second(server, container):
