@@ -3,14 +3,19 @@ from __future__ import annotations
 
 from flask import Flask
 
-from .clock import Clock
-from .container import Container, build_container
+from typing import TYPE_CHECKING
+
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .clock import Clock
+    from .container import Container
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Flask:
     """The WSGI application (`credit-service serve` runs it; any WSGI server can: docs/operations.md)."""
     from .api import register_api
+    from .container import build_container
     from .logging_setup import configure_logging
     from .web import register_web
 
@@ -62,6 +67,16 @@ def _wrap_operations(app: Flask, container: Container) -> None:
     limiter = RateLimiter(Limit.parse(settings.rate_limit), parse_overrides(settings.rate_limit_overrides),
                           anonymous=Limit.parse(settings.rate_limit_anonymous))
     app.wsgi_app = Operations(app.wsgi_app, container, limiter, route_of)
+
+
+def __getattr__(name: str):
+    # Imported on first use: `credit-service serve` must set PROMETHEUS_MULTIPROC_DIR before anything
+    # imports prometheus_client (it picks per-process or shared counters once, at import), and the
+    # container's imports reach it.
+    if name == "Container":
+        from .container import Container
+        return Container
+    raise AttributeError(name)
 
 
 __all__ = ["create_app", "Container", "Settings"]

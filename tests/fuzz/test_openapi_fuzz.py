@@ -34,7 +34,7 @@ OWNED_ELSEWHERE: set[tuple[str, str]] = set()
 @pytest.fixture
 def fuzz_app(settings, clock):
     formats.latest[0] = TODAY  # lawful dates end at the injected clock's today
-    app = create_app(replace(settings, rate_limit="off"), clock=clock)
+    app = create_app(replace(settings, rate_limit="off", rate_limit_anonymous="off"), clock=clock)
     yield app
     app.extensions["credit_service"].index.stop()
     app.extensions["credit_service"].engine.dispose()
