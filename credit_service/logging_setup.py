@@ -23,8 +23,10 @@ import sys
 import threading
 import time
 
-import orjson
+from collections import deque
 from datetime import datetime, timezone
+
+import orjson
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
@@ -101,9 +103,11 @@ class ServiceHandler(logging.StreamHandler):
     """stderr, in batches: a request thread only formats its line and appends it; a thread of the
     process writes what has gathered every FLUSH_SECONDS, in one write. A write per line made every
     request give up the interpreter lock for a system call, and taking it back from the server's other
-    threads cost more than the rest of a status check (docs/operations.md). WARNING and above are
-    written at once; what is pending is written when the process exits (also a worker process, which
-    leaves through multiprocessing, not atexit). A kill -9 loses at most FLUSH_SECONDS of INFO lines."""
+    threads cost more than the rest of a status check (docs/operations.md). Appending takes no lock
+    either (a deque is safe to append to from any thread): with the server's many request threads, a
+    lock per line made them queue behind each other. WARNING and above are written at once; what is
+    pending is written when the process exits (also a worker process, which leaves through
+    multiprocessing, not atexit). A kill -9 loses at most FLUSH_SECONDS of INFO lines."""
 
     FLUSH_SECONDS = 0.1
     MAX_PENDING = 1000
@@ -112,18 +116,25 @@ class ServiceHandler(logging.StreamHandler):
         super().__init__(stream)
         # Our own lines are masked already: write past a masking wrapper of stderr (mask_process_output).
         self.stream = getattr(self.stream, "_masked_stream", self.stream)
-        self._pending: list[str] = []
+        self._pending: deque[str] = deque()
         self._write_lock = threading.Lock()
         self._flusher_pid: int | None = None
         # A forked worker must not write its parent's pending lines a second time (nor inherit a held lock).
         os.register_at_fork(before=self.flush, after_in_child=self._after_fork)
 
     def _after_fork(self) -> None:
-        self._pending = []
+        self._pending = deque()
         self._write_lock = threading.Lock()
 
     def setStream(self, stream):
         return super().setStream(getattr(stream, "_masked_stream", stream))
+
+    def handle(self, record: logging.LogRecord):
+        # logging.Handler.handle would take the handler's lock around emit; emit needs none.
+        rv = self.filter(record)
+        if rv:
+            self.emit(record)
+        return rv
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -131,19 +142,20 @@ class ServiceHandler(logging.StreamHandler):
         except Exception:
             self.handleError(record)
             return
+        self.append_line(line, urgent=record.levelno >= logging.WARNING)
+
+    def append_line(self, line: str, urgent: bool = False) -> None:
+        """A formatted (and masked) line, written with the next batch, or at once if urgent."""
         self._pending.append(line)
-        if record.levelno >= logging.WARNING or len(self._pending) >= self.MAX_PENDING:
+        if urgent or len(self._pending) >= self.MAX_PENDING:
             self.flush()
         elif self._flusher_pid != os.getpid():
             self._start_flusher()
 
     def flush(self) -> None:
         with self._write_lock:  # batches leave in the order they were taken
-            self.acquire()
-            try:
-                lines, self._pending = self._pending, []
-            finally:
-                self.release()
+            pending = self._pending
+            lines = [pending.popleft() for _ in range(len(pending))]
             if lines and self.stream is not None:
                 try:
                     self.stream.write("\n".join(lines) + "\n")
@@ -169,6 +181,45 @@ def flush_logs() -> None:
     """Write pending lines now (before os._exit, which runs no exit hook)."""
     for handler in logging.getLogger().handlers:
         handler.flush()
+
+
+_ACCESS = logging.getLogger("credit_service.access")
+
+
+def direct_access_handler() -> "ServiceHandler | None":
+    """The service's own JSON handler when it alone receives the access log (the usual case), so that
+    `write_access_line` may hand it a line without a LogRecord: the record, the logger hierarchy and the
+    formatter's generic walk cost about as much as the whole status check. None when logging is set up
+    otherwise (a test's capture, an embedding application, the text format): then log as usual."""
+    handlers = logging.root.handlers
+    if len(handlers) != 1 or _ACCESS.handlers or _ACCESS.filters or not _ACCESS.propagate:
+        return None
+    handler = handlers[0]
+    if (handler.__class__ is not ServiceHandler or handler.formatter.__class__ is not JsonFormatter
+            or handler.level > logging.INFO or not _ACCESS.isEnabledFor(logging.INFO)):
+        return None
+    return handler
+
+
+_PID = {"pid": os.getpid()}
+os.register_at_fork(after_in_child=lambda: _PID.update(pid=os.getpid()))
+
+
+def write_access_line(handler: "ServiceHandler", request_id: str | None, **fields) -> None:
+    """One access line, exactly as JsonFormatter would write the record Operations used to log."""
+    formatter = handler.formatter
+    now = time.time()
+    second = int(now)
+    if second != formatter._second:
+        formatter._second_text = datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        formatter._second = second
+    entry = {"time": f"{formatter._second_text}.{int((now - second) * 1000):03d}Z", "level": "INFO",
+             "logger": _ACCESS.name, "message": f"{fields['method']} {fields['endpoint']} {fields['status']}",
+             "pid": _PID["pid"]}
+    if request_id:
+        entry["request_id"] = request_id
+    entry.update(fields)
+    handler.append_line(mask_identity_numbers(orjson.dumps(entry, default=str).decode()))
 
 
 def make_handler(fmt: str | None = None) -> logging.Handler:

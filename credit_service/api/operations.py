@@ -22,7 +22,7 @@ import re
 import time
 import uuid
 
-from ..logging_setup import request_id_var
+from ..logging_setup import direct_access_handler, request_id_var, write_access_line
 from ..metrics import LATENCY, RATE_LIMITED, REQUESTS
 from ..rate_limit import RateLimiter, retry_after_header
 from .watchdog import RequestWatchdog
@@ -177,14 +177,19 @@ class Operations:
             series = self._series[key] = (REQUESTS.labels(method, endpoint, status), LATENCY.labels(method, endpoint))
         series[0].inc()
         series[1].observe(seconds)
-        if self.access_log and access_log.isEnabledFor(logging.INFO):
+        if not self.access_log:
+            return
+        fields = {"method": method, "endpoint": endpoint, "status": int(status) if status.isdigit() else status,
+                  "duration_ms": round(seconds * 1000, 3), "client": principal.name if principal is not None else None}
+        handler = direct_access_handler()
+        if handler is not None:
+            write_access_line(handler, environ.get(REQUEST_ID_KEY), **fields)
+        elif access_log.isEnabledFor(logging.INFO):
             # makeRecord + handle: Logger.info would also walk the stack for the caller's file and
             # line, which costs more than everything else here and says nothing about a request.
             access_log.handle(access_log.makeRecord(
                 access_log.name, logging.INFO, "(access)", 0, "%s %s %s", (method, endpoint, status), None,
-                extra={"method": method, "endpoint": endpoint, "status": int(status) if status.isdigit() else status,
-                       "duration_ms": round(seconds * 1000, 3),
-                       "client": principal.name if principal is not None else None}))
+                extra=fields))
 
 
 def _current_endpoint(environ) -> str:

@@ -135,3 +135,32 @@ def test_finding_11_unknown_callers_get_the_stricter_limit_and_a_refund_restores
     for _ in range(5):
         limiter.refund("addr:a", limiter.anonymous)  # never above the burst
     assert [limiter.take("addr:a", limiter.anonymous) == 0.0 for _ in range(3)] == [True, True, False]
+
+
+def test_the_direct_access_line_is_the_line_the_logging_path_writes():
+    """Operations writes access lines straight to the service's handler (no LogRecord on the hot path);
+    a line must read exactly as the same fields logged through `logging` would."""
+    import io
+    import json
+    import logging
+
+    from credit_service.logging_setup import RequestIdFilter, ServiceHandler, JsonFormatter, write_access_line
+
+    stream = io.StringIO()
+    handler = ServiceHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestIdFilter())
+    fields = {"method": "GET", "endpoint": "/api/v1/subjects/<subject_type>/<id_number>/status", "status": 200,
+              "duration_ms": 0.123, "client": "his-370102198811110018"}
+    access = logging.getLogger("credit_service.access")
+    record = access.makeRecord(access.name, logging.INFO, "(access)", 0, "%s %s %s", ("GET", fields["endpoint"], "200"),
+                               None, extra=dict(fields, request_id="req-1"))
+    handler.handle(record)
+    write_access_line(handler, "req-1", **fields)
+    handler.flush()
+    by_logging, direct = (json.loads(line) for line in stream.getvalue().splitlines())
+    for entry in (by_logging, direct):
+        entry.pop("time")
+    assert direct == by_logging
+    assert list(direct) == list(by_logging)  # the same order of keys, too
+    assert "370102********0018" in direct["client"]
