@@ -8,11 +8,9 @@ from schemas.fields import REGION_SCHEMA
 from schemas.problems import PROBLEM, ProblemSchema
 from schemas.reports import MonthlyReportSchema
 
-from ..domain.identity import region_problem
-from ..domain.reports import Month
 from ..services import access
 from ..services.errors import Invalid, ServiceError
-from ..services.reports import FORMATS, monthly_report
+from ..services.reports import FORMATS, month_asked, monthly_report, region_asked
 from .auth import require
 
 REGION_OR_ALL = {"anyOf": [REGION_SCHEMA, {"type": "string", "enum": ["all"]}]}
@@ -42,16 +40,8 @@ class NotAcceptable(ServiceError):
 def monthly():
     """某统筹区某月的统计：本月、更正调整、本年累计（及上年）；每月1日冻结上月报表，冻结后不再改变。"""
     c = current_app.extensions["credit_service"]
-    month_text = request.args.get("month")
-    try:
-        month = Month.parse(month_text) if month_text else Month.of(c.clock.today()).previous()
-    except ValueError:
-        raise Invalid("month 应为 YYYY-MM，如 2026-10。", errors={"month": ["应为 YYYY-MM。"]}) from None
-    region = request.args.get("region") or None
-    if region == "all":
-        region = None
-    elif region is not None and (problem := region_problem(region)):
-        raise Invalid(problem, errors={"region": [problem + "（全省合计为 all）"]})
+    month = month_asked(request.args.get("month"), c.clock.today())
+    region = region_asked(request.args.get("region"))
     report = monthly_report(c.uow(), g.principal, region, month, _format(), rules=c.rules, clock=c.clock)
     response = Response(report.content, mimetype=report.media_type.split(";")[0])
     if report.media_type.startswith("text/"):

@@ -12,6 +12,7 @@ from datetime import date
 from ..adapters.report_formats import XLSX, to_csv, to_xlsx
 from ..clock import Clock
 from ..domain.reports import (PROVINCE_ALL, Month, OpenItem, add, build, lines_for, overdue_at, reported)
+from ..domain.identity import region_problem
 from ..domain.rules import CREDIT, RuleBook
 from . import access
 from .clients import Principal
@@ -26,6 +27,25 @@ class ReportFile:
     media_type: str
     filename: str
     frozen: bool
+
+
+def month_asked(text: str | None, today: date) -> Month:
+    """The month a caller asked for (YYYY-MM); none asked: last month, the one frozen on the 1st."""
+    if not text:
+        return Month.of(today).previous()
+    try:
+        return Month.parse(text)
+    except ValueError:
+        raise Invalid("month 应为 YYYY-MM，如 2026-10。", errors={"month": ["应为 YYYY-MM。"]}) from None
+
+
+def region_asked(text: str | None) -> str | None:
+    """A region code as asked; none or "all": the province (for those the policy lets see it)."""
+    if not text or text == "all":
+        return None
+    if problem := region_problem(text):
+        raise Invalid(problem, errors={"region": [problem + "（全省合计为 all）"]})
+    return text
 
 
 def monthly_report(uow, principal: Principal, region: str | None, month: Month, fmt: str, *, rules: RuleBook,

@@ -1,15 +1,20 @@
 """The staff console (经办工作台) under /console/: sign-in, sign-out and the pages of issue 11."""
 from __future__ import annotations
 
+import json
 import logging
 import time
 
-from flask import Blueprint, current_app, g, redirect, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, redirect, request, url_for
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from ..services import staff_accounts
+from ..domain.reports import PROVINCE_ALL
+from ..services import access, reports, staff_accounts
+from ..services.errors import Forbidden, Invalid
 from .auth import protect_forms, staff_page, staff_principal, web_session
+from .charts import report_charts
 from .forms import LoginForm, OtpForm, PostForm
 from .oidc import SignInRefused, staff_role
 from .pages import ROLE_NAMES, region_name, render_page
@@ -146,6 +151,34 @@ def sso_callback():
 def worklist():
     # The real worklist comes with the use cases of issue 10; this page proves the door.
     return render_page("console/worklist.html", title="工作台", logout_form=PostForm())
+
+
+@bp.get("/reports/monthly")
+@staff_page
+def monthly_report():
+    """月度统计报表: the table of GET /api/v1/reports/monthly with its charts, and the same file downloads."""
+    c = _web().container
+    fmt = request.args.get("format", "html")
+    if fmt not in ("html", *reports.FORMATS):
+        abort(404)
+    try:
+        month = reports.month_asked(request.args.get("month"), c.clock.today())
+        region = reports.region_asked(request.args.get("region"))
+        report = reports.monthly_report(c.uow(), g.principal, region, month, "json" if fmt == "html" else fmt,
+                                        rules=c.rules, clock=c.clock)
+    except Forbidden:
+        abort(403)
+    except Invalid as error:
+        return render_page("error.html", title="无法生成报表", status=422, message=error.detail)
+    if fmt != "html":
+        return Response(report.content, headers={"Content-Type": reports.FORMATS[fmt],
+                                                 "Content-Disposition": f'attachment; filename="{report.filename}"'})
+    body = json.loads(report.content)
+    return render_page("console/monthly_report.html", title="月度统计报表", report=body,
+                       region_label=region_name(None if body["region"] == PROVINCE_ALL else body["region"]),
+                       charts=[Markup(svg) for svg in report_charts(body)],
+                       month=str(month), region=request.args.get("region") or "",
+                       may_choose_region=access.scope_for(g.principal, access.REPORT_READ) == access.ALL)
 
 
 @bp.errorhandler(CSRFError)

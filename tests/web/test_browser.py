@@ -6,8 +6,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.ui import WebDriverWait
 
-from credit_service.services import staff_accounts
+from credit_service.services import clients, staff_accounts
 from tests.web.browser import chromium, require_browser, screenshot, served
+from tests.factories import id_number, violation
 from tests.web.support import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -63,3 +64,27 @@ def test_self_service_login_through_the_identity_provider_on_a_phone(make_app, p
         assert "张三" in page and "370102********1231" in page
         assert driver.execute_script("return document.documentElement.scrollWidth") <= 390  # no sideways scroll
         screenshot(driver, tmp_path, "3-me")
+
+
+def test_console_monthly_report_table_and_charts(make_app, tmp_path):
+    app = make_app()
+    c = app.extensions["credit_service"]
+    staff_accounts.create_user(c.uow(), c.clock, "li", "staff", "370100", PASSWORD, "李经办")
+    _, token = clients.create_client(c.uow(), c.clock, "intake", "admin")
+    client = app.test_client()
+    for loss in ("150000.00", "20000.00", "5000.00"):
+        body = violation(id_number=id_number(), region="370100", occurred_on="2026-09-01",
+                         determined_on="2026-10-09", fund_loss=loss)
+        assert client.post("/api/v1/violations", json=body,
+                           headers={"Authorization": f"Bearer {token}"}).status_code == 201
+    with served(app) as base, chromium(tmp_path / "profile", 1280, 800) as driver:
+        driver.get(f"{base}/console/login")
+        _wait_for(driver, "input[name=username]").send_keys("li")
+        driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit].primary").click()
+        WebDriverWait(driver, 15).until(ready.url_contains("/console/worklist"))
+        driver.find_element(By.LINK_TEXT, "月度统计报表").click()
+        table = _wait_for(driver, "table.report")
+        assert "济南市" in table.text and "150,000" not in table.text  # money in 万元
+        assert len(driver.find_elements(By.CSS_SELECTOR, ".charts svg")) == 2
+        screenshot(driver, tmp_path, "1-monthly-report")
