@@ -7,7 +7,9 @@ from credit_service.domain.webhooks import EVENT_TYPES
 
 from .fields import IdNumber, Nested, Region, Str, StrictSchema, SubjectType
 
-URL_PATTERN = r"^https?://[^\s/?#@\u0000]+[^\u0000]*$"
+# ASCII host characters spelled out: `\s` means different things in Python and in JSON Schema's
+# ECMAScript regexes (Python counts U+001C–U+001F as space), and the document must say what is enforced.
+URL_PATTERN = r"^https?://[A-Za-z0-9._~%!$&'()*+,;=:\[\]-]+(?:[/?#][^\u0000]*)?$"
 
 
 class ScopeSchema(StrictSchema):
@@ -19,7 +21,7 @@ class ScopeSchema(StrictSchema):
 
 class WebhookRequestSchema(Schema):
     url = Str(min_len=1, max_len=2000, required=True,
-              validate=validate.Regexp(URL_PATTERN, error="须为 http:// 或 https:// 地址。"),
+              validate=validate.Regexp(URL_PATTERN, error="须为 http:// 或 https:// 地址（主机名用 ASCII 字符，中文域名用 punycode）。"),
               metadata={"pattern": URL_PATTERN, "example": "https://settlement.example.cn/credit-events",
                         "description": "须为公网地址；私有、回环、链路本地等地址须列入 "
                                        "CREDIT_SERVICE_WEBHOOK_ALLOWED_HOSTS"})

@@ -38,14 +38,14 @@ def joint_punishment():
     """谁被纳入名单、自何时、依据哪一条；管理员可见完整身份证号与姓名，经办人员仅本统筹区且脱敏。"""
     c = current_app.extensions["credit_service"]
     try:
-        since = _day(request.args["since"], c) if request.args.get("since") else None
+        since = _day(request.args["since"], c) if "since" in request.args else None
     except Invalid:
         raise Invalid("since 应为 YYYY-MM-DD。", errors={"since": ["日期格式应为YYYY-MM-DD。"]}) from None
     fmt = request.args.get("format")
     if fmt is not None and fmt not in FORMATS:
         raise Invalid("format 须为 json 或 csv。", errors={"format": ["json/csv"]})
     fmt = fmt or negotiate(FORMATS)
-    region = request.args.get("region") or None
+    region = request.args.get("region")
     if region is not None and (problem := region_problem(region)):
         raise Invalid(problem, errors={"region": [problem]})
     result = joint_punishment_list(c.uow(), g.principal, since, region, rules=c.rules, clock=c.clock)

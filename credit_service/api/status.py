@@ -68,6 +68,9 @@ def _status_answer(c, subject_type: str, id_number: str, day: date, emergency: b
     return _json(status_json(subject_type, shown, status))
 
 
+BATCH_FIELDS = frozenset({"on", "subjects", "claims", "emergency"})
+
+
 @blp.route("/status/batch", methods=["POST"])
 @require("settlement", "staff", "admin")
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": BatchRequestSchema}}})
@@ -80,6 +83,8 @@ def batch_status():
     if not isinstance(body, dict) or not isinstance(body.get("subjects"), list):
         raise Invalid("请求体须为 {\"on\": 日期, \"subjects\": [{\"subject_type\", \"id_number\"}, …]}。",
                       errors={"subjects": ["缺少或不是数组。"]})
+    if unknown := sorted(body.keys() - BATCH_FIELDS):
+        raise Invalid(f"未知字段：{'、'.join(unknown)}。", errors={k: ["未知字段。"] for k in unknown})
     c = current_app.extensions["credit_service"]
     subjects = body["subjects"]
     claims = body.get("claims", [])
@@ -91,13 +96,15 @@ def batch_status():
                       code="too_many_subjects", errors={"subjects": [f"连同 claims 最多{limit}个。"]})
     day = asked_day(body.get("on"), c)
     emergency = body.get("emergency")
-    if emergency is not None and not isinstance(emergency, bool):
+    if "emergency" in body and not isinstance(emergency, bool):
         raise Invalid("emergency 须为布尔值。", errors={"emergency": ["应为布尔值 true/false。"]})
     keys, errors = [], {}
     for i, item in enumerate(subjects):
         if not isinstance(item, dict):
             errors[f"subjects.{i}"] = ["应为对象 {subject_type, id_number}。"]
             continue
+        for extra in sorted(item.keys() - {"subject_type", "id_number"}):
+            errors[f"subjects.{i}.{extra}"] = ["未知字段。"]
         subject_type, id_number = item.get("subject_type"), normalise_id_number(item.get("id_number"))
         if subject_type not in SUBJECT_TYPES:
             errors[f"subjects.{i}.subject_type"] = ["主体类型须为 insured、physician 或 pharmacist。"]

@@ -31,7 +31,7 @@ class ReportFile:
 
 def month_asked(text: str | None, today: date) -> Month:
     """The month a caller asked for (YYYY-MM); none asked: last month, the one frozen on the 1st."""
-    if not text:
+    if text is None:
         return Month.of(today).previous()
     try:
         return Month.parse(text)
@@ -40,8 +40,9 @@ def month_asked(text: str | None, today: date) -> Month:
 
 
 def region_asked(text: str | None) -> str | None:
-    """A region code as asked; none or "all": the province (for those the policy lets see it)."""
-    if not text or text == "all":
+    """A region code as asked; none or "all": the province (for those the policy lets see it). An empty
+    value is not "none": it is refused like any other bad value."""
+    if text is None or text == "all":
         return None
     if problem := region_problem(text):
         raise Invalid(problem, errors={"region": [problem + "（全省合计为 all）"]})

@@ -162,8 +162,8 @@ def monthly_report():
     if fmt not in ("html", *reports.FORMATS):
         abort(404)
     try:
-        month = reports.month_asked(request.args.get("month"), c.clock.today())
-        region = reports.region_asked(request.args.get("region"))
+        month = reports.month_asked(request.args.get("month") or None, c.clock.today())
+        region = reports.region_asked(request.args.get("region") or None)  # the form's empty field: the province
         report = reports.monthly_report(c.uow(), g.principal, region, month, "json" if fmt == "html" else fmt,
                                         rules=c.rules, clock=c.clock)
     except Forbidden:
