@@ -124,6 +124,12 @@ def _from_dict(node: ast.Dict, add) -> None:
     if "code" in items:  # a problem body written out, e.g. the rate limiter's 429
         status = items.get("status")
         add(_strings(items["code"]), status.value if isinstance(status, ast.Constant) else None)
+    # a table of codes to statuses: {"objection_closed": 409, ...}
+    statuses = [v.value if isinstance(v, ast.Constant) else None for v in items.values()]
+    if len(items) >= 3 and len(items) == len(node.keys) and all(isinstance(k, str) and _CODE.match(k) for k in items) \
+            and all(isinstance(v, int) and 400 <= v < 600 for v in statuses):
+        for key, status in zip(items, statuses):
+            add([key], status)
     # the defaults per status: {400: ("bad_request", "title", "detail"), ...}
     for key, value in items.items():
         if isinstance(key, int) and 400 <= key < 600 and isinstance(value, ast.Tuple) and value.elts:
@@ -191,3 +197,15 @@ def test_the_catalogue_names_the_status_the_source_fixes():
         elif not fixed <= named:
             wrong[code] = (sorted(fixed), sorted(named))
     assert not wrong, f"code: (statuses in the source, statuses in docs/errors.md): {wrong}"
+
+
+def test_the_extractor_reads_a_table_of_codes_to_statuses():
+    found: dict[str, set] = defaultdict(set)
+
+    def add(codes, status):
+        for code in codes:
+            found[code].add(status)
+
+    _from_dict(ast.parse('{"objection_closed": 409, "notice_exists": 409, "filed_in_future": 422}').body[0].value, add)
+    _from_dict(ast.parse('{"example": 422}').body[0].value, add)  # one schema field's metadata, not a table
+    assert found == {"objection_closed": {409}, "notice_exists": {409}, "filed_in_future": {422}}
