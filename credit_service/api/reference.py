@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from apispec import BasePlugin
 from flask import Blueprint, Flask, abort, render_template, send_from_directory
+from swagger_ui_bundle import swagger_ui_path
 
 from schemas.problems import PROBLEM
 
@@ -98,7 +99,7 @@ class ErrorResponses(BasePlugin):
     def operation_helper(self, path=None, operations=None, **kwargs):
         for method, operation in (operations or {}).items():
             if (method, path) not in OPERATIONS:
-                continue  # not an /api/v1 operation; tests/unit/test_api_reference.py keeps the table whole
+                continue  # not an /api/v1 operation; tests/api/test_api_reference.py keeps the table whole
             responses = {str(k): v for k, v in operation.get("responses", {}).items()}
             for status, codes in codes_of(method, path).items():
                 responses[str(status)] = _with_codes(responses.get(str(status)), status, codes)
@@ -137,7 +138,6 @@ def page():
 def asset(name: str):
     if name not in ASSETS:
         abort(404)
-    from swagger_ui_bundle import swagger_ui_path
     return send_from_directory(str(swagger_ui_path), name, max_age=86400)
 
 
