@@ -20,7 +20,10 @@ CATALOGUE = PROJECT_ROOT / "docs" / "errors.md"
 _CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 # The error classes and their statuses that are not written as `status = N` in their own body
 # (a domain error, which the use case turns into a 422 Invalid; the base of every service error).
-_KNOWN_STATUS = {"AgreementInputError": 422, "TransitionRefused": 422}
+_KNOWN_STATUS = {"AgreementInputError": 422, "TransitionRefused": 422, "RuleRefusal": 422}
+# A refusal of the rules answers 409 when it clashes with the record's state: said at the raise
+# (`conflict=True`) or in one set of such codes (a name holding CONFLICT); else 422.
+_REFUSALS = ("TransitionRefused", "RuleRefusal")
 
 
 def _strings(node: ast.AST | None) -> list[str]:
@@ -87,6 +90,7 @@ def source_codes() -> dict[str, set[int | None]]:
 
     in_class_bodies = {id(stmt) for tree in trees for cls in ast.walk(tree) if isinstance(cls, ast.ClassDef)
                        for stmt in cls.body}
+    conflict_codes = _conflict_codes(trees)
     for tree in trees:
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef):
@@ -96,12 +100,22 @@ def source_codes() -> dict[str, set[int | None]]:
             elif isinstance(node, ast.Call):
                 func = _name(node.func)
                 keywords = {k.arg: k.value for k in node.keywords}
+                conflict = keywords.get("conflict")
+                said_conflict = isinstance(conflict, ast.Constant) and conflict.value is True
+
+                def refusal(codes):
+                    for code in codes:
+                        add([code], 409 if said_conflict or code in conflict_codes else 422)
+
                 if "code" in keywords:
-                    add(_strings(keywords["code"]), statuses.get(func))
-                if func == "TransitionRefused" and node.args:
-                    conflict = keywords.get("conflict")
-                    add(_strings(node.args[0]),
-                        409 if isinstance(conflict, ast.Constant) and conflict.value is True else 422)
+                    if func in _REFUSALS:
+                        refusal(_strings(keywords["code"]))
+                    else:
+                        add(_strings(keywords["code"]), statuses.get(func))
+                if func == "TransitionRefused" and node.args:  # TransitionRefused(code, detail, ...)
+                    refusal(_strings(node.args[0]))
+                elif func == "RuleRefusal" and len(node.args) >= 2:  # RuleRefusal(detail, code)
+                    refusal(_strings(node.args[1]))
                 elif func == "problem" and len(node.args) >= 2:
                     status = node.args[0].value if isinstance(node.args[0], ast.Constant) else None
                     add(_strings(node.args[1]), status)
@@ -119,6 +133,21 @@ def source_codes() -> dict[str, set[int | None]]:
     return {code: s for code, s in found.items() if _CODE.match(code)}
 
 
+def _conflict_codes(trees: list[ast.Module]) -> set[str]:
+    """The codes of a set such as `CONFLICT_CODES = frozenset({"notice_exists", ...})`."""
+    codes: set[str] = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and "CONFLICT" in t.id
+                                                    for t in node.targets):
+                value = node.value
+                if isinstance(value, ast.Call) and value.args:  # frozenset({...})
+                    value = value.args[0]
+                if isinstance(value, (ast.Set, ast.List, ast.Tuple)):
+                    codes.update(c for e in value.elts for c in _strings(e))
+    return codes
+
+
 def _from_dict(node: ast.Dict, add) -> None:
     items = {k.value: v for k, v in zip(node.keys, node.values) if isinstance(k, ast.Constant)}
     if "code" in items:  # a problem body written out, e.g. the rate limiter's 429
@@ -130,6 +159,10 @@ def _from_dict(node: ast.Dict, add) -> None:
             and all(isinstance(v, int) and 400 <= v < 600 for v in statuses):
         for key, status in zip(items, statuses):
             add([key], status)
+    # ids of what was not found: {"measure": ("信用管理措施", "measure_not_found"), ...}
+    for value in items.values():
+        if isinstance(value, ast.Tuple):
+            add([c for e in value.elts for c in _strings(e) if _CODE.match(c) and c.endswith("_not_found")], 404)
     # the defaults per status: {400: ("bad_request", "title", "detail"), ...}
     for key, value in items.items():
         if isinstance(key, int) and 400 <= key < 600 and isinstance(value, ast.Tuple) and value.elts:
