@@ -1,10 +1,13 @@
 """docs/errors.md lists every problem `code` the service can answer, and nothing else.
 
 The codes are read from the source with `ast` (no app, no database): the literals given as `code=`, the
-first argument of a procedure refusal (`TransitionRefused("objection_closed", ...)`) and of `problem(...)`,
-the class attributes of the error classes, the default table of `api/problems.py`, the ids handed to
-`load_for_procedure` and the rate limiter's body. Where the source fixes the HTTP status (the error
-class raised, a refusal's `conflict=True`, the status given to `problem`), the catalogue must name it.
+code of a rule's refusal (`TransitionRefused("objection_closed", ...)`, `RuleRefusal(detail, code)`) and of
+`problem(...)`, the class attributes of the error classes, the default table of `api/problems.py`, a table
+of codes to statuses (`{"objection_closed": 409}`), the not-found ids of the procedure's records and the
+rate limiter's body. Where the source fixes the HTTP status (the error class raised, a refusal's
+`conflict=True` or its place in a set of conflict codes, the status given to `problem`), the catalogue
+must name it. A new way of naming a code needs a line in `source_codes`; the first test below shows
+each way at work.
 """
 from __future__ import annotations
 
