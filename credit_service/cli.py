@@ -101,7 +101,7 @@ def keys_rotate(batch: int) -> None:
     """Move every stored identity to the current (first) keys; safe to run again after a crash.
 
     Run it with the service stopped, after putting the new keys first in the variables (keep the old
-    ones after them); then start the service. See README "Identity numbers at rest"."""
+    ones after them); then start the service. See docs/personal-data.md."""
     from .services.key_rotation import rotate
     c = _container()
     summary = rotate(c.session_factory, c.keys, c.clock.now(), batch=batch)

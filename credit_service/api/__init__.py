@@ -9,8 +9,8 @@ from schemas.problems import PROBLEM, ProblemSchema
 
 from ..adapters.status_index import StaleIndex, UnreadableRecord
 from ..services.errors import ServiceError
-from . import (audit, claims, evaluation, health, lists, practitioners, procedure, records, reports, status,
-               violations, webhooks)
+from . import (audit, claims, evaluation, health, lists, practitioners, procedure, records, reference, reports,
+               status, violations, webhooks)
 from .problems import (from_http_exception, from_service_error, from_stale_index, from_unexpected,
                        from_unreadable_record)
 from .request_body import StrictRequest
@@ -66,7 +66,7 @@ def register_api(app: Flask) -> None:
             "security": [{"bearer": []}],
         },
     )
-    api = CreditApi(app)
+    api = CreditApi(app, spec_kwargs={"extra_plugins": [reference.ErrorResponses()]})  # 401/403/422/429/503
     api.register_blueprint(violations.blp)
     api.register_blueprint(status.blp)
     api.register_blueprint(procedure.blp)
@@ -79,6 +79,7 @@ def register_api(app: Flask) -> None:
     api.register_blueprint(reports.blp)
     api.register_blueprint(lists.blp)
     app.register_blueprint(health.blp)
+    reference.register(app)  # /api/docs
     app.register_error_handler(ServiceError, from_service_error)
     app.register_error_handler(StaleIndex, from_stale_index)
     app.register_error_handler(UnreadableRecord, from_unreadable_record)

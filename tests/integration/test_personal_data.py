@@ -266,7 +266,7 @@ def test_rotation_keeps_every_answer_and_the_audit_chain_and_the_old_keys_can_go
         assert CliRunner().invoke(cli, ["audit", "verify"]).exit_code == 0
 
         # Every answer is the same with the new keys; the old encryption key can go at once, and the old
-        # HMAC key too, except for finding pre-rotation audit events by subject (README).
+        # HMAC key too, except for finding pre-rotation audit events by subject (docs/personal-data.md).
         for hmac_keys, encryption_keys in ((f"{NEW_HMAC},{TEST_HMAC_KEYS}", f"{NEW_ENCRYPTION},{TEST_ENCRYPTION_KEYS}"),
                                            (f"{NEW_HMAC},{TEST_HMAC_KEYS}", NEW_ENCRYPTION),
                                            (NEW_HMAC, NEW_ENCRYPTION)):
