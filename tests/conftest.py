@@ -49,6 +49,9 @@ def database_url(tmp_path_factory) -> str:
 def settings(database_url) -> Settings:
     yield Settings(database_url=database_url, secret_key="test", config_dir=PROJECT_ROOT / "config",
                    scheduler="off", index_poll_seconds=0, warm_index=False,
+                   # One test address sends many token-less requests within a second; the anonymous limit
+                   # has its own tests (test_labels_tokens_headers.py), with their own apps.
+                   rate_limit_anonymous="off",
                    pii_hmac_keys=TEST_HMAC_KEYS, pii_encryption_keys=TEST_ENCRYPTION_KEYS)
     engine = create_engine(database_url)
     with engine.begin() as connection:  # every test that touched the database leaves it empty
