@@ -20,7 +20,8 @@ from tests.factories import id_number, violation
 STATUS_ROUTE = "/api/v1/subjects/<subject_type>/<id_number>/status"
 
 
-def test_finding_8_three_thousand_random_methods_do_not_grow_metrics(client):
+def test_finding_8_three_thousand_random_methods_do_not_grow_metrics(default_limits_app):
+    client = default_limits_app.test_client()
     url = f"/api/v1/subjects/insured/{id_number()}/status"
 
     def random_methods(n):  # anonymous: 405, or 429 once the unknown callers' bucket is empty
