@@ -277,6 +277,7 @@ def main() -> None:
     args = parser.parse_args()
     args.rows, args.repeats = min(args.rows, 10_000), min(args.repeats, 7)
     common.install_cleanup()
+    common.say(common.RATE_LIMIT_NOTE)
     rng = random.Random()
     result: dict = {}
 
