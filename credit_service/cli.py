@@ -9,9 +9,22 @@ import click
 from .settings import Settings
 
 
+def _settings() -> Settings:
+    """The settings, or one line naming what is wrong (exit 1)."""
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _container():
+    from .adapters.key_check import KeyMismatch
     from .container import build_container
-    return build_container(Settings.from_env())
+    settings = _settings()
+    try:
+        return build_container(settings)
+    except KeyMismatch as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
@@ -154,7 +167,7 @@ def db() -> None:
 def db_upgrade(revision: str) -> None:
     """Create or migrate the schema (Alembic)."""
     from .adapters.migrations import upgrade
-    settings = Settings.from_env()
+    settings = _settings()
     upgrade(settings.database_url, revision)
     click.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
 
@@ -461,9 +474,35 @@ def serve(host: str, port: int, workers: int, threads: int, header_timeout: floa
     from .serving import ServeOptions
     from .serving import serve as run
 
+    _preflight()
     run(ServeOptions(host=host, port=port, workers=workers, threads=threads, header_timeout_seconds=header_timeout,
                      workers_lifetime_seconds=workers_lifetime, workers_max_rss_mib=workers_max_rss,
                      graceful_timeout_seconds=graceful_timeout), app=app)
+
+
+def _preflight() -> None:
+    """Before any worker starts: settings that parse and keys that fit the database, or one line (exit 1)
+    instead of a traceback per worker."""
+    from .adapters import audit_keys, pii
+    from .adapters.database import make_engine
+    from sqlalchemy.exc import OperationalError
+
+    from .adapters.key_check import KeyMismatch, verify_and_record
+    settings = _settings()
+    try:
+        keys, macs = pii.KeyRing.from_settings(settings), audit_keys.AuditKeys.from_settings(settings)
+    except pii.KeyConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds)
+    try:
+        verify_and_record(engine, keys, macs)
+    except KeyMismatch as exc:
+        raise click.ClickException(str(exc)) from None
+    except OperationalError as exc:
+        raise click.ClickException(f"CREDIT_SERVICE_DATABASE_URL: database {_safe_url(settings.database_url)} "
+                                   f"not reachable ({str(exc.orig).splitlines()[0] if exc.orig else exc})") from None
+    finally:
+        engine.dispose()
 
 
 def _safe_url(url: str) -> str:

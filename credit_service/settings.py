@@ -130,6 +130,7 @@ class Settings:
     def from_env(cls, **overrides) -> "Settings":
         env = os.environ
         values: dict = {}
+        _require_configured_keys(env, overrides)
         if "CREDIT_SERVICE_DATABASE_URL" in env:
             values["database_url"] = env["CREDIT_SERVICE_DATABASE_URL"]
         if "CREDIT_SERVICE_SECRET_KEY" in env:
@@ -187,6 +188,31 @@ _OIDC_SETTINGS = ("oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_s
                   "staff_oidc_issuer", "staff_oidc_client_id", "staff_oidc_client_secret", "staff_oidc_scope",
                   "staff_oidc_username_claim", "staff_oidc_name_claim", "staff_oidc_role_claim",
                   "staff_oidc_role_map", "staff_oidc_region_claim")
+
+
+# Generated keys are for the embedded SQLite default only: on a shared database every node must have
+# the same keys, so they come from the deployment's secret store, never from a node's data directory.
+_CONFIGURED_ON_SERVER_DATABASES = {"pii_hmac_keys": "CREDIT_SERVICE_PII_HMAC_KEYS",
+                                   "pii_encryption_keys": "CREDIT_SERVICE_PII_ENCRYPTION_KEYS",
+                                   "audit_mac_keys": "CREDIT_SERVICE_AUDIT_MAC_KEYS",
+                                   "secret_key": "CREDIT_SERVICE_SECRET_KEY"}
+
+
+class KeysNotConfigured(ValueError):
+    pass
+
+
+def _require_configured_keys(env, overrides: dict) -> None:
+    url = overrides.get("database_url") or env.get("CREDIT_SERVICE_DATABASE_URL") or "sqlite"
+    if url.startswith("sqlite"):
+        return
+    missing = [variable for name, variable in _CONFIGURED_ON_SERVER_DATABASES.items()
+               if not env.get(variable) and not overrides.get(name)]
+    if missing:
+        raise KeysNotConfigured(
+            f"{', '.join(missing)} not set: with PostgreSQL every key must be configured, the same on every "
+            f"node (keys are generated only for the embedded SQLite default); make them with "
+            f"`credit-service keys generate --id k1` (docs/deployment.md)")
 
 
 def _default_secret_key() -> str:
