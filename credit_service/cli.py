@@ -23,8 +23,8 @@ def _container():
     settings = _settings()
     try:
         return build_container(settings)
-    except KeyMismatch as exc:
-        raise click.ClickException(str(exc)) from None
+    except (KeyMismatch, ValueError) as exc:  # keys, rule or calendar files: one line naming the culprit
+        raise click.ClickException(" ".join(str(exc).split())) from None
 
 
 @click.group()
@@ -481,28 +481,36 @@ def serve(host: str, port: int, workers: int, threads: int, header_timeout: floa
 
 
 def _preflight() -> None:
-    """Before any worker starts: settings that parse and keys that fit the database, or one line (exit 1)
-    instead of a traceback per worker."""
-    from .adapters import audit_keys, pii
-    from .adapters.database import make_engine
-    from sqlalchemy.exc import OperationalError
+    """Before any worker starts: `config check` (settings, files, keys against the database), one line per
+    problem (exit 1) instead of a traceback per worker."""
+    from .config_check import check
+    report = check()
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    if not report.ok:
+        sys.exit(1)
 
-    from .adapters.key_check import KeyMismatch, verify_and_record
-    settings = _settings()
-    try:
-        keys, macs = pii.KeyRing.from_settings(settings), audit_keys.AuditKeys.from_settings(settings)
-    except pii.KeyConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds)
-    try:
-        verify_and_record(engine, keys, macs)
-    except KeyMismatch as exc:
-        raise click.ClickException(str(exc)) from None
-    except OperationalError as exc:
-        raise click.ClickException(f"CREDIT_SERVICE_DATABASE_URL: database {_safe_url(settings.database_url)} "
-                                   f"not reachable ({str(exc.orig).splitlines()[0] if exc.orig else exc})") from None
-    finally:
-        engine.dispose()
+
+@main.group()
+def config() -> None:
+    """The configuration: variables, config/ files and keys."""
+
+
+@config.command("check")
+@click.option("--no-database", is_flag=True, help="do not connect to the database")
+def config_check(no_database: bool) -> None:
+    """Check every CREDIT_SERVICE_* variable, the rule, calendar and document files, the keys and (unless
+    --no-database) the database's schema revision and key check values. One line per problem; exit 1 if any."""
+    from .config_check import check
+    report = check(database=not no_database)
+    for note in report.notes:
+        click.echo(f"ok: {note}")
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    if not report.ok:
+        click.echo(f"{len(report.problems)} problem(s)", err=True)
+        sys.exit(1)
+    click.echo("configuration ok")
 
 
 def _safe_url(url: str) -> str:
