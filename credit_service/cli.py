@@ -51,12 +51,19 @@ def audit() -> None:
 def audit_verify() -> None:
     """Walk the whole chain; exit 1 naming each broken event (edited, deleted or inserted rows, a MAC
     that does not fit, an anchored head the chain no longer holds)."""
+    from sqlalchemy import func, select
+
+    from .adapters.orm import AuditEventRow
+    from .progress import Progress
     from .services.audit import read_anchors, verify
     c = _container()
     path = c.settings.audit_anchor_file
     anchors = read_anchors(path)
     with c.session_factory() as session:
-        checked, problems = verify(session, keys=c.audit_keys, anchors=anchors)
+        progress = Progress("audit verify", session.scalar(select(func.count()).select_from(AuditEventRow)), "events")
+        checked, problems = verify(session, keys=c.audit_keys, anchors=anchors, progress=progress)
+        progress(checked)
+        progress.finish()
     for problem in problems[:_SHOWN]:
         click.echo(f"seq {problem.seq}: {problem.problem}", err=True)
     if len(problems) > _SHOWN:
@@ -115,9 +122,16 @@ def keys_rotate(batch: int) -> None:
 
     Run it with the service stopped, after putting the new keys first in the variables (keep the old
     ones after them); then start the service. See README "Identity numbers at rest"."""
-    from .services.key_rotation import rotate
+    from .progress import Progress
+    from .services.key_rotation import key_versions, rotate
     c = _container()
-    summary = rotate(c.session_factory, c.keys, c.clock.now(), batch=batch)
+    versions = key_versions(c.session_factory)
+    todo = sum(n for name, n in versions.items()
+               if (name.startswith("lookup ") and name != f"lookup {c.keys.hmac_id}")
+               or (name.startswith("sealed ") and name != f"sealed {c.keys.encryption_id}"))
+    progress = Progress("keys rotate", todo or None, "subjects")
+    summary = rotate(c.session_factory, c.keys, c.clock.now(), batch=batch, progress=progress)
+    progress.finish()
     click.echo(f"keys rotated: {summary}")
 
 
