@@ -171,6 +171,46 @@ def webhooks_scope(webhook_id: str, regions: tuple[str, ...], subject_types: tup
     click.echo(f"webhook {body['id']} active, scope {body['scope']}")
 
 
+@main.command("backup")
+@click.option("--to", "target", required=True, type=click.Path(file_okay=False), help="directory to put the backup in")
+def backup_command(target: str) -> None:
+    """Back up the embedded SQLite database while the service runs (SQLite's online backup), with the keys
+    and the audit anchors, into a new directory under --to. PostgreSQL: docs/deployment.md "Backups"."""
+    from pathlib import Path
+
+    from .backup import BackupError, backup
+    from .progress import Progress
+    settings = _settings()
+    progress = Progress("backup", None, "pages")
+    try:
+        made = backup(settings, Path(target), progress=lambda done, total: progress(done))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    progress.finish()
+    click.echo(f"backup written to {made} (it holds the keys: keep it as safe as them)")
+
+
+@main.command("restore")
+@click.argument("backup_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--force", is_flag=True, help="replace an existing database (stop the service first)")
+def restore_command(backup_dir: str, force: bool) -> None:
+    """Restore a `credit-service backup` directory: the database to CREDIT_SERVICE_DATABASE_URL (SQLite),
+    the keys into CREDIT_SERVICE_DATA_DIR, the anchors to CREDIT_SERVICE_AUDIT_ANCHOR_FILE. Then run
+    `credit-service db upgrade` and `credit-service audit verify`."""
+    import os
+    from pathlib import Path
+
+    from .backup import BackupError, restore
+    from .settings import _audit_anchor_file, _data_dir, _default_database_url
+    url = os.environ.get("CREDIT_SERVICE_DATABASE_URL") or _default_database_url()
+    try:
+        manifest = restore(Path(backup_dir), url, _data_dir(), _audit_anchor_file(), force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"restored the backup of {manifest['created_at']} (revision {manifest['revision']}, "
+               f"{manifest['row_counts'].get('violations', 0)} violations) to {_safe_url(url)}")
+
+
 @main.group()
 def db() -> None:
     """Database schema."""
