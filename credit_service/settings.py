@@ -133,6 +133,7 @@ class Settings:
     def from_env(cls, validate: bool = True, **overrides) -> "Settings":
         env = os.environ
         values: dict = {}
+        _read_secret_files(env)
         _require_configured_keys(env, overrides)
         if "CREDIT_SERVICE_DATABASE_URL" in env:
             values["database_url"] = env["CREDIT_SERVICE_DATABASE_URL"]
@@ -214,6 +215,22 @@ _CONFIGURED_ON_SERVER_DATABASES = {"pii_hmac_keys": "CREDIT_SERVICE_PII_HMAC_KEY
 
 class KeysNotConfigured(ValueError):
     pass
+
+
+# Secrets may come as files (Docker and Kubernetes secrets): CREDIT_SERVICE_X_FILE=/run/secrets/x stands
+# for CREDIT_SERVICE_X holding the file's content (trailing newline dropped).
+SECRET_FILE_VARIABLES = (*_CONFIGURED_ON_SERVER_DATABASES.values(), "CREDIT_SERVICE_DATABASE_URL",
+                         "CREDIT_SERVICE_OIDC_CLIENT_SECRET", "CREDIT_SERVICE_STAFF_OIDC_CLIENT_SECRET")
+
+
+def _read_secret_files(env) -> None:
+    for variable in SECRET_FILE_VARIABLES:
+        path = env.get(f"{variable}_FILE")
+        if path and not env.get(variable):
+            try:
+                env[variable] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise ValueError(f"{variable}_FILE={path!r}: cannot be read ({exc.strerror})") from None
 
 
 def _require_configured_keys(env, overrides: dict) -> None:

@@ -84,3 +84,21 @@ def test_keys_are_generated_only_for_the_embedded_sqlite_default(monkeypatch, tm
     monkeypatch.setenv("CREDIT_SERVICE_AUDIT_MAC_KEYS", TEST_AUDIT_KEYS)
     monkeypatch.setenv("CREDIT_SERVICE_SECRET_KEY", "s")
     assert Settings.from_env().pii_hmac_keys == TEST_HMAC_KEYS
+
+
+def test_keys_may_come_from_secret_files(monkeypatch, tmp_path):
+    """Docker/Kubernetes secrets: CREDIT_SERVICE_X_FILE names a file holding the value."""
+    monkeypatch.setenv("CREDIT_SERVICE_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/any")
+    for variable, value in (("CREDIT_SERVICE_PII_HMAC_KEYS", TEST_HMAC_KEYS),
+                            ("CREDIT_SERVICE_PII_ENCRYPTION_KEYS", TEST_ENCRYPTION_KEYS),
+                            ("CREDIT_SERVICE_AUDIT_MAC_KEYS", TEST_AUDIT_KEYS), ("CREDIT_SERVICE_SECRET_KEY", "s")):
+        monkeypatch.delenv(variable, raising=False)
+        path = tmp_path / variable.lower()
+        path.write_text(value + "\n")
+        monkeypatch.setenv(f"{variable}_FILE", str(path))
+    settings = Settings.from_env()
+    assert (settings.pii_hmac_keys, settings.audit_mac_keys, settings.secret_key) == (TEST_HMAC_KEYS, TEST_AUDIT_KEYS, "s")
+    monkeypatch.delenv("CREDIT_SERVICE_SECRET_KEY")
+    monkeypatch.setenv("CREDIT_SERVICE_SECRET_KEY_FILE", str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match="^CREDIT_SERVICE_SECRET_KEY_FILE='.*missing': cannot be read"):
+        Settings.from_env()
