@@ -96,6 +96,12 @@ class StatusIndex:
         self._poller_pid: int | None = None
         self._listeners: list[Callable[[SubjectKey], None]] = []
         self._stopped = threading.Event()
+        self._wake = threading.Event()  # set by the change-feed listener (change_notify.py): poll now
+        # Notifications received / applied by the poller. While they differ, a status check waits (at most
+        # CATCH_UP_SECONDS) for the poller: a change committed before the request is answered by it, in
+        # every worker — the README's walk-throughs need no sleep.
+        self._notified = self._applied = 0
+        self._caught_up = threading.Condition()
         _INDEXES.add(self)
 
     def add_listener(self, callback: Callable[[SubjectKey], None]) -> None:
@@ -143,13 +149,18 @@ class StatusIndex:
             self._too_old()
 
     def _ready(self) -> None:
-        # The hot path: one clock read and one comparison while the index is loaded, polled from this
-        # process and fresh. Anything else (first use, a forked child, the bound passed) takes the
-        # slow path, which also moves the bound on after each refresh.
-        if self._monotonic() > self._answerable_until:
+        # The hot path: one clock read and two comparisons while the index is loaded, polled from this
+        # process, fresh and not behind a notification. Anything else (first use, a forked child, the
+        # bound passed, a change notified and not applied yet) takes the slow path, which also moves
+        # the bound on after each refresh.
+        if self._monotonic() > self._answerable_until or self._notified != self._applied:
             self._make_answerable()
 
+    CATCH_UP_SECONDS = 0.1
+
     def _make_answerable(self) -> None:
+        if self._notified != self._applied:
+            self._wait_for_poller(self._notified)
         if not self._loaded or self._poller_pid != os.getpid():
             self.ensure_ready()
         self.ensure_fresh()
@@ -178,6 +189,8 @@ class StatusIndex:
                 self._poller_pid = os.getpid()
                 if self._poll_seconds > 0:
                     threading.Thread(target=self._poll_forever, name="status-index-poller", daemon=True).start()
+                    from .change_notify import start_listener
+                    start_listener(self._engine, self.wake, self._stopped)
 
     def rebuild(self) -> None:
         with self._lock:
@@ -278,10 +291,31 @@ class StatusIndex:
 
     def stop(self) -> None:
         self._stopped.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Poll now, not at the next tick (a change was committed somewhere: change_notify.py)."""
+        self._notified += 1  # one thread (the listener) calls this
+        self._wake.set()
+
+    def _wait_for_poller(self, notified: int) -> None:
+        with self._caught_up:
+            self._caught_up.wait_for(lambda: self._applied >= notified or self._stopped.is_set(),
+                                     timeout=self.CATCH_UP_SECONDS)
+
+    def _poll_done(self, notified: int) -> None:
+        with self._caught_up:
+            self._applied = max(self._applied, notified)
+            self._caught_up.notify_all()
 
     def _poll_forever(self) -> None:
         last_rebuild, failing = time.monotonic(), False
-        while not self._stopped.wait(self._poll_seconds):
+        while True:
+            self._wake.wait(self._poll_seconds)
+            self._wake.clear()  # before reading the feed: a notification from now on polls again
+            notified = self._notified
+            if self._stopped.is_set():
+                break
             try:
                 if time.monotonic() - last_rebuild > self._rebuild_seconds:
                     self.rebuild()
@@ -289,7 +323,9 @@ class StatusIndex:
                 else:
                     self.poll_once()
                 failing = False
+                self._poll_done(notified)
             except Exception:  # the database may be away: serve what we have, within the maximum age
+                self._poll_done(notified)  # nobody waits for a poll that failed (the age bound rules)
                 if not failing:  # a traceback once per outage, not twice a second
                     failing = True
                     log.warning("status index poll failed; serving the last known index for at most %.0f s "
