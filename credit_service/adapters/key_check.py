@@ -76,19 +76,21 @@ def verify_and_record(engine: Engine, keyring, audit_keys, now: datetime | None 
     for kind, configured in configured_checks(keyring, audit_keys).items():
         for attempt in range(3):  # another process may record the same kind at the same moment
             try:
-                _verify_kind(engine, kind, configured, now)
+                _verify_kind(engine, kind, configured, now, keyring)
                 break
             except IntegrityError:
                 if attempt == 2:
                     raise
 
 
-def _verify_kind(engine: Engine, kind: str, configured: dict[str, str], now: datetime) -> None:
+def _verify_kind(engine: Engine, kind: str, configured: dict[str, str], now: datetime, keyring) -> None:
     with engine.begin() as connection:
         row = connection.execute(select(KeyCheckRow.checks).where(KeyCheckRow.kind == kind)
                                  .with_for_update()).first()
         recorded = json.loads(row.checks) if row else {}
         compare(kind, recorded, configured)
+        if row is None and kind in ("pii_hmac", "pii_encryption"):
+            check_against_stored_subject(connection, kind, keyring)
         new = {i: c for i, c in configured.items() if i not in recorded}
         if not new:
             return
@@ -99,3 +101,35 @@ def _verify_kind(engine: Engine, kind: str, configured: dict[str, str], now: dat
         else:
             connection.execute(table.update().where(table.c.kind == kind).values(checks=merged, updated_at=now))
         log.info("key check: recorded %s key(s) %s", kind, ", ".join(sorted(new)))
+
+
+def check_against_stored_subject(connection, kind: str, keyring) -> None:
+    """No check value yet but identities stored (a database from before check values): the keys must open
+    a stored number and give its lookup key, or they are not the keys it was written with."""
+    from cryptography.exceptions import InvalidTag
+
+    from .orm import SubjectRow
+    stored = connection.execute(select(SubjectRow.subject_key, SubjectRow.subject_type, SubjectRow.id_sealed)
+                                .where(SubjectRow.retired_at.is_(None)).limit(1)).first()
+    if stored is None:
+        return
+    key, subject_type, sealed = stored
+    try:
+        number = keyring.open(subject_type, sealed)
+    except (InvalidTag, KeyError, ValueError):
+        raise KeyMismatch(f"{VARIABLES['pii_encryption']}: {_LABELS['pii_encryption']} 打不开本数据库已存的身份证号 "
+                          f"(the configured keys do not open the identity numbers stored in this database); "
+                          f"{_WHAT_TO_DO}") from None
+    if kind == "pii_hmac":
+        key_id = key.split(":", 1)[0]
+        lookup = dict(keyring.hmac_keys).get(key_id)
+        expected = None if lookup is None else f"{key_id}:" + _b64(hmac.digest(lookup, f"{subject_type}:{number}".encode(),
+                                                                            "sha256"))
+        if expected != key:
+            raise KeyMismatch(f"{VARIABLES['pii_hmac']}: {_LABELS['pii_hmac']} {key_id} 与本数据库写入时所用的不同 "
+                              f"(the stored lookup keys were made with another key {key_id}); {_WHAT_TO_DO}")
+
+
+def _b64(data: bytes) -> str:
+    import base64
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

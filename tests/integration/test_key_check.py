@@ -102,3 +102,18 @@ def test_keys_may_come_from_secret_files(monkeypatch, tmp_path):
     monkeypatch.setenv("CREDIT_SERVICE_SECRET_KEY_FILE", str(tmp_path / "missing"))
     with pytest.raises(ValueError, match="^CREDIT_SERVICE_SECRET_KEY_FILE='.*missing': cannot be read"):
         Settings.from_env()
+
+
+def test_a_database_from_before_check_values_is_checked_against_a_stored_number(app, client, auth, settings,
+                                                                              clock, container):
+    """Upgraded from 0013: no check values yet, identities stored. Keys that do not open them are refused."""
+    from sqlalchemy import text
+    assert client.post("/api/v1/violations", headers=auth(), json=violation(id_number=id_number())).status_code == 201
+    with container.engine.begin() as connection:
+        connection.execute(text("DELETE FROM key_checks"))
+    for field, text_ in (("pii_encryption_keys", new_key_text("t1")), ("pii_hmac_keys", OTHER_HMAC)):
+        with pytest.raises(KeyMismatch, match="^CREDIT_SERVICE_PII_"):
+            create_app(dataclasses.replace(settings, **{field: text_}), clock=clock)
+    _close(create_app(settings, clock=clock))  # the right keys: recorded again
+    with container.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM key_checks")).scalar() == 3
