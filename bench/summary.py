@@ -78,7 +78,13 @@ def main() -> None:
                 continue
             add(f"{backend}: import {r['rows']:,} rows (median of {r['repeats']})", f"{r['import_rows_per_s']:,} rows/s")
             add(f"{backend}: raw executemany, same rows", f"{r['raw_rows_per_s']:,} rows/s")
-            add(f"{backend}: ratio import / raw", f"{r['ratio']:.3f}", "≥ 0.3", r["met"])
+            if "ratio_all_tables" in r:  # issue 13: raw inserts of every row the import writes, four tables
+                add(f"{backend}: every row written {r['rows_written_by_table']}", f"import {r['import_all_rows_per_s']:,} "
+                    f"vs raw {r['raw_all_rows_per_s']:,} rows/s")
+                add(f"{backend}: ratio import / raw, all four tables", f"{r['ratio_all_tables']:.3f}", "≥ 0.3", r["met"])
+                add(f"  {backend}: ratio vs violations only (the old figure)", f"{r['ratio']:.3f}")
+            else:
+                add(f"{backend}: ratio import / raw", f"{r['ratio']:.3f}", "≥ 0.3", r["met"])
             add(f"  {backend}: vs raw incl. measure rows", f"{r['raw_with_measures_rows_per_s']:,} rows/s → "
                 f"{r['ratio_vs_raw_with_measures']:.3f}")
     if report:
