@@ -95,8 +95,14 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     pii.use(keys)  # services without a container at hand (and the migrations) use the same keys
     audit_keys.use(macs)  # the audit trail's appends, wherever they run
     session_factory = make_session_factory(engine)
+    read_engine = None
+    if settings.read_database_url:  # a streaming replica, for the status index's full load (read_replica.py)
+        read_engine = make_engine(settings.read_database_url, connect_timeout=settings.db_connect_timeout_seconds,
+                                  statement_timeout=settings.db_statement_timeout_seconds,
+                                  pool_timeout=settings.db_pool_timeout_seconds)
     index = StatusIndex(engine, poll_seconds=settings.index_poll_seconds, keyring=keys,
-                        max_age_seconds=settings.index_max_age_seconds)
+                        max_age_seconds=settings.index_max_age_seconds, read_engine=read_engine,
+                        read_max_lag_seconds=settings.read_max_lag_seconds)
     clock = clock or SystemClock()
     tokens = TokenCache(session_factory, clock)
     index.add_listener(tokens.on_change)

@@ -128,6 +128,10 @@ class Settings:
     # Change feed and webhook delivery rows older than this many days are pruned once every active
     # receiver has them (jobs: retention; docs/operations.md).
     change_retention_days: float = 30.0
+    # A PostgreSQL streaming replica for the status index's full load (adapters/read_replica.py), used
+    # while its replication lag is within read_max_lag_seconds; empty: the primary only.
+    read_database_url: str = ""
+    read_max_lag_seconds: float = 10.0
 
     @classmethod
     def from_env(cls, validate: bool = True, **overrides) -> "Settings":
@@ -186,7 +190,10 @@ def settings_problems(settings: "Settings") -> list[str]:
             (settings.query_days_ahead >= 0, "CREDIT_SERVICE_QUERY_DAYS_AHEAD must be ≥ 0"),
             (settings.index_max_age_seconds > 0, "CREDIT_SERVICE_INDEX_MAX_AGE_SECONDS must be > 0"),
             (settings.index_poll_seconds >= 0, "CREDIT_SERVICE_INDEX_POLL_SECONDS must be ≥ 0"),
-            (settings.change_retention_days > 0, "CREDIT_SERVICE_CHANGE_RETENTION_DAYS must be > 0")):
+            (settings.change_retention_days > 0, "CREDIT_SERVICE_CHANGE_RETENTION_DAYS must be > 0"),
+            (not settings.read_database_url or (settings.read_database_url.startswith("postgresql")
+                                                and not settings.is_sqlite),
+             "CREDIT_SERVICE_READ_DATABASE_URL: a PostgreSQL streaming replica of a PostgreSQL primary")):
         if not ok:
             problems.append(message)
     fmt = os.environ.get("CREDIT_SERVICE_LOG_FORMAT", "json")
@@ -220,6 +227,7 @@ class KeysNotConfigured(ValueError):
 # Secrets may come as files (Docker and Kubernetes secrets): CREDIT_SERVICE_X_FILE=/run/secrets/x stands
 # for CREDIT_SERVICE_X holding the file's content (trailing newline dropped).
 SECRET_FILE_VARIABLES = (*_CONFIGURED_ON_SERVER_DATABASES.values(), "CREDIT_SERVICE_DATABASE_URL",
+                         "CREDIT_SERVICE_READ_DATABASE_URL",
                          "CREDIT_SERVICE_OIDC_CLIENT_SECRET", "CREDIT_SERVICE_STAFF_OIDC_CLIENT_SECRET")
 
 
@@ -256,7 +264,8 @@ def _conversions():
             ("index_max_age_seconds", float), ("earliest_date", date.fromisoformat),
             ("query_days_ahead", int), ("db_connect_timeout_seconds", float),
             ("db_statement_timeout_seconds", float), ("db_pool_timeout_seconds", float),
-            ("change_retention_days", float), *((name, str) for name in _OIDC_SETTINGS))
+            ("change_retention_days", float), ("read_database_url", str), ("read_max_lag_seconds", float),
+            *((name, str) for name in _OIDC_SETTINGS))
 
 
 def _default_secret_key() -> str:

@@ -77,8 +77,12 @@ class StatusIndex:
 
     def __init__(self, engine: Engine, poll_seconds: float = 0.5, rebuild_seconds: float = 600.0,
                  keyring: KeyRing | None = None, max_age_seconds: float = 300.0,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic, read_engine: Engine | None = None,
+                 read_max_lag_seconds: float = 10.0):
         self._engine = engine
+        # A streaming replica for the full load only (read_replica.py); None: the primary.
+        self._read_engine, self._read_max_lag_seconds = read_engine, read_max_lag_seconds
+        self.last_load_source = "primary"
         self.max_age_seconds = max_age_seconds
         self._monotonic = monotonic
         self._fresh_at = float("-inf")  # monotonic time the last successful refresh started
@@ -199,22 +203,44 @@ class StatusIndex:
     def _rebuild_locked(self) -> None:
         started, as_of = time.perf_counter(), self._monotonic()
         unreadable: set[SubjectKey] = set()
-        with self._engine.connect() as connection, deadlines.allowing(connection, self.max_age_seconds):
+        from .read_replica import engine_for_full_load
+        source = engine_for_full_load(self._engine, self._read_engine, self._read_max_lag_seconds)
+        with source.connect() as connection, deadlines.allowing(connection, self.max_age_seconds):
             # The full load grows with the record: it may take up to the maximum age (a load that
             # takes longer could not make the index fresh anyway), not just one statement's timeout.
             head = records.latest_change_seq(connection)
             facts = records.load_subject_facts(connection, unreadable=unreadable)
+        seen = {s for s in self._seen if s > head - self.GAP_WINDOW}
+        if source is not self._engine:  # from the replica: caught up from the primary before use
+            head, seen = self._catch_up_from_primary(facts, head, unreadable)
+        self.last_load_source = "replica" if source is not self._engine else "primary"
         for key in unreadable:
             facts[key] = UNREADABLE
         self._facts = facts
         # The index is long-lived and acyclic: keep the cyclic collector from walking it on every
         # full collection (a bulk import would otherwise pay for it several times).
         gc.freeze()
-        self._max_seen = max(self._max_seen, head)
-        self._seen = {s for s in self._seen if s > head - self.GAP_WINDOW}
+        self._max_seen = head if source is not self._engine else max(self._max_seen, head)
+        self._seen = seen
         self._loaded = True
         self._refreshed(as_of)
         log.info("status index rebuilt: %d subjects in %.2f s", len(facts), time.perf_counter() - started)
+
+    def _catch_up_from_primary(self, facts: dict, head: int, unreadable: set) -> tuple[int, set[int]]:
+        """After a load from the replica (whose feed ends at `head`): re-read from the primary every
+        subject named in the feed after head − GAP_WINDOW. Returns the new head and the entries applied
+        (client entries are left to the poller, which tells the token cache)."""
+        with self._engine.connect() as connection:
+            entries = records.changes_since(connection, max(0, head - self.GAP_WINDOW))
+            keys = {(t, n) for _, t, n, _ in entries if t != CLIENT_FEED}
+            fresh = records.load_subject_facts(connection, keys, unreadable=unreadable) if keys else {}
+        for key in keys:
+            if key in fresh:
+                facts[key] = fresh[key]
+            else:
+                facts.pop(key, None)
+        applied = {seq for seq, t, _, _ in entries if t != CLIENT_FEED}
+        return max([head, *applied]), applied
 
     def refresh(self, keys: Iterable[SubjectKey]) -> None:
         """Reload these subjects now (called by the process that just committed a change)."""
