@@ -60,6 +60,8 @@ def _after_fork_in_child() -> None:
     # A forked worker must start its own poller before answering (the parent's thread is not here).
     for index in list(_INDEXES):
         index._answerable_until = float("-inf")
+        index._applied = index._notified  # the parent's listener is not here; this process starts its own
+        index._caught_up = threading.Condition()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -106,6 +108,7 @@ class StatusIndex:
         # every worker — the README's walk-throughs need no sleep.
         self._notified = self._applied = 0
         self._caught_up = threading.Condition()
+        self._rebuilding = False
         _INDEXES.add(self)
 
     def add_listener(self, callback: Callable[[SubjectKey], None]) -> None:
@@ -163,10 +166,10 @@ class StatusIndex:
     CATCH_UP_SECONDS = 0.1
 
     def _make_answerable(self) -> None:
-        if self._notified != self._applied:
-            self._wait_for_poller(self._notified)
         if not self._loaded or self._poller_pid != os.getpid():
             self.ensure_ready()
+        if self._notified != self._applied:
+            self._wait_for_poller(self._notified)
         self.ensure_fresh()
         self._answerable_until = self._fresh_at + self.max_age_seconds
 
@@ -325,6 +328,8 @@ class StatusIndex:
         self._wake.set()
 
     def _wait_for_poller(self, notified: int) -> None:
+        if self._rebuilding:  # a full load takes seconds: answer from the index as it is meanwhile
+            return
         with self._caught_up:
             self._caught_up.wait_for(lambda: self._applied >= notified or self._stopped.is_set(),
                                      timeout=self.CATCH_UP_SECONDS)
@@ -344,7 +349,11 @@ class StatusIndex:
                 break
             try:
                 if time.monotonic() - last_rebuild > self._rebuild_seconds:
-                    self.rebuild()
+                    self._rebuilding = True
+                    try:
+                        self.rebuild()
+                    finally:
+                        self._rebuilding = False
                     last_rebuild = time.monotonic()
                 else:
                     self.poll_once()
