@@ -11,7 +11,9 @@ from credit_service import create_app
 from tests.factories import id_number, violation
 
 
-def test_the_request_after_a_notification_sees_the_change(app, client, auth, settings, clock):
+def test_the_request_after_a_notification_sees_the_change(app, client, auth, settings, clock, monkeypatch):
+    from credit_service.adapters import change_notify
+    monkeypatch.setattr(change_notify, "start_listener", lambda *args: None)  # wake() below stands for it
     other = create_app(dataclasses.replace(settings, index_poll_seconds=30), clock=clock)
     index = other.extensions["credit_service"].index
     try:
