@@ -139,7 +139,10 @@ def _free_port() -> int:
 def _start_server(env: dict, port: int, workers: int, log_path: Path) -> None:
     global _server
     log = open(log_path, "w")
-    _server = subprocess.Popen([str(VENV_BIN / "gunicorn"), "--no-control-socket", "-w", str(workers), "-b",
+    # The shipped configuration, not --no-control-socket: gunicorn < 25 has no control socket and rejects
+    # the flag, while a configuration file's unknown settings are ignored (control_socket_disable there).
+    _server = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", "python:credit_service.gunicorn_conf",
+                                "-w", str(workers), "-b",
                                 f"127.0.0.1:{port}", "credit_service:create_app()"], env=env, cwd=PROJECT,
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     atexit.register(_stop_server)

@@ -114,6 +114,40 @@ def rows_written(bodies: list[dict], response: dict, actor: str, recorded_at: da
     return v_rows, m_rows
 
 
+# The other two tables an import writes (issue 13: the target compares with raw inserts of *all* its rows).
+EXTRA_TABLES = (("audit_events", "seq"), ("subject_changes", "seq"))
+
+
+def heads(database_url: str) -> dict[str, int]:
+    """max(seq) of the audit trail and the change feed before an import."""
+    return {t: _scalar(database_url, f"SELECT coalesce(max({c}), 0) FROM {t}") for t, c in EXTRA_TABLES}
+
+
+def _scalar(database_url: str, sql: str):
+    if database_url.startswith("sqlite"):
+        with sqlite3.connect(database_url.split("///", 1)[1]) as conn:
+            return conn.execute(sql).fetchone()[0]
+    with psycopg.connect(common.libpq_url(database_url)) as conn:
+        return conn.execute(sql).fetchone()[0]
+
+
+def extra_rows(database_url: str, before: dict[str, int]) -> list[tuple[str, list[str], list[tuple]]]:
+    """The audit events and feed entries the import wrote (all columns, as stored): nobody else writes
+    the benchmark's database meanwhile."""
+    out = []
+    for table, column in EXTRA_TABLES:
+        sql = f"SELECT * FROM {table} WHERE {column} > {int(before[table])} ORDER BY {column}"
+        if database_url.startswith("sqlite"):
+            with sqlite3.connect(database_url.split("///", 1)[1]) as conn:
+                cur = conn.execute(sql)
+                out.append((table, [d[0] for d in cur.description], cur.fetchall()))
+        else:
+            with psycopg.connect(common.libpq_url(database_url)) as conn:
+                cur = conn.execute(sql)
+                out.append((table, [d.name for d in cur.description], cur.fetchall()))
+    return out
+
+
 def post_import(base_url: str, token: str, bodies: list[dict]) -> tuple[float, dict]:
     started = time.perf_counter()
     r = requests.post(base_url + "/api/v1/violations/import", json=bodies, timeout=300,
@@ -126,14 +160,18 @@ def post_import(base_url: str, token: str, bodies: list[dict]) -> tuple[float, d
 
 
 # ---------------------------------------------------------------- PostgreSQL
-def pg_raw(url: str, v_rows, m_rows) -> tuple[float, float]:
-    """(seconds violations-only, seconds violations+measures), executemany + commit each."""
+def pg_raw(url: str, v_rows, m_rows, extra=()) -> tuple[float, float, float]:
+    """(seconds violations-only, violations+measures, all four tables), executemany + commit each."""
     ph_v = ", ".join(["%s"] * len(V_COLUMNS))
     ph_m = ", ".join(["%s"] * len(M_COLUMNS))
+    scratch_extra = [f"bench_scratch_{t}" for t, _, _ in extra]
     with psycopg.connect(common.libpq_url(url)) as conn:
         conn.execute("DROP TABLE IF EXISTS bench_scratch_measures, bench_scratch_violations")
         conn.execute("CREATE TABLE bench_scratch_violations (LIKE violations INCLUDING ALL)")
         conn.execute("CREATE TABLE bench_scratch_measures (LIKE measures INCLUDING ALL)")
+        for (table, _, _), scratch in zip(extra, scratch_extra):
+            conn.execute(f"DROP TABLE IF EXISTS {scratch}")
+            conn.execute(f"CREATE TABLE {scratch} (LIKE {table} INCLUDING ALL)")
         conn.commit()
         try:
             with conn.cursor() as cur:  # untimed pass: table/index files grown, statement path warm
@@ -154,11 +192,24 @@ def pg_raw(url: str, v_rows, m_rows) -> tuple[float, float]:
                 cur.executemany(f"INSERT INTO bench_scratch_measures ({', '.join(M_COLUMNS)}) VALUES ({ph_m})", m_rows)
             conn.commit()
             with_m = time.perf_counter() - started
+            conn.execute("TRUNCATE bench_scratch_measures, bench_scratch_violations")
+            conn.commit()
+            started = time.perf_counter()
+            with conn.cursor() as cur:
+                cur.executemany(f"INSERT INTO bench_scratch_violations ({', '.join(V_COLUMNS)}) VALUES ({ph_v})", v_rows)
+                cur.executemany(f"INSERT INTO bench_scratch_measures ({', '.join(M_COLUMNS)}) VALUES ({ph_m})", m_rows)
+                for (_, columns, rows), scratch in zip(extra, scratch_extra):
+                    cur.executemany(f"INSERT INTO {scratch} ({', '.join(columns)}) "
+                                    f"VALUES ({', '.join(['%s'] * len(columns))})", rows)
+            conn.commit()
+            all_four = time.perf_counter() - started
         finally:
             conn.rollback()
             conn.execute("DROP TABLE IF EXISTS bench_scratch_measures, bench_scratch_violations")
+            for scratch in scratch_extra:
+                conn.execute(f"DROP TABLE IF EXISTS {scratch}")
             conn.commit()
-    return only_v, with_m
+    return only_v, with_m, all_four
 
 
 def pg_cleanup(url: str) -> int:
@@ -170,13 +221,14 @@ def pg_cleanup(url: str) -> int:
 
 
 # ---------------------------------------------------------------- SQLite
-def sqlite_raw(path: str, v_rows, m_rows) -> tuple[float, float]:
+def sqlite_raw(path: str, v_rows, m_rows, extra=()) -> tuple[float, float, float]:
     conn = sqlite3.connect(path, isolation_level=None, timeout=30)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA foreign_keys=ON")
-        for table, scratch in (("violations", "bench_scratch_violations"), ("measures", "bench_scratch_measures")):
+        for table, scratch in (("violations", "bench_scratch_violations"), ("measures", "bench_scratch_measures"),
+                               *((t, f"bench_scratch_{t}") for t, _, _ in extra)):
             conn.execute(f"DROP TABLE IF EXISTS {scratch}")
             ddl = conn.execute("SELECT sql FROM sqlite_master WHERE type='table' AND name=?", (table,)).fetchone()[0]
             ddl = ddl.replace(f"CREATE TABLE {table}", f"CREATE TABLE {scratch}", 1)
@@ -216,11 +268,24 @@ def sqlite_raw(path: str, v_rows, m_rows) -> tuple[float, float]:
         conn.executemany(ins_m, m_rows)
         conn.execute("COMMIT")
         with_m = time.perf_counter() - started
+        conn.execute("DELETE FROM bench_scratch_measures")
+        conn.execute("DELETE FROM bench_scratch_violations")
+        started = time.perf_counter()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(ins_v, v_rows)
+        conn.executemany(ins_m, m_rows)
+        for table, columns, rows in extra:
+            conn.executemany(f"INSERT INTO bench_scratch_{table} ({', '.join(columns)}) "
+                             f"VALUES ({', '.join('?' * len(columns))})", rows)
+        conn.execute("COMMIT")
+        all_four = time.perf_counter() - started
+        for table, _, _ in extra:
+            conn.execute(f"DROP TABLE bench_scratch_{table}")
         conn.execute("DROP TABLE bench_scratch_measures")
         conn.execute("DROP TABLE bench_scratch_violations")
     finally:
         conn.close()
-    return only_v, with_m
+    return only_v, with_m, all_four
 
 
 # ---------------------------------------------------------------- the benchmark
@@ -239,30 +304,45 @@ def run_backend(label: str, target: common.Target, database_url: str, raw, n_row
         tag = f"{datetime.now():%H%M%S}-{uuid.uuid4().hex[:6]}"
         bodies = make_bodies(n_rows, tag, rng)
         recorded_at = datetime.now(SHANGHAI)
+        before = heads(database_url)
         import_s, response = post_import(target.base_url, token, bodies)
         v_rows, m_rows = rows_written(bodies, response, actor, recorded_at,
                                       explanations_of(database_url, response))
-        raw_v, raw_vm = raw(v_rows, m_rows)
+        extra = extra_rows(database_url, before)
+        raw_v, raw_vm, raw_all = raw(v_rows, m_rows, extra)
+        written = len(v_rows) + len(m_rows) + sum(len(rows) for _, _, rows in extra)
         run = {"rows": len(bodies), "measures": len(m_rows), "import_s": round(import_s, 3), "raw_s": round(raw_v, 3),
                "raw_with_measures_s": round(raw_vm, 3), "import_rows_per_s": round(len(bodies) / import_s),
                "raw_rows_per_s": round(len(v_rows) / raw_v), "raw_with_measures_rows_per_s": round(len(v_rows) / raw_vm)}
         run["ratio"] = round(run["import_rows_per_s"] / run["raw_rows_per_s"], 4)
         run["ratio_vs_raw_with_measures"] = round(run["import_rows_per_s"] / run["raw_with_measures_rows_per_s"], 4)
+        # issue 13's restated target: the same seconds for every row the import wrote, in all four tables
+        run.update({"rows_written": written, "rows_written_by_table": {
+            "violations": len(v_rows), "measures": len(m_rows), **{t: len(r) for t, _, r in extra}},
+            "raw_all_tables_s": round(raw_all, 3), "import_all_rows_per_s": round(written / import_s),
+            "raw_all_rows_per_s": round(written / raw_all), "ratio_all_tables": round(raw_all / import_s, 4)})
         runs.append(run)
         common.say(f"[{label}] run {k + 1}: import {run['import_rows_per_s']:7,} rows/s ({import_s:.2f} s) | raw executemany "
                    f"{run['raw_rows_per_s']:7,} rows/s ({raw_v:.2f} s) | ratio {run['ratio']:.3f} | raw incl. measures "
-                   f"{run['raw_with_measures_rows_per_s']:,} rows/s")
+                   f"{run['raw_with_measures_rows_per_s']:,} rows/s | all {written:,} rows written: import "
+                   f"{run['import_all_rows_per_s']:,} vs raw {run['raw_all_rows_per_s']:,} rows/s → "
+                   f"{run['ratio_all_tables']:.3f}")
 
     def median(key):
         return statistics.median(r[key] for r in runs)
     result = {"rows": n_rows, "repeats": repeats, "runs": runs, "import_rows_per_s": median("import_rows_per_s"),
               "raw_rows_per_s": median("raw_rows_per_s"), "raw_with_measures_rows_per_s": median("raw_with_measures_rows_per_s"),
               "ratio": median("ratio"), "ratio_vs_raw_with_measures": median("ratio_vs_raw_with_measures"),
-              "target_ratio": TARGET_RATIO}
-    result["met"] = result["ratio"] >= TARGET_RATIO
+              "target_ratio": TARGET_RATIO, "ratio_all_tables": median("ratio_all_tables"),
+              "import_all_rows_per_s": median("import_all_rows_per_s"), "raw_all_rows_per_s": median("raw_all_rows_per_s"),
+              "rows_written_by_table": runs[-1]["rows_written_by_table"]}
+    result["met"] = result["ratio_all_tables"] >= TARGET_RATIO  # the restated target (issue 13)
     common.say(f"[{label}] median of {repeats}: import {result['import_rows_per_s']:,} rows/s vs raw {result['raw_rows_per_s']:,} "
-               f"rows/s → ratio {result['ratio']:.3f} (target ≥ {TARGET_RATIO}) {'MET' if result['met'] else 'MISSED'}; "
-               f"vs raw incl. measures {result['ratio_vs_raw_with_measures']:.3f}")
+               f"rows/s → ratio {result['ratio']:.3f}; vs raw incl. measures {result['ratio_vs_raw_with_measures']:.3f}")
+    common.say(f"[{label}] restated target (issue 13), every row written {result['rows_written_by_table']}: import "
+               f"{result['import_all_rows_per_s']:,} rows/s vs raw inserts of the same rows {result['raw_all_rows_per_s']:,} "
+               f"rows/s → ratio {result['ratio_all_tables']:.3f} (target ≥ {TARGET_RATIO}) "
+               f"{'MET' if result['met'] else 'MISSED'}")
     return result
 
 
@@ -277,6 +357,7 @@ def main() -> None:
     args = parser.parse_args()
     args.rows, args.repeats = min(args.rows, 10_000), min(args.repeats, 7)
     common.install_cleanup()
+    common.say(common.RATE_LIMIT_NOTE)
     rng = random.Random()
     result: dict = {}
 
@@ -287,7 +368,7 @@ def main() -> None:
         target = common.open_target(args, common.PG_URL)
         try:
             result["postgresql"] = run_backend("postgresql", target, common.PG_URL,
-                                               lambda v, m: pg_raw(common.PG_URL, v, m), args.rows, args.repeats, rng)
+                                               lambda v, m, e: pg_raw(common.PG_URL, v, m, e), args.rows, args.repeats, rng)
         finally:
             target.close()
             deleted = pg_cleanup(common.PG_URL)
@@ -304,7 +385,7 @@ def main() -> None:
             common.say(f"[sqlite] {server.kind}, {args.workers} workers, on {server.base_url}, database {path}")
             target = common.Target(server.base_url, server.log_path, server.pid, args.workers, server)
             try:
-                result["sqlite"] = run_backend("sqlite", target, url, lambda v, m: sqlite_raw(path, v, m),
+                result["sqlite"] = run_backend("sqlite", target, url, lambda v, m, e: sqlite_raw(path, v, m, e),
                                                args.rows, args.repeats, rng)
             finally:
                 target.close()

@@ -89,8 +89,8 @@ def run(target: common.Target, token: str, args) -> dict:
             w = common.measured_wrk(target, url, script, args.duration, args.connections, env=e)
             runs[kind].append(w)
             line.append(f"{kind} {w['requests_per_second']:6.0f}/s")
-            if any(w["errors"].values()):
-                common.say(f"  WARNING {kind} errors: {w['errors']}")
+            if common.error_count(w):
+                common.say(f"  ERRORS in {kind}: {w['errors']} — the figure FAILS")
             if (w["cpu"]["other_cores"] or 0) > 0.15:
                 common.say(f"  WARNING other processes used {w['cpu']['other_cores']} cores during {kind}")
         common.say(f"round {r + 1}: " + " | ".join(line) + f" | ratio "
@@ -103,13 +103,18 @@ def run(target: common.Target, token: str, args) -> dict:
 
     hello, status_rps, hello_same = mean("hello"), mean("status"), mean("hello_same_client")
     ratio, ratio_same = status_rps / hello, status_rps / hello_same
+    errors = {k: sum(common.error_count(w) for w in ws) for k, ws in runs.items()}
+    failed = any(errors.values())
+    met = ratio >= TARGET_RATIO and not failed
     rss_end = target.worker_rss_mib()
     common.say(f"hello-world GET /ping           : {hello:9.0f} req/s  (mean of {args.rounds} × {args.duration} s, "
                f"wrk -t1 -c{args.connections}; p99 {runs['hello'][-1]['latency_ms']['p99']:.1f} ms)")
     common.say(f"status GET …/status?on={on}: {status_rps:9.0f} req/s  "
                f"(p99 {runs['status'][-1]['latency_ms']['p99']:.1f} ms)")
     common.say(f"ratio status/hello              : {ratio:9.3f}  (target ≥ {TARGET_RATIO}) "
-               f"{'MET' if ratio >= TARGET_RATIO else 'MISSED'}")
+               f"{common.verdict(met, failed)}")
+    if failed:
+        common.say(f"  error answers per kind (wrk: status ≥ 400 and socket errors): {errors}")
     common.say(f"  same-client baseline (/ping via status.lua): {hello_same:.0f} req/s → ratio {ratio_same:.3f}")
     cpu = {k: {"server_us_per_request": mean(k, "server_us_per_request"), "wrk_us_per_request": mean(k, "wrk_us_per_request"),
                "server_cores": mean(k, "server_cores"), "wrk_cores": mean(k, "wrk_cores"),
@@ -127,7 +132,7 @@ def run(target: common.Target, token: str, args) -> dict:
         "rounds": args.rounds, "workers": target.workers, "server": common.DEFAULT_SERVER,
         "hello_rps": round(hello, 1), "status_rps": round(status_rps, 1), "ratio": round(ratio, 4),
         "hello_same_client_rps": round(hello_same, 1), "ratio_same_client": round(ratio_same, 4),
-        "target_ratio": TARGET_RATIO, "met": ratio >= TARGET_RATIO, "cpu": cpu, "runs": runs,
+        "target_ratio": TARGET_RATIO, "met": met, "failed": failed, "errors": errors, "cpu": cpu, "runs": runs,
         "warmup": warm, "index_rebuilds_logged": [{"subjects": n, "seconds": s} for n, s in rebuilds],
         "worker_rss_mib": {"before_index": rss_before, "after_index": rss_after, "after_wrk": rss_end},
     }

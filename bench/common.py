@@ -32,6 +32,25 @@ if PG_URL.rsplit("/", 1)[-1].split("?")[0] == "test":
     raise SystemExit("refusing to benchmark against the database 'test' (the test suite drops it)")
 
 
+def _bench_keys() -> None:
+    """With PostgreSQL the service needs its keys configured (issue 13). The benchmarks use the keys of
+    the checkout's data directory (var/, made once, as `./dev serve` does), passed on as the variables to
+    every server and command they start, so the seeded rows and every server agree."""
+    from credit_service.adapters.audit_keys import load_or_create_default_key
+    from credit_service.adapters.pii import load_or_create_default_keys
+    from credit_service.settings import _data_dir, _default_secret_key
+    keys = load_or_create_default_keys(_data_dir())
+    os.environ.setdefault("CREDIT_SERVICE_PII_HMAC_KEYS", keys["hmac_keys"])
+    os.environ.setdefault("CREDIT_SERVICE_PII_ENCRYPTION_KEYS", keys["encryption_keys"])
+    os.environ.setdefault("CREDIT_SERVICE_AUDIT_MAC_KEYS", load_or_create_default_key(_data_dir()))
+    os.environ.setdefault("CREDIT_SERVICE_SECRET_KEY", _default_secret_key())
+
+
+KEY_VARIABLES = ("CREDIT_SERVICE_PII_HMAC_KEYS", "CREDIT_SERVICE_PII_ENCRYPTION_KEYS", "CREDIT_SERVICE_AUDIT_MAC_KEYS",
+                 "CREDIT_SERVICE_SECRET_KEY")
+_bench_keys()
+
+
 def libpq_url(sqlalchemy_url: str) -> str:
     """postgresql+psycopg://… -> postgresql://… for psycopg.connect."""
     return re.sub(r"^postgresql\+\w+://", "postgresql://", sqlalchemy_url)
@@ -316,6 +335,20 @@ def run_wrk(url: str, script: str, duration: int, connections: int, threads: int
 
 
 # ---------------------------------------------------------------- results
+def error_count(w: dict) -> int:
+    """Responses that were not the expected answer in one wrk run: wrk counts every status ≥ 400 and every
+    socket error (connect, read, write, timeout). A figure with any of them is FAILED, never MET."""
+    return sum(w["errors"].values())
+
+
+def verdict(met: bool, failed: bool) -> str:
+    return "FAILED (error answers counted)" if failed else ("MET" if met else "MISSED")
+
+
+RATE_LIMIT_NOTE = ("rate limits: off on the server under test (CREDIT_SERVICE_RATE_LIMIT=off, set by bench/run "
+                   "and by every server a bench script starts): one load generator is one client")
+
+
 def run_id() -> str:
     return os.environ.get("BENCH_RUN_ID") or datetime.now().strftime("%Y%m%dT%H%M%S")
 
@@ -474,6 +507,7 @@ def run_against_seeded_server(args, name: str, run) -> None:
         seed.seed(PG_URL, 1_000_000, SEED_SUBJECTS, reseed=False)
     token = os.environ.get("BENCH_SETTLEMENT_TOKEN") or create_token("settlement", PG_URL)[1]
     target = open_target(args, PG_URL)
+    say(RATE_LIMIT_NOTE)
     try:
         result = run(target, token, args)
     finally:

@@ -200,6 +200,8 @@ def main() -> None:
             procs = start_py_spy(py_spy, target.worker_pids(), out_dir, name, idle=False)
             w = common.measured_wrk(target, url, script, args.seconds, conns, env=env)
             samples = stop_py_spy(procs)
+            if common.error_count(w):
+                raise SystemExit(f"{name}: error answers under load ({w['errors']}): no profile figure")
             per_unit = w["cpu"]["server_us_per_request"] / per if w["cpu"]["server_us_per_request"] else None
             results[name] = report(f"{name} ({w['requests_per_second']:.0f} req/s under py-spy)", samples, per_unit, unit)
         if "import" in wanted:
@@ -214,8 +216,9 @@ def main() -> None:
             seconds = time.perf_counter() - started
             time.sleep(0.3)
             samples = stop_py_spy(procs, idle_mode=True)
-            if r.status_code != 200:
-                common.say(f"import answered {r.status_code}")
+            if r.status_code != 200 or r.json()["summary"]["created"] != len(rows):
+                pg_cleanup(common.PG_URL)
+                raise SystemExit(f"import answered {r.status_code}: no profile figure")
             results["import"] = report(f"import of 10,000 rows ({seconds:.2f} s wall)", samples,
                                        seconds / len(rows) * 1e6, "row")
             pg_cleanup(common.PG_URL)

@@ -19,7 +19,9 @@ def load(rid: str | None, name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def verdict(ok: bool | None) -> str:
+def verdict(ok: bool | None, failed: bool = False) -> str:
+    if failed:
+        return "FAILED (errors)"
     return "" if ok is None else ("MET" if ok else "MISSED")
 
 
@@ -28,8 +30,8 @@ def main() -> None:
     status, batch, inproc, imp, report = (load(rid, n) for n in ("status", "batch", "inprocess", "import", "report"))
     rows: list[tuple[str, str, str, str]] = []
 
-    def add(label, value, target="", ok=None):
-        rows.append((label, value, target, verdict(ok)))
+    def add(label, value, target="", ok=None, failed=False):
+        rows.append((label, value, target, verdict(ok, failed)))
 
     code = next((d["code"] for d in (status, batch, inproc, imp) if d and "code" in d), {})
     if status:
@@ -37,7 +39,7 @@ def main() -> None:
                                                                       status.get("server", "gunicorn sync")),
             f"{status['hello_rps']:,.0f} req/s")
         add("status GET /subjects/insured/{id}/status (10k-ID mix)", f"{status['status_rps']:,.0f} req/s")
-        add("ratio status / hello", f"{status['ratio']:.3f}", "≥ 0.9", status["met"])
+        add("ratio status / hello", f"{status['ratio']:.3f}", "≥ 0.9", status["met"], status.get("failed", False))
         add("  ratio vs /ping through the same Lua client", f"{status['ratio_same_client']:.3f}")
         cpu = status.get("cpu", {})
         if cpu.get("status", {}).get("server_us_per_request"):
@@ -58,7 +60,7 @@ def main() -> None:
         add("batch POST /status/batch, 1000 IDs (wrk -c%d)" % batch["connections"],
             f"{batch['requests_per_second']:,.1f} req/s = {batch['ids_per_second']:,} IDs/s")
         add("  batch IDs/s per core (÷ %d cores)" % batch["cores"], f"{batch['ids_per_second_per_core']:,}",
-            "≥ 100,000", batch["met"])
+            "≥ 100,000", batch["met"], batch.get("failed", False))
     if inproc:
         f = inproc["figures"]
         add("in-process batch IDs/s (1 process = 1 core)", f"{inproc['batch_ids_per_second_per_core']:,}",
@@ -76,7 +78,13 @@ def main() -> None:
                 continue
             add(f"{backend}: import {r['rows']:,} rows (median of {r['repeats']})", f"{r['import_rows_per_s']:,} rows/s")
             add(f"{backend}: raw executemany, same rows", f"{r['raw_rows_per_s']:,} rows/s")
-            add(f"{backend}: ratio import / raw", f"{r['ratio']:.3f}", "≥ 0.3", r["met"])
+            if "ratio_all_tables" in r:  # issue 13: raw inserts of every row the import writes, four tables
+                add(f"{backend}: every row written {r['rows_written_by_table']}", f"import {r['import_all_rows_per_s']:,} "
+                    f"vs raw {r['raw_all_rows_per_s']:,} rows/s")
+                add(f"{backend}: ratio import / raw, all four tables", f"{r['ratio_all_tables']:.3f}", "≥ 0.3", r["met"])
+                add(f"  {backend}: ratio vs violations only (the old figure)", f"{r['ratio']:.3f}")
+            else:
+                add(f"{backend}: ratio import / raw", f"{r['ratio']:.3f}", "≥ 0.3", r["met"])
             add(f"  {backend}: vs raw incl. measure rows", f"{r['raw_with_measures_rows_per_s']:,} rows/s → "
                 f"{r['ratio_vs_raw_with_measures']:.3f}")
     if report:

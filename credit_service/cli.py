@@ -9,9 +9,22 @@ import click
 from .settings import Settings
 
 
+def _settings() -> Settings:
+    """The settings, or one line naming what is wrong (exit 1)."""
+    try:
+        return Settings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 def _container():
+    from .adapters.key_check import KeyMismatch
     from .container import build_container
-    return build_container(Settings.from_env())
+    settings = _settings()
+    try:
+        return build_container(settings)
+    except (KeyMismatch, ValueError) as exc:  # keys, rule or calendar files: one line naming the culprit
+        raise click.ClickException(" ".join(str(exc).split())) from None
 
 
 @click.group()
@@ -38,12 +51,19 @@ def audit() -> None:
 def audit_verify() -> None:
     """Walk the whole chain; exit 1 naming each broken event (edited, deleted or inserted rows, a MAC
     that does not fit, an anchored head the chain no longer holds)."""
+    from sqlalchemy import func, select
+
+    from .adapters.orm import AuditEventRow
+    from .progress import Progress
     from .services.audit import read_anchors, verify
     c = _container()
     path = c.settings.audit_anchor_file
     anchors = read_anchors(path)
     with c.session_factory() as session:
-        checked, problems = verify(session, keys=c.audit_keys, anchors=anchors)
+        progress = Progress("audit verify", session.scalar(select(func.count()).select_from(AuditEventRow)), "events")
+        checked, problems = verify(session, keys=c.audit_keys, anchors=anchors, progress=progress)
+        progress(checked)
+        progress.finish()
     for problem in problems[:_SHOWN]:
         click.echo(f"seq {problem.seq}: {problem.problem}", err=True)
     if len(problems) > _SHOWN:
@@ -102,9 +122,16 @@ def keys_rotate(batch: int) -> None:
 
     Run it with the service stopped, after putting the new keys first in the variables (keep the old
     ones after them); then start the service. See docs/personal-data.md."""
-    from .services.key_rotation import rotate
+    from .progress import Progress
+    from .services.key_rotation import key_versions, rotate
     c = _container()
-    summary = rotate(c.session_factory, c.keys, c.clock.now(), batch=batch)
+    versions = key_versions(c.session_factory)
+    todo = sum(n for name, n in versions.items()
+               if (name.startswith("lookup ") and name != f"lookup {c.keys.hmac_id}")
+               or (name.startswith("sealed ") and name != f"sealed {c.keys.encryption_id}"))
+    progress = Progress("keys rotate", todo or None, "subjects")
+    summary = rotate(c.session_factory, c.keys, c.clock.now(), batch=batch, progress=progress)
+    progress.finish()
     click.echo(f"keys rotated: {summary}")
 
 
@@ -144,6 +171,46 @@ def webhooks_scope(webhook_id: str, regions: tuple[str, ...], subject_types: tup
     click.echo(f"webhook {body['id']} active, scope {body['scope']}")
 
 
+@main.command("backup")
+@click.option("--to", "target", required=True, type=click.Path(file_okay=False), help="directory to put the backup in")
+def backup_command(target: str) -> None:
+    """Back up the embedded SQLite database while the service runs (SQLite's online backup), with the keys
+    and the audit anchors, into a new directory under --to. PostgreSQL: docs/deployment.md "Backups"."""
+    from pathlib import Path
+
+    from .backup import BackupError, backup
+    from .progress import Progress
+    settings = _settings()
+    progress = Progress("backup", None, "pages")
+    try:
+        made = backup(settings, Path(target), progress=lambda done, total: progress(done))
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    progress.finish()
+    click.echo(f"backup written to {made} (it holds the keys: keep it as safe as them)")
+
+
+@main.command("restore")
+@click.argument("backup_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--force", is_flag=True, help="replace an existing database (stop the service first)")
+def restore_command(backup_dir: str, force: bool) -> None:
+    """Restore a `credit-service backup` directory: the database to CREDIT_SERVICE_DATABASE_URL (SQLite),
+    the keys into CREDIT_SERVICE_DATA_DIR, the anchors to CREDIT_SERVICE_AUDIT_ANCHOR_FILE. Then run
+    `credit-service db upgrade` and `credit-service audit verify`."""
+    import os
+    from pathlib import Path
+
+    from .backup import BackupError, restore
+    from .settings import _audit_anchor_file, _data_dir, _default_database_url
+    url = os.environ.get("CREDIT_SERVICE_DATABASE_URL") or _default_database_url()
+    try:
+        manifest = restore(Path(backup_dir), url, _data_dir(), _audit_anchor_file(), force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"restored the backup of {manifest['created_at']} (revision {manifest['revision']}, "
+               f"{manifest['row_counts'].get('violations', 0)} violations) to {_safe_url(url)}")
+
+
 @main.group()
 def db() -> None:
     """Database schema."""
@@ -154,7 +221,7 @@ def db() -> None:
 def db_upgrade(revision: str) -> None:
     """Create or migrate the schema (Alembic)."""
     from .adapters.migrations import upgrade
-    settings = Settings.from_env()
+    settings = _settings()
     upgrade(settings.database_url, revision)
     click.echo(f"database at {revision}: {_safe_url(settings.database_url)}")
 
@@ -461,9 +528,43 @@ def serve(host: str, port: int, workers: int, threads: int, header_timeout: floa
     from .serving import ServeOptions
     from .serving import serve as run
 
+    _preflight()
     run(ServeOptions(host=host, port=port, workers=workers, threads=threads, header_timeout_seconds=header_timeout,
                      workers_lifetime_seconds=workers_lifetime, workers_max_rss_mib=workers_max_rss,
                      graceful_timeout_seconds=graceful_timeout), app=app)
+
+
+def _preflight() -> None:
+    """Before any worker starts: `config check` (settings, files, keys against the database), one line per
+    problem (exit 1) instead of a traceback per worker."""
+    from .config_check import check
+    report = check()
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+@main.group()
+def config() -> None:
+    """The configuration: variables, config/ files and keys."""
+
+
+@config.command("check")
+@click.option("--no-database", is_flag=True, help="do not connect to the database")
+def config_check(no_database: bool) -> None:
+    """Check every CREDIT_SERVICE_* variable, the rule, calendar and document files, the keys and (unless
+    --no-database) the database's schema revision and key check values. One line per problem; exit 1 if any."""
+    from .config_check import check
+    report = check(database=not no_database)
+    for note in report.notes:
+        click.echo(f"ok: {note}")
+    for problem in report.problems:
+        click.echo(problem, err=True)
+    if not report.ok:
+        click.echo(f"{len(report.problems)} problem(s)", err=True)
+        sys.exit(1)
+    click.echo("configuration ok")
 
 
 def _safe_url(url: str) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from .adapters import audit_keys, pii
+from .adapters import audit_keys, key_check, pii
 from .adapters.database import make_engine, make_session_factory
 from .adapters.status_index import StatusIndex
 from .calendar_config import CalendarConfigError, build_calendar
@@ -81,15 +81,28 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     rules = load_rule_book(settings.config_dir / "rules")
     calendar = build_calendar(settings.config_dir / "calendar")
     keys = pii.KeyRing.from_settings(settings)
-    pii.use(keys)  # services without a container at hand (and the migrations) use the same keys
     macs = audit_keys.AuditKeys.from_settings(settings)
-    audit_keys.use(macs)  # the audit trail's appends, wherever they run
     engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,
                          statement_timeout=settings.db_statement_timeout_seconds,
                          pool_timeout=settings.db_pool_timeout_seconds)
+    # Nodes whose keys differ would answer differently for the same person: refuse to start instead
+    # (before the keys become this process's).
+    try:
+        key_check.verify_and_record(engine, keys, macs)
+    except Exception:
+        engine.dispose()
+        raise
+    pii.use(keys)  # services without a container at hand (and the migrations) use the same keys
+    audit_keys.use(macs)  # the audit trail's appends, wherever they run
     session_factory = make_session_factory(engine)
+    read_engine = None
+    if settings.read_database_url:  # a streaming replica, for the status index's full load (read_replica.py)
+        read_engine = make_engine(settings.read_database_url, connect_timeout=settings.db_connect_timeout_seconds,
+                                  statement_timeout=settings.db_statement_timeout_seconds,
+                                  pool_timeout=settings.db_pool_timeout_seconds)
     index = StatusIndex(engine, poll_seconds=settings.index_poll_seconds, keyring=keys,
-                        max_age_seconds=settings.index_max_age_seconds)
+                        max_age_seconds=settings.index_max_age_seconds, read_engine=read_engine,
+                        read_max_lag_seconds=settings.read_max_lag_seconds)
     clock = clock or SystemClock()
     tokens = TokenCache(session_factory, clock)
     index.add_listener(tokens.on_change)

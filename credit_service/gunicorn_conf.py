@@ -18,4 +18,7 @@ timeout = 30
 graceful_timeout = 30
 accesslog = None
 logconfig_dict = server_log_config()
+# gunicorn ≥ 25 opens a control socket (gunicorn.ctl in the working directory) unless told not to; older
+# versions ignore the name here (a configuration file's unknown settings are skipped, unlike the
+# --no-control-socket flag, which they reject).
 control_socket_disable = True

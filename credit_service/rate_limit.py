@@ -25,7 +25,11 @@ class Limit:
         if text in ("", "off", "0", "none"):
             return None
         rate, _, burst = text.partition("/")
-        limit = cls(float(rate), float(burst) if burst else 2 * float(rate))
+        try:
+            limit = cls(float(rate), float(burst) if burst else 2 * float(rate))
+        except ValueError:
+            raise ValueError(f"rate limit {text!r}: write RATE/BURST in requests per second "
+                             f"(e.g. 500/1000), RATE, or off") from None
         if limit.rate <= 0 or limit.burst < 1:
             raise ValueError(f"rate limit {text!r}: rate must be > 0 and burst >= 1")
         return limit

@@ -125,11 +125,20 @@ class Settings:
     # claim value=role, comma-separated; the claim may hold one value or a list (groups)
     staff_oidc_role_map: str = "staff=staff,admin=admin"
     staff_oidc_region_claim: str = "region"
+    # Change feed and webhook delivery rows older than this many days are pruned once every active
+    # receiver has them (jobs: retention; docs/operations.md).
+    change_retention_days: float = 30.0
+    # A PostgreSQL streaming replica for the status index's full load (adapters/read_replica.py), used
+    # while its replication lag is within read_max_lag_seconds; empty: the primary only.
+    read_database_url: str = ""
+    read_max_lag_seconds: float = 10.0
 
     @classmethod
-    def from_env(cls, **overrides) -> "Settings":
+    def from_env(cls, validate: bool = True, **overrides) -> "Settings":
         env = os.environ
         values: dict = {}
+        _read_secret_files(env)
+        _require_configured_keys(env, overrides)
         if "CREDIT_SERVICE_DATABASE_URL" in env:
             values["database_url"] = env["CREDIT_SERVICE_DATABASE_URL"]
         if "CREDIT_SERVICE_SECRET_KEY" in env:
@@ -139,42 +148,18 @@ class Settings:
             values["secret_key"] = _default_secret_key()
         if "CREDIT_SERVICE_SCHEDULER" in env:
             values["scheduler"] = env["CREDIT_SERVICE_SCHEDULER"]
-        if "CREDIT_SERVICE_INDEX_POLL_SECONDS" in env:
-            values["index_poll_seconds"] = float(env["CREDIT_SERVICE_INDEX_POLL_SECONDS"])
-        for name, convert in (("rate_limit", str), ("rate_limit_overrides", str), ("access_log", _flag),
-                              ("rate_limit_anonymous", str), ("request_timeout_seconds", float),
-                              ("webhook_interval_seconds", float), ("webhook_max_attempts", int),
-                              ("webhook_backoff_seconds", float), ("webhook_timeout_seconds", float),
-                              ("webhook_allowed_hosts", str), ("audit_anchor_interval_seconds", float),
-                              ("web_idle_minutes", float), ("web_absolute_hours", float),
-                              ("web_cookie_secure", str),
-                              ("index_max_age_seconds", float), ("earliest_date", date.fromisoformat),
-                              ("query_days_ahead", int), ("db_connect_timeout_seconds", float),
-                              ("db_statement_timeout_seconds", float), ("db_pool_timeout_seconds", float),
-                              *((name, str) for name in _OIDC_SETTINGS)):
+        for name, convert in _conversions():
             key = f"CREDIT_SERVICE_{name.upper()}"
-            if key in env:
+            if key in env and name not in overrides:
                 try:
                     values[name] = convert(env[key])
                 except ValueError as exc:  # fail at start-up, naming the variable
                     raise ValueError(f"{key}={env[key]!r}: {exc}") from None
         values.update(overrides)
         settings = cls(**values)
-        from .rate_limit import Limit, parse_overrides
-        Limit.parse(settings.rate_limit), parse_overrides(settings.rate_limit_overrides)  # fail at start-up
-        Limit.parse(settings.rate_limit_anonymous)
-        from .adapters.egress import AllowList
-        AllowList.parse(settings.webhook_allowed_hosts)
-        if settings.audit_anchor_interval_seconds <= 0:
-            raise ValueError("CREDIT_SERVICE_AUDIT_ANCHOR_INTERVAL_SECONDS must be positive")
-        if settings.scheduler not in ("embedded", "off"):
-            raise ValueError("CREDIT_SERVICE_SCHEDULER must be 'embedded' or 'off'")
-        if settings.web_cookie_secure not in ("auto", "true", "false"):
-            raise ValueError("CREDIT_SERVICE_WEB_COOKIE_SECURE must be 'auto', 'true' or 'false'")
-        if settings.query_days_ahead < 0:
-            raise ValueError("CREDIT_SERVICE_QUERY_DAYS_AHEAD must be ≥ 0")
-        if settings.index_max_age_seconds <= 0:
-            raise ValueError("CREDIT_SERVICE_INDEX_MAX_AGE_SECONDS must be > 0")
+        problems = settings_problems(settings) if validate else []
+        if problems:
+            raise ValueError(problems[0])
         return settings
 
     @property
@@ -182,11 +167,105 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def settings_problems(settings: "Settings") -> list[str]:
+    """What is wrong with settings whose variables parsed: one line each, naming the variable."""
+    from .adapters.egress import AllowList
+    from .rate_limit import Limit, parse_overrides
+    problems = []
+    for name, parse in (("rate_limit", Limit.parse), ("rate_limit_anonymous", Limit.parse),
+                        ("rate_limit_overrides", parse_overrides), ("webhook_allowed_hosts", AllowList.parse)):
+        try:
+            parse(getattr(settings, name))
+        except ValueError as exc:
+            problems.append(f"CREDIT_SERVICE_{name.upper()}={getattr(settings, name)!r}: {exc}")
+    for ok, message in (
+            (settings.audit_anchor_interval_seconds > 0, "CREDIT_SERVICE_AUDIT_ANCHOR_INTERVAL_SECONDS must be positive"),
+            (settings.scheduler in ("embedded", "off"), "CREDIT_SERVICE_SCHEDULER must be 'embedded' or 'off'"),
+            (settings.web_cookie_secure in ("auto", "true", "false"),
+             "CREDIT_SERVICE_WEB_COOKIE_SECURE must be 'auto', 'true' or 'false'"),
+            (settings.query_days_ahead >= 0, "CREDIT_SERVICE_QUERY_DAYS_AHEAD must be ≥ 0"),
+            (settings.index_max_age_seconds > 0, "CREDIT_SERVICE_INDEX_MAX_AGE_SECONDS must be > 0"),
+            (settings.index_poll_seconds >= 0, "CREDIT_SERVICE_INDEX_POLL_SECONDS must be ≥ 0"),
+            (settings.change_retention_days > 0, "CREDIT_SERVICE_CHANGE_RETENTION_DAYS must be > 0"),
+            (not settings.read_database_url or (settings.read_database_url.startswith("postgresql")
+                                                and not settings.is_sqlite),
+             "CREDIT_SERVICE_READ_DATABASE_URL: a PostgreSQL streaming replica of a PostgreSQL primary")):
+        if not ok:
+            problems.append(message)
+    fmt = os.environ.get("CREDIT_SERVICE_LOG_FORMAT", "json")
+    if fmt not in LOG_FORMATS:
+        problems.append(f"CREDIT_SERVICE_LOG_FORMAT={fmt!r}: must be one of {', '.join(LOG_FORMATS)}")
+    level = os.environ.get("CREDIT_SERVICE_LOG_LEVEL", "INFO")
+    if level.upper() not in LOG_LEVELS:
+        problems.append(f"CREDIT_SERVICE_LOG_LEVEL={level!r}: must be one of {', '.join(LOG_LEVELS)}")
+    return problems
+
+
 _OIDC_SETTINGS = ("oidc_issuer", "oidc_client_id", "oidc_client_secret", "oidc_subject_claim",
                   "oidc_subject_type_claim", "oidc_name_claim", "oidc_scope",
                   "staff_oidc_issuer", "staff_oidc_client_id", "staff_oidc_client_secret", "staff_oidc_scope",
                   "staff_oidc_username_claim", "staff_oidc_name_claim", "staff_oidc_role_claim",
                   "staff_oidc_role_map", "staff_oidc_region_claim")
+
+
+# Generated keys are for the embedded SQLite default only: on a shared database every node must have
+# the same keys, so they come from the deployment's secret store, never from a node's data directory.
+_CONFIGURED_ON_SERVER_DATABASES = {"pii_hmac_keys": "CREDIT_SERVICE_PII_HMAC_KEYS",
+                                   "pii_encryption_keys": "CREDIT_SERVICE_PII_ENCRYPTION_KEYS",
+                                   "audit_mac_keys": "CREDIT_SERVICE_AUDIT_MAC_KEYS",
+                                   "secret_key": "CREDIT_SERVICE_SECRET_KEY"}
+
+
+class KeysNotConfigured(ValueError):
+    pass
+
+
+# Secrets may come as files (Docker and Kubernetes secrets): CREDIT_SERVICE_X_FILE=/run/secrets/x stands
+# for CREDIT_SERVICE_X holding the file's content (trailing newline dropped).
+SECRET_FILE_VARIABLES = (*_CONFIGURED_ON_SERVER_DATABASES.values(), "CREDIT_SERVICE_DATABASE_URL",
+                         "CREDIT_SERVICE_READ_DATABASE_URL",
+                         "CREDIT_SERVICE_OIDC_CLIENT_SECRET", "CREDIT_SERVICE_STAFF_OIDC_CLIENT_SECRET")
+
+
+def _read_secret_files(env) -> None:
+    for variable in SECRET_FILE_VARIABLES:
+        path = env.get(f"{variable}_FILE")
+        if path and not env.get(variable):
+            try:
+                env[variable] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+            except OSError as exc:
+                raise ValueError(f"{variable}_FILE={path!r}: cannot be read ({exc.strerror})") from None
+
+
+def _require_configured_keys(env, overrides: dict) -> None:
+    url = overrides.get("database_url") or env.get("CREDIT_SERVICE_DATABASE_URL") or "sqlite"
+    if url.startswith("sqlite"):
+        return
+    missing = [variable for name, variable in _CONFIGURED_ON_SERVER_DATABASES.items()
+               if not env.get(variable) and not overrides.get(name)]
+    if missing:
+        raise KeysNotConfigured(
+            f"{', '.join(missing)} not set: with PostgreSQL every key must be configured, the same on every "
+            f"node (keys are generated only for the embedded SQLite default); make them with "
+            f"`credit-service keys generate --id k1` (docs/deployment.md)")
+
+
+def _conversions():
+    return (("index_poll_seconds", float), ("rate_limit", str), ("rate_limit_overrides", str),
+            ("access_log", _flag), ("rate_limit_anonymous", str), ("request_timeout_seconds", float),
+            ("webhook_interval_seconds", float), ("webhook_max_attempts", int),
+            ("webhook_backoff_seconds", float), ("webhook_timeout_seconds", float),
+            ("webhook_allowed_hosts", str), ("audit_anchor_interval_seconds", float),
+            ("web_idle_minutes", float), ("web_absolute_hours", float), ("web_cookie_secure", str),
+            ("index_max_age_seconds", float), ("earliest_date", date.fromisoformat),
+            ("query_days_ahead", int), ("db_connect_timeout_seconds", float),
+            ("db_statement_timeout_seconds", float), ("db_pool_timeout_seconds", float),
+            ("change_retention_days", float), ("read_database_url", str), ("read_max_lag_seconds", float),
+            *((name, str) for name in _OIDC_SETTINGS))
 
 
 def _default_secret_key() -> str:

@@ -12,7 +12,7 @@ from credit_service.audit_context import Actor, acting_as
 from credit_service.clock import SHANGHAI
 from credit_service.metrics import JOB_RUNS
 
-from . import audit_anchor, calendar_watch, reports, webhooks, workflow
+from . import audit_anchor, calendar_watch, reports, retention, webhooks, workflow
 from .locks import runner_lock
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ JOBS: dict[str, tuple[Callable, int, int]] = {
     "calendar_watch": (calendar_watch.run, 6, 0),
     # 月度统计报表: daily, so that the 1st freezes the month just ended and a runner that was down catches up.
     "freeze_monthly_reports": (reports.freeze_monthly_reports, 0, 50),
+    "retention": (retention.run, 3, 30),  # change feed and delivered webhook rows past their retention
 }
 
 # name -> (sweep, Settings attribute holding the seconds between runs). These run all day long: no

@@ -22,6 +22,8 @@ TODAY = date(2026, 11, 26)
 os.environ["CREDIT_SERVICE_PII_HMAC_KEYS"] = TEST_HMAC_KEYS
 os.environ["CREDIT_SERVICE_PII_ENCRYPTION_KEYS"] = TEST_ENCRYPTION_KEYS
 os.environ["CREDIT_SERVICE_AUDIT_MAC_KEYS"] = TEST_AUDIT_KEYS
+# With PostgreSQL every key must be configured (settings.py); the servers the end-to-end tests start need it too.
+os.environ.setdefault("CREDIT_SERVICE_SECRET_KEY", "test")
 # Anchors (and so the anchor job of the servers the end-to-end tests start) never land in the checkout.
 os.environ["CREDIT_SERVICE_AUDIT_ANCHOR_FILE"] = os.path.join(tempfile.mkdtemp(prefix="credit-anchors-"),
                                                               "audit-anchors.jsonl")

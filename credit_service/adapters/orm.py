@@ -474,3 +474,14 @@ class MonthlyReportRow(Base):
     body_csv: Mapped[bytes] = mapped_column(LargeBinary)
     body_xlsx: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))  # of body_json
+
+
+class KeyCheckRow(Base):
+    """A check value of each configured key (adapters/key_check.py), by kind: every process compares its
+    keys with these before it starts, so that nodes with different keys cannot silently disagree."""
+
+    __tablename__ = "key_checks"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # pii_hmac | pii_encryption | audit_mac
+    checks: Mapped[str] = mapped_column(Text)  # JSON {key id: check value}
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

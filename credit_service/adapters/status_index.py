@@ -60,6 +60,8 @@ def _after_fork_in_child() -> None:
     # A forked worker must start its own poller before answering (the parent's thread is not here).
     for index in list(_INDEXES):
         index._answerable_until = float("-inf")
+        index._applied = index._notified  # the parent's listener is not here; this process starts its own
+        index._caught_up = threading.Condition()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -77,8 +79,12 @@ class StatusIndex:
 
     def __init__(self, engine: Engine, poll_seconds: float = 0.5, rebuild_seconds: float = 600.0,
                  keyring: KeyRing | None = None, max_age_seconds: float = 300.0,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic, read_engine: Engine | None = None,
+                 read_max_lag_seconds: float = 10.0):
         self._engine = engine
+        # A streaming replica for the full load only (read_replica.py); None: the primary.
+        self._read_engine, self._read_max_lag_seconds = read_engine, read_max_lag_seconds
+        self.last_load_source = "primary"
         self.max_age_seconds = max_age_seconds
         self._monotonic = monotonic
         self._fresh_at = float("-inf")  # monotonic time the last successful refresh started
@@ -96,6 +102,13 @@ class StatusIndex:
         self._poller_pid: int | None = None
         self._listeners: list[Callable[[SubjectKey], None]] = []
         self._stopped = threading.Event()
+        self._wake = threading.Event()  # set by the change-feed listener (change_notify.py): poll now
+        # Notifications received / applied by the poller. While they differ, a status check waits (at most
+        # CATCH_UP_SECONDS) for the poller: a change committed before the request is answered by it, in
+        # every worker — the README's walk-throughs need no sleep.
+        self._notified = self._applied = 0
+        self._caught_up = threading.Condition()
+        self._rebuilding = False
         _INDEXES.add(self)
 
     def add_listener(self, callback: Callable[[SubjectKey], None]) -> None:
@@ -143,15 +156,20 @@ class StatusIndex:
             self._too_old()
 
     def _ready(self) -> None:
-        # The hot path: one clock read and one comparison while the index is loaded, polled from this
-        # process and fresh. Anything else (first use, a forked child, the bound passed) takes the
-        # slow path, which also moves the bound on after each refresh.
-        if self._monotonic() > self._answerable_until:
+        # The hot path: one clock read and two comparisons while the index is loaded, polled from this
+        # process, fresh and not behind a notification. Anything else (first use, a forked child, the
+        # bound passed, a change notified and not applied yet) takes the slow path, which also moves
+        # the bound on after each refresh.
+        if self._monotonic() > self._answerable_until or self._notified != self._applied:
             self._make_answerable()
+
+    CATCH_UP_SECONDS = 0.1
 
     def _make_answerable(self) -> None:
         if not self._loaded or self._poller_pid != os.getpid():
             self.ensure_ready()
+        if self._notified != self._applied:
+            self._wait_for_poller(self._notified)
         self.ensure_fresh()
         self._answerable_until = self._fresh_at + self.max_age_seconds
 
@@ -178,6 +196,8 @@ class StatusIndex:
                 self._poller_pid = os.getpid()
                 if self._poll_seconds > 0:
                     threading.Thread(target=self._poll_forever, name="status-index-poller", daemon=True).start()
+                    from .change_notify import start_listener
+                    start_listener(self._engine, self.wake, self._stopped)
 
     def rebuild(self) -> None:
         with self._lock:
@@ -186,22 +206,44 @@ class StatusIndex:
     def _rebuild_locked(self) -> None:
         started, as_of = time.perf_counter(), self._monotonic()
         unreadable: set[SubjectKey] = set()
-        with self._engine.connect() as connection, deadlines.allowing(connection, self.max_age_seconds):
+        from .read_replica import engine_for_full_load
+        source = engine_for_full_load(self._engine, self._read_engine, self._read_max_lag_seconds)
+        with source.connect() as connection, deadlines.allowing(connection, self.max_age_seconds):
             # The full load grows with the record: it may take up to the maximum age (a load that
             # takes longer could not make the index fresh anyway), not just one statement's timeout.
             head = records.latest_change_seq(connection)
             facts = records.load_subject_facts(connection, unreadable=unreadable)
+        seen = {s for s in self._seen if s > head - self.GAP_WINDOW}
+        if source is not self._engine:  # from the replica: caught up from the primary before use
+            head, seen = self._catch_up_from_primary(facts, head, unreadable)
+        self.last_load_source = "replica" if source is not self._engine else "primary"
         for key in unreadable:
             facts[key] = UNREADABLE
         self._facts = facts
         # The index is long-lived and acyclic: keep the cyclic collector from walking it on every
         # full collection (a bulk import would otherwise pay for it several times).
         gc.freeze()
-        self._max_seen = max(self._max_seen, head)
-        self._seen = {s for s in self._seen if s > head - self.GAP_WINDOW}
+        self._max_seen = head if source is not self._engine else max(self._max_seen, head)
+        self._seen = seen
         self._loaded = True
         self._refreshed(as_of)
         log.info("status index rebuilt: %d subjects in %.2f s", len(facts), time.perf_counter() - started)
+
+    def _catch_up_from_primary(self, facts: dict, head: int, unreadable: set) -> tuple[int, set[int]]:
+        """After a load from the replica (whose feed ends at `head`): re-read from the primary every
+        subject named in the feed after head − GAP_WINDOW. Returns the new head and the entries applied
+        (client entries are left to the poller, which tells the token cache)."""
+        with self._engine.connect() as connection:
+            entries = records.changes_since(connection, max(0, head - self.GAP_WINDOW))
+            keys = {(t, n) for _, t, n, _ in entries if t != CLIENT_FEED}
+            fresh = records.load_subject_facts(connection, keys, unreadable=unreadable) if keys else {}
+        for key in keys:
+            if key in fresh:
+                facts[key] = fresh[key]
+            else:
+                facts.pop(key, None)
+        applied = {seq for seq, t, _, _ in entries if t != CLIENT_FEED}
+        return max([head, *applied]), applied
 
     def refresh(self, keys: Iterable[SubjectKey]) -> None:
         """Reload these subjects now (called by the process that just committed a change)."""
@@ -278,18 +320,47 @@ class StatusIndex:
 
     def stop(self) -> None:
         self._stopped.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Poll now, not at the next tick (a change was committed somewhere: change_notify.py)."""
+        self._notified += 1  # one thread (the listener) calls this
+        self._wake.set()
+
+    def _wait_for_poller(self, notified: int) -> None:
+        if self._rebuilding:  # a full load takes seconds: answer from the index as it is meanwhile
+            return
+        with self._caught_up:
+            self._caught_up.wait_for(lambda: self._applied >= notified or self._stopped.is_set(),
+                                     timeout=self.CATCH_UP_SECONDS)
+
+    def _poll_done(self, notified: int) -> None:
+        with self._caught_up:
+            self._applied = max(self._applied, notified)
+            self._caught_up.notify_all()
 
     def _poll_forever(self) -> None:
         last_rebuild, failing = time.monotonic(), False
-        while not self._stopped.wait(self._poll_seconds):
+        while True:
+            self._wake.wait(self._poll_seconds)
+            self._wake.clear()  # before reading the feed: a notification from now on polls again
+            notified = self._notified
+            if self._stopped.is_set():
+                break
             try:
                 if time.monotonic() - last_rebuild > self._rebuild_seconds:
-                    self.rebuild()
+                    self._rebuilding = True
+                    try:
+                        self.rebuild()
+                    finally:
+                        self._rebuilding = False
                     last_rebuild = time.monotonic()
                 else:
                     self.poll_once()
                 failing = False
+                self._poll_done(notified)
             except Exception:  # the database may be away: serve what we have, within the maximum age
+                self._poll_done(notified)  # nobody waits for a poll that failed (the age bound rules)
                 if not failing:  # a traceback once per outage, not twice a second
                     failing = True
                     log.warning("status index poll failed; serving the last known index for at most %.0f s "

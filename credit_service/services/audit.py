@@ -128,9 +128,10 @@ _MIRRORED = ("action", "entity", "entity_id", "subject_type", "id_number", "regi
 
 
 def verify(session: Session, batch: int = 5000, keys: AuditKeys | None = None,
-           anchors: Iterable[Anchor] = ()) -> tuple[int, list[Broken]]:
+           anchors: Iterable[Anchor] = (), progress=None) -> tuple[int, list[Broken]]:
     """Walk the whole chain; returns (events checked, problems found). Every event's MAC must fit
-    (`keys`: the configured audit keys), and the chain must hold every anchored head."""
+    (`keys`: the configured audit keys), and the chain must hold every anchored head. `progress(n)`:
+    called after each batch with the events checked so far."""
     keys = keys or audit_keys.current()
     problems: list[Broken] = []
     anchored = _anchored_heads(keys, list(anchors), problems)
@@ -143,6 +144,8 @@ def verify(session: Session, batch: int = 5000, keys: AuditKeys | None = None,
                                .order_by(AuditEventRow.seq).limit(batch)).all()
         if not rows:
             break
+        if progress and checked:
+            progress(checked)
         for row in rows:
             checked += 1
             if row.seq != expected_seq:

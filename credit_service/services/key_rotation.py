@@ -46,7 +46,9 @@ class RotationSummary:
                 f"{self.webhooks} webhook secrets re-sealed")
 
 
-def rotate(session_factory: sessionmaker, keyring: KeyRing, now: datetime, batch: int = 2000) -> RotationSummary:
+def rotate(session_factory: sessionmaker, keyring: KeyRing, now: datetime, batch: int = 2000,
+           progress=None) -> RotationSummary:
+    """`progress(n)`: called after each batch with the subjects handled so far (re-keyed, then re-sealed)."""
     summary = RotationSummary()
     c = SubjectRow.__table__.c
     while True:
@@ -64,6 +66,8 @@ def rotate(session_factory: sessionmaker, keyring: KeyRing, now: datetime, batch
             session.execute(update(SubjectRow).where(c.subject_key.in_([m["old_key"] for m in mapping]))
                             .values(retired_at=now))
             summary.rekeyed += len(old)
+        if progress:
+            progress(summary.rekeyed)
     current = f"{keyring.encryption_id}:%"
     while True:
         with session_factory() as session, session.begin():
@@ -75,6 +79,8 @@ def rotate(session_factory: sessionmaker, keyring: KeyRing, now: datetime, batch
                 session.execute(update(SubjectRow).where(c.subject_key == key).values(
                     id_sealed=keyring.seal(subject_type, keyring.open(subject_type, sealed))))
             summary.resealed += len(stale)
+        if progress:
+            progress(summary.rekeyed + summary.resealed)
     w = WebhookRow.__table__.c
     with session_factory() as session, session.begin():
         for webhook_id, secret, pseudonym in session.execute(

@@ -84,8 +84,14 @@ def _convert() -> None:
     keys = {pair: keyring.lookup_key(*pair) for pair in pairs}
     subjects = sa.table("subjects", sa.column("subject_key"), sa.column("subject_type"), sa.column("id_sealed"))
     rows = [{"subject_key": key, "subject_type": t, "id_sealed": keyring.seal(t, n)} for (t, n), key in keys.items()]
+    import logging
+
+    from credit_service.progress import Progress
+    progress = Progress("0006: subjects sealed", len(rows), "subjects", log=logging.getLogger("alembic.runtime.migration"))
     for i in range(0, len(rows), 1000):
         bind.execute(subjects.insert(), rows[i:i + 1000])
+        progress(i + len(rows[i:i + 1000]))
+    progress.finish()
     # Set-based: one UPDATE … FROM a mapping table per table (a statement per subject and table took
     # over 5 minutes for 500,000 subjects on PostgreSQL).
     bind.execute(sa.text("CREATE TEMPORARY TABLE pii_map (subject_type VARCHAR(16) NOT NULL, "
@@ -97,6 +103,7 @@ def _convert() -> None:
     bind.execute(sa.text("CREATE INDEX pii_map_number ON pii_map (number, subject_type)"))
     for table in _ALL:
         column = _column(table)
+        logging.getLogger("alembic.runtime.migration").info("0006: lookup keys into %s", table)
         bind.execute(sa.text(f"UPDATE {table} SET {column} = pii_map.lookup FROM pii_map "
                              f"WHERE {table}.subject_type = pii_map.subject_type AND {table}.{column} = pii_map.number"))
     bind.execute(sa.text("DROP TABLE pii_map"))

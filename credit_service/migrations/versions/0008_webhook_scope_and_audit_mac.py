@@ -71,7 +71,13 @@ def _audit() -> None:
     bind.execute(sa.text("CREATE TEMPORARY TABLE audit_mac_map (seq BIGINT NOT NULL, mac VARCHAR(80) NOT NULL)"))
     macs = sa.table("audit_mac_map", sa.column("seq"), sa.column("mac"))
     previous, expected = GENESIS, 1
+    import logging
+
+    from credit_service.progress import Progress
+    progress = Progress("0008: audit events MAC'd", bind.execute(sa.text("SELECT count(*) FROM audit_events")).scalar(),
+                        "events", log=logging.getLogger("alembic.runtime.migration"))
     while True:
+        progress(expected - 1)
         rows = bind.execute(sa.text("SELECT seq, payload, prev_hash, hash FROM audit_events WHERE seq >= :s "
                                     "ORDER BY seq LIMIT :n"), {"s": expected, "n": _BATCH}).all()
         if not rows:
@@ -81,6 +87,7 @@ def _audit() -> None:
                 raise RuntimeError(f"审计记录哈希链在序号{seq}处已断裂：请先运行 credit-service audit verify 查明原因，再迁移。")
             previous, expected = digest, seq + 1
         bind.execute(macs.insert(), [{"seq": seq, "mac": keys.event_mac(seq, digest)} for seq, _, _, digest in rows])
+    progress.finish()
     if expected > 1:
         bind.execute(sa.text("CREATE INDEX audit_mac_map_seq ON audit_mac_map (seq)"))
         bind.execute(sa.text("UPDATE audit_events SET mac = audit_mac_map.mac FROM audit_mac_map "

@@ -1,0 +1,144 @@
+"""Issue 13 item 4: read scaling on a real streaming replica. A primary and a replica made here
+(initdb, pg_basebackup -R, a second postgres on another port); the status index loads from the replica
+while its lag is within the bound, and a change the replica has not replayed yet is still answered —
+the load is caught up from the primary (a read that must see its own write goes to the primary)."""
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from credit_service import create_app
+from credit_service.adapters.migrations import upgrade
+from credit_service.services.clients import create_client
+from tests.factories import id_number, violation
+
+BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(*args, **kwargs):
+    command = list(args)
+    if os.geteuid() == 0:  # postgres refuses to run as root
+        command = ["runuser", "-u", "postgres", "--", *command]
+    return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if not os.environ.get("CREDIT_SERVICE_TEST_DATABASE_URL", "").startswith("postgresql"):
+        pytest.skip("a streaming replica is PostgreSQL's (the suite runs on SQLite)")
+    if not BIN or shutil.which("runuser") is None and os.geteuid() == 0:
+        pytest.skip("PostgreSQL server binaries not installed here")
+    bin_dir = BIN[-1]
+    root = Path(tempfile.mkdtemp(prefix="credit-replica-"))
+    os.chmod(root, 0o777)
+    primary_dir, replica_dir = root / "primary", root / "replica"
+    ports = {"primary": _free_port(), "replica": _free_port()}
+    started = []
+    try:
+        _as_postgres(f"{bin_dir}/initdb", "-D", str(primary_dir), "--auth=trust", "-U", "postgres")
+        with open(primary_dir / "postgresql.conf", "a") as conf:
+            conf.write(f"\nport = {ports['primary']}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{root}'\n"
+                       "wal_level = replica\nmax_wal_senders = 4\nfsync = off\n")
+        _as_postgres(f"{bin_dir}/pg_ctl", "-D", str(primary_dir), "-l", str(root / "primary.log"), "-w", "start")
+        started.append(primary_dir)
+        _as_postgres(f"{bin_dir}/createdb", "-h", "127.0.0.1", "-p", str(ports["primary"]), "-U", "postgres", "credit")
+        _as_postgres(f"{bin_dir}/pg_basebackup", "-h", "127.0.0.1", "-p", str(ports["primary"]), "-U", "postgres",
+                     "-D", str(replica_dir), "-R", "-X", "stream")
+        with open(replica_dir / "postgresql.conf", "a") as conf:
+            conf.write(f"\nport = {ports['replica']}\nhot_standby = on\n")
+        _as_postgres(f"{bin_dir}/pg_ctl", "-D", str(replica_dir), "-l", str(root / "replica.log"), "-w", "start")
+        started.append(replica_dir)
+        urls = {k: f"postgresql+psycopg://postgres@127.0.0.1:{p}/credit" for k, p in ports.items()}
+        upgrade(urls["primary"])
+        yield urls
+    finally:
+        for data_dir in reversed(started):
+            try:
+                _as_postgres(f"{bin_dir}/pg_ctl", "-D", str(data_dir), "-m", "immediate", "-w", "stop")
+            except subprocess.CalledProcessError:
+                pass
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _wait_replayed(urls, seconds=30):
+    primary, replica = create_engine(urls["primary"]), create_engine(urls["replica"])
+    try:
+        with primary.connect() as c:
+            position = c.execute(text("SELECT pg_current_wal_lsn()")).scalar()
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with replica.connect() as c:
+                if c.execute(text("SELECT pg_last_wal_replay_lsn() >= CAST(:p AS pg_lsn)"), {"p": str(position)}).scalar():
+                    return
+            time.sleep(0.05)
+        raise AssertionError("the replica did not catch up")
+    finally:
+        primary.dispose()
+        replica.dispose()
+
+
+def _replay(urls, paused: bool):
+    engine = create_engine(urls["replica"], isolation_level="AUTOCOMMIT")
+    with engine.connect() as c:
+        c.execute(text("SELECT pg_wal_replay_pause()" if paused else "SELECT pg_wal_replay_resume()"))
+    engine.dispose()
+
+
+def test_the_index_loads_from_the_replica_and_never_misses_a_change_it_lacks(cluster, settings, clock):
+    app = create_app(dataclasses.replace(settings, database_url=cluster["primary"],
+                                         read_database_url=cluster["replica"], read_max_lag_seconds=30), clock=clock)
+    c = app.extensions["credit_service"]
+    try:
+        client = app.test_client()
+        admin = {"Authorization": "Bearer " + create_client(c.uow(), c.clock, "a", "admin")[1]}
+        settle = {"Authorization": "Bearer " + create_client(c.uow(), c.clock, "s", "settlement")[1]}
+
+        def allowed(number):
+            r = client.get(f"/api/v1/subjects/insured/{number}/status?on=2025-06-01", headers=settle)
+            assert r.status_code == 200, r.json
+            return r.json["settlement_allowed"]
+
+        first = id_number()
+        assert client.post("/api/v1/violations", headers=admin, json=violation(id_number=first)).status_code == 201
+        _wait_replayed(cluster)
+        c.index.rebuild()
+        assert c.index.last_load_source == "replica" and allowed(first) is False
+
+        # the replica stops replaying: what is written now, it does not have
+        _replay(cluster, paused=True)
+        try:
+            second = id_number()
+            assert client.post("/api/v1/violations", headers=admin, json=violation(id_number=second)).status_code == 201
+            with create_engine(cluster["replica"]).connect() as r:
+                assert r.execute(text("SELECT count(*) FROM violations")).scalar() == 1  # the replica lags
+            c.index.rebuild()  # within the bound: loaded from the replica, caught up from the primary
+            assert c.index.last_load_source == "replica"
+            assert allowed(second) is False and allowed(first) is False
+
+            time.sleep(1.2)
+            c.index._read_max_lag_seconds = 1.0  # now beyond the bound: the primary
+            c.index.rebuild()
+            assert c.index.last_load_source == "primary"
+            assert allowed(second) is False
+        finally:
+            _replay(cluster, paused=False)
+    finally:
+        c.index.stop()
+        c.index._read_engine.dispose()
+        c.engine.dispose()
