@@ -6,6 +6,7 @@ from datetime import date
 
 import click
 
+from .services.access import CONSOLE_ROLES, ROLES
 from .settings import Settings
 
 
@@ -166,7 +167,7 @@ def clients() -> None:
 
 @clients.command("create")
 @click.option("--name", required=True)
-@click.option("--role", required=True, type=click.Choice(["settlement", "reporter", "staff", "person", "admin"]))
+@click.option("--role", required=True, type=click.Choice(list(ROLES)))
 @click.option("--region", default=None, help="6-digit pooling region (required for staff)")
 @click.option("--subject", default=None, help="TYPE:ID_NUMBER (required for person)")
 @click.option("--expires", default=None, metavar="DATE|DURATION",
@@ -238,7 +239,7 @@ def users() -> None:
 
 @users.command("create")
 @click.option("--username", required=True)
-@click.option("--role", required=True, type=click.Choice(["staff", "admin"]))
+@click.option("--role", required=True, type=click.Choice(list(CONSOLE_ROLES)))
 @click.option("--region", default=None, help="6-digit pooling region (required for staff)")
 @click.option("--name", "display_name", default=None, help="the name shown on every page (default: the user name)")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input (else one is generated)")
@@ -342,12 +343,12 @@ def lists() -> None:
 def _operator():
     """The command line acts as an operator with the database at hand: an admin's view."""
     import getpass
-    from .services.clients import Principal
+    from .services.access import operator
     try:
         user = getpass.getuser()
     except Exception:
         user = "unknown"
-    return Principal(client_id="cli", name=f"cli:{user}", role="admin")
+    return operator(f"cli:{user}")
 
 
 def _write(data: bytes, output: str | None) -> None:

@@ -15,7 +15,8 @@ from ..adapters.orm import AuditEventRow
 from ..adapters.subjects import reveal
 from ..domain.identity import SUBJECT_TYPES, id_number_problem, normalise_id_number
 from ..services.errors import Invalid
-from .auth import Forbidden, require
+from ..services import access
+from .auth import require
 from .query_args import date_arg, region_arg
 from .request_body import Blueprint
 
@@ -26,7 +27,7 @@ _SEQ = re.compile(r"[0-9]{1,19}")
 
 
 @blp.route("/audit", methods=["GET"])
-@require("staff", "admin")
+@require(access.AUDIT_READ)
 @blp.doc(parameters=[
     {"in": "query", "name": name, "required": False, "schema": schema, "description": text}
     for name, schema, text in (
@@ -42,11 +43,7 @@ def audit_trail():
     c = current_app.extensions["credit_service"]
     args = request.args
     query = select(AuditEventRow).order_by(AuditEventRow.seq)
-    region = region_arg(args)
-    if g.principal.role == "staff":
-        if region and region != g.principal.region:
-            raise Forbidden(f"经办人员只能查看本统筹区（{g.principal.region}）的审计记录。", code="region_not_allowed")
-        region = g.principal.region
+    region = access.region_for(g.principal, access.AUDIT_READ, region_arg(args))
     if region:
         query = query.where(AuditEventRow.region == region)
     subject_type = args.get("subject_type")

@@ -23,7 +23,7 @@ FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 
 
 @blp.route("/lists/joint-punishment", methods=["GET"])
-@require(*access.roles_for(access.JOINT_LIST_READ))
+@require(access.JOINT_LIST_READ)
 @blp.doc(parameters=[
     {"in": "query", "name": "since", "required": False, "schema": {"type": "string", "format": "date"},
      "description": "给出时：该日以来的新增（additions）与移出（removals）；缺省：今日名单（listed）"},

@@ -26,7 +26,7 @@ class NotAcceptable(ServiceError):
 
 
 @blp.route("/reports/monthly", methods=["GET"])
-@require(*access.roles_for(access.REPORT_READ))
+@require(access.REPORT_READ)
 @blp.doc(parameters=[
     {"in": "query", "name": "month", "required": False, "schema": {"type": "string", "pattern": r"^(199[0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"},
      "description": "YYYY-MM，缺省为上月"},

@@ -11,16 +11,16 @@ from schemas.problems import PROBLEM, ProblemSchema
 from marshmallow import ValidationError
 
 from schemas.claims import ClaimSchema
-from schemas.fields import ISO_DATE, subject_path_parameters
+from schemas.fields import subject_path_parameters
 from schemas.status import BatchRequestSchema, BatchResultSchema, StatusQuerySchema, StatusResultSchema
 
-from ..domain.identity import SUBJECT_TYPES, id_number_problem, mask_id_number, normalise_id_number
-from ..domain.status import status_on
+from ..domain.dates import parse_day
+from ..domain.identity import SUBJECT_TYPES, id_number_problem, normalise_id_number
+from ..services import access
 from ..services.errors import Invalid, date_out_of_range, invalid_fields
-from .auth import check_number_access, require, sees_full_id
-from .claims import claim_json
+from ..services.status_query import batch_of, status_of
+from .auth import require
 from .problems import _flatten
-from .serializers import status_json
 from .request_body import Blueprint
 
 blp = Blueprint("status", __name__, url_prefix="/api/v1", description="结算状态查询（Arts 5, 9）")
@@ -28,7 +28,7 @@ blp = Blueprint("status", __name__, url_prefix="/api/v1", description="结算状
 
 @blp.route("/subjects/<subject_type>/<id_number>/status", methods=["GET"],
            parameters=subject_path_parameters())
-@require("settlement", "staff", "admin", "person")
+@require(access.STATUS_READ)
 @blp.doc(parameters=[{"in": "query", "name": "on", "required": False,
                       "schema": {"type": "string", "format": "date"},
                       "description": "查询日期，缺省为今天（Asia/Shanghai）"},
@@ -41,14 +41,14 @@ def subject_status(subject_type: str, id_number: str):
     """该主体在指定日期能否联网结算？各统筹区结果互认（第五条）。建议改用 POST /api/v1/status/query：
     身份证号码不进入URL（代理、服务器会记录URL）。"""
     id_number = _checked_subject(subject_type, id_number)
-    check_number_access(g.principal, subject_type, id_number)
     c = current_app.extensions["credit_service"]
+    access.check_number(g.principal, access.STATUS_READ, subject_type, id_number, c.keys.lookup_key)
     day = asked_day(request.args.get("on"), c)
-    return _status_answer(c, subject_type, id_number, day, _flag(request.args.get("emergency")))
+    return _json(status_of(g.principal, c, subject_type, id_number, day, _flag(request.args.get("emergency"))))
 
 
 @blp.route("/status/query", methods=["POST"])
-@require("settlement", "staff", "admin", "person")
+@require(access.STATUS_READ)
 @blp.arguments(StatusQuerySchema)
 @blp.response(200, StatusResultSchema)
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
@@ -56,20 +56,14 @@ def subject_status(subject_type: str, id_number: str):
 @blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, description="status_index_stale")
 def status_query(data):
     """该主体在指定日期能否联网结算？（推荐）与 GET …/status 相同，主体放在请求体中，身份证号码不进入URL。"""
-    check_number_access(g.principal, data["subject_type"], data["id_number"])
     c = current_app.extensions["credit_service"]
+    access.check_number(g.principal, access.STATUS_READ, data["subject_type"], data["id_number"], c.keys.lookup_key)
     day = c.clock.today() if data["on"] is None else lawful_day(data["on"], c)
-    return _status_answer(c, data["subject_type"], data["id_number"], day, data["emergency"])
-
-
-def _status_answer(c, subject_type: str, id_number: str, day: date, emergency: bool | None) -> Response:
-    status = status_on(subject_type, c.index.get(subject_type, id_number), day, emergency=emergency, rules=c.rules)
-    shown = id_number if sees_full_id(g.principal) else mask_id_number(id_number)
-    return _json(status_json(subject_type, shown, status))
+    return _json(status_of(g.principal, c, data["subject_type"], data["id_number"], day, data["emergency"]))
 
 
 @blp.route("/status/batch", methods=["POST"])
-@require("settlement", "staff", "admin")
+@require(access.STATUS_BATCH)
 @blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": BatchRequestSchema}}})
 @blp.response(200, BatchResultSchema)
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="任一项无效则整批422，errors 指明序号")
@@ -119,16 +113,7 @@ def batch_status():
         raise invalid_fields(errors | early_or_late, f"{len(errors)}项主体信息无效")
     if early_or_late:
         raise date_out_of_range(early_or_late)
-    full_id, index, rules = sees_full_id(g.principal), c.index, c.rules
-    results = [status_json(t, n if full_id else mask_id_number(n),
-                           status_on(t, index.get(t, n), day, emergency=emergency, rules=rules))
-               for t, n in keys]
-    answer = {"results": results}
-    if "claims" in body:
-        facts_of = index.lookup()
-        answer["claims"] = [claim_json(claim, claim["on"] or day, facts_of, full_id, rules)
-                            for claim in loaded_claims]
-    return _json(answer)
+    return _json(batch_of(g.principal, c, keys, day, emergency, loaded_claims if "claims" in body else None))
 
 
 def _checked_subject(subject_type: str, id_number: str) -> str:
@@ -165,12 +150,9 @@ def lawful_day(day: date, c, field: str = "on") -> date:
 def _day(value, c) -> date:
     if value is None:
         return c.clock.today()
-    # Python 3.11's fromisoformat also takes forms such as 20250101 and 2025-W01-1, which API.md does not.
-    if isinstance(value, str) and ISO_DATE.fullmatch(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
+    day = parse_day(value)
+    if day is not None:
+        return day
     raise Invalid("日期格式应为YYYY-MM-DD且为有效日期。", errors={"on": ["日期格式应为YYYY-MM-DD。"]})
 
 

@@ -17,11 +17,11 @@ from ..clock import Clock, SystemClock
 from ..domain.identity import (SUBJECT_TYPES, id_number_problem, mask_id_number, normalise_id_number,
                                region_problem)
 from ..domain.tokens import as_shanghai, expired
-from . import audit
+from . import access, audit
 from .errors import Conflict, Invalid, NotFound
 from .unit_of_work import UnitOfWork
 
-ROLES = ("settlement", "reporter", "staff", "person", "admin")
+ROLES = access.ROLES
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,14 @@ def create_client(uow: UnitOfWork, clock: Clock, name: str, role: str, region: s
     """`expires_at`: from then on the token is refused (domain.tokens.parse_expiry reads --expires)."""
     if role not in ROLES:
         raise Invalid(f"角色须为{'/'.join(ROLES)}之一。", errors={"role": ["unknown role"]})
-    if role == "staff" and not region:
-        raise Invalid("staff 角色须指定 --region（其写操作限于该统筹区）。", errors={"region": ["required"]})
+    if access.bound_to_region(role) and not region:
+        raise Invalid(f"{role} 角色须指定 --region（其写操作限于该统筹区）。", errors={"region": ["required"]})
     if region and (problem := region_problem(region)):
         raise Invalid(problem, errors={"region": [problem]})
     subject_type = id_number = None
-    if role == "person":
+    if access.bound_to_subject(role):
         if not subject or ":" not in subject:
-            raise Invalid("person 角色须指定 --subject TYPE:ID_NUMBER。", errors={"subject": ["required"]})
+            raise Invalid(f"{role} 角色须指定 --subject TYPE:ID_NUMBER。", errors={"subject": ["required"]})
         subject_type, id_number = subject.split(":", 1)
         id_number = normalise_id_number(id_number)
         if subject_type not in SUBJECT_TYPES:

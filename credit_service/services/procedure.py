@@ -9,7 +9,6 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ..clock import Clock
 from ..domain import procedure as rules_of
@@ -18,11 +17,13 @@ from ..domain.procedure import RepairView, TransitionRefused
 from ..domain.rules import RuleBook
 from ..domain.working_days import WorkingCalendar
 from ..adapters.orm import MeasureRow, NoticeRow, ObjectionRow, RepairRow, ViolationRow
-from . import audit
+from ..adapters.subjects import reveal_one
+from . import access, audit
+from .clients import Principal
 from .errors import Conflict, Invalid, date_out_of_range
-from .measure_records import (add_event, append_changes, get_measure, load_for_procedure, notice_of, procedure_for,
-                              subject_header, view_of)
+from .measure_records import add_event, get_measure, load_for_procedure, notice_of, procedure_for, view_of
 from .recompute import recompute_subject
+from .unit_of_work import DuplicateRow
 
 
 @dataclass
@@ -49,12 +50,18 @@ def _refused(exc: TransitionRefused):
 
 # -- 信用结果告知书 ---------------------------------------------------------------------------------
 
-def serve_notice(w: Workflow, actor: str, measure_id: str, served_on: date, received_on: date) -> NoticeRow:
-    w.refuse_early(served_on=served_on, received_on=received_on)
+def _case_file(principal: Principal, action: str, row) -> None:
+    access.check_case_file(principal, action, row.subject_type, row.id_number, row.region)
+
+
+def serve_notice(w: Workflow, principal: Principal, measure_id: str, served_on: date, received_on: date) -> NoticeRow:
+    actor = principal.name
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         s = uow.session
         m = get_measure(s, measure_id, for_update=True)
+        _case_file(principal, access.CASE_DECIDE, m)
+        w.refuse_early(served_on=served_on, received_on=received_on)
         try:
             rules_of.check_notice(view_of(m), served_on, received_on, today, notice_of(s, m.id) is not None)
         except TransitionRefused as exc:
@@ -69,7 +76,7 @@ def serve_notice(w: Workflow, actor: str, measure_id: str, served_on: date, rece
                   detail=f"异议期限{deadline.due_on}{'（暂定）' if deadline.provisional else ''}")
         try:
             uow.commit()
-        except IntegrityError:
+        except DuplicateRow:
             raise Conflict("该措施的信用结果告知书已登记送达，不能重复登记。", code="notice_exists") from None
         return notice
 
@@ -81,19 +88,36 @@ def _entered(entered: bool, actor: str) -> dict:
     return {"filed_on_entered_by": actor} if entered else {}
 
 
-def file_objection(w: Workflow, actor: str, measure_id: str, filed_on: date | None, reason: str,
-                   evidence: list[str], paper_filing: bool = False) -> ObjectionRow:
-    """`filed_on`: None for the service's today; `paper_filing`: staff entering the day a paper
-    filing was received (domain.procedure.filing_date)."""
-    w.refuse_early(filed_on=filed_on)
+@dataclass
+class CaseAnswer:
+    """A case-file row, the subject's number (opened from `subjects`) and whether the principal sees it whole."""
+
+    row: object
+    number: str
+    full_numbers: bool
+    credit_restored: bool = False
+
+
+def _answer(uow, principal: Principal, action: str, row, credit_restored: bool = False) -> CaseAnswer:
+    return CaseAnswer(row, reveal_one(uow.session, uow.keys, row.id_number),
+                      access.sees_full_numbers(principal, action), credit_restored)
+
+
+def file_objection(w: Workflow, principal: Principal, measure_id: str, filed_on: date | None, reason: str,
+                   evidence: list[str]) -> CaseAnswer:
+    """`filed_on`: None for the service's today; staff may enter the day a paper filing was received
+    (domain.procedure.filing_date), a person files today."""
+    actor = principal.name
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         s = uow.session
+        m = get_measure(s, measure_id, for_update=True)
+        _case_file(principal, access.CASE_FILE, m)
+        w.refuse_early(filed_on=filed_on)
         try:
-            filed_on, entered = rules_of.filing_date(filed_on, today, paper_filing)
+            filed_on, entered = rules_of.filing_date(filed_on, today, access.may(principal, access.PAPER_FILING))
         except TransitionRefused as exc:
             raise _refused(exc) from None
-        m = get_measure(s, measure_id, for_update=True)
         notice = notice_of(s, m.id)
         deadline = (rules_of.Deadline(notice.objection_deadline, notice.deadline_provisional)
                     if notice is not None else None)
@@ -113,28 +137,34 @@ def file_objection(w: Workflow, actor: str, measure_id: str, filed_on: date | No
         s.add(objection)
         add_event(s, m, "objection_filed", filed_on, now, ref=objection.id,
                   after={"review_due_on": due.due_on, "acceptance_note": note, **_entered(entered, actor)})
+        answer = _answer(uow, principal, access.CASE_FILE, objection)
         try:
             uow.commit()
-        except IntegrityError:
+        except DuplicateRow:
             raise Conflict("该措施已有一件异议申请正在复核，复核结束前不能再次提出。", code="objection_open") from None
-        return objection
+        return answer
 
 
 def get_objection(session, objection_id: str, for_update: bool = False) -> ObjectionRow:
     return load_for_procedure(session, ObjectionRow, objection_id, for_update, "异议申请", "objection_not_found")
 
 
-def objection_header(session_factory, objection_id: str) -> tuple[str, str, str]:
-    return subject_header(session_factory, get_objection, objection_id)
+def objection_for(uow, principal: Principal, objection_id: str) -> CaseAnswer:
+    """GET /objections/{id}: one objection and its review (its region's staff, admin, the person)."""
+    with uow:
+        o = get_objection(uow.session, objection_id)
+        _case_file(principal, access.CASE_READ, o)
+        return _answer(uow, principal, access.CASE_READ, o)
 
 
-def record_evidence_complete(w: Workflow, actor: str, objection_id: str, on: date) -> ObjectionRow:
+def record_evidence_complete(w: Workflow, principal: Principal, objection_id: str, on: date) -> CaseAnswer:
     """第十条：复核期限自收到书面申请及相关证明材料起算 — the review clock restarts."""
-    w.refuse_early(on=on)
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         s = uow.session
         o = get_objection(s, objection_id, for_update=True)
+        _case_file(principal, access.CASE_DECIDE, o)
+        w.refuse_early(on=on)
         if o.state != "open":
             raise Conflict("该异议已作出复核决定。", code="objection_closed")
         if o.evidence_complete_on is not None:
@@ -147,11 +177,12 @@ def record_evidence_complete(w: Workflow, actor: str, objection_id: str, on: dat
         o.evidence_complete_on, o.review_due_on, o.review_due_provisional = on, due.due_on, due.provisional
         o.overdue_on = None
         add_event(s, m, "objection_evidence_complete", on, now, ref=o.id, detail=f"复核期限{due.due_on}")
+        answer = _answer(uow, principal, access.CASE_DECIDE, o)
         try:
             uow.commit()
-        except IntegrityError:  # another request recorded it first (one event per objection)
+        except DuplicateRow:  # another request recorded it first (one event per objection)
             raise _evidence_complete_twice(on) from None
-        return o
+        return answer
 
 
 def _evidence_complete_twice(on: date) -> Conflict:
@@ -165,15 +196,18 @@ class ObjectionDecision:
     revoked: list[MeasureRow] = field(default_factory=list)
     created: list[MeasureRow] = field(default_factory=list)
     subject: tuple[str, str] | None = None
+    number: str = ""
 
 
-def decide_objection(w: Workflow, actor: str, objection_id: str, outcome: str, decided_on: date, reason: str,
-                     fund_loss: Decimal | None) -> ObjectionDecision:
-    w.refuse_early(decided_on=decided_on)
+def decide_objection(w: Workflow, principal: Principal, objection_id: str, outcome: str, decided_on: date,
+                     reason: str, fund_loss: Decimal | None) -> ObjectionDecision:
+    actor = principal.name
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         s = uow.session
         o = get_objection(s, objection_id, for_update=True)
+        _case_file(principal, access.CASE_DECIDE, o)
+        w.refuse_early(decided_on=decided_on)
         uow.lock_subjects([(o.subject_type, o.id_number)])  # the year is recomputed: serialise with intake
         m = get_measure(s, o.measure_id)
         violation = s.get(ViolationRow, m.violation_id)
@@ -208,25 +242,30 @@ def decide_objection(w: Workflow, actor: str, objection_id: str, outcome: str, d
             redone = recompute_subject(s, o.subject_type, o.id_number, violation.record_year, w.rules, decided_on,
                                        o.id, now)
             result.revoked, result.created = redone.revoked, redone.created
-            append_changes(s, [(o.subject_type, o.id_number)], now)
+            uow.subjects_changed([(o.subject_type, o.id_number)], now)
+        result.number = reveal_one(s, uow.keys, o.id_number)
         uow.commit()
         return result
 
 
 # -- 信用修复 --------------------------------------------------------------------------------------
 
-def file_repair(w: Workflow, actor: str, measure_id: str, subject: tuple[str, str], filed_on: date | None,
-                corrected: bool, adverse_effects_removed: bool, commitment: bool, evidence: list[str],
-                paper_filing: bool = False) -> RepairRow:
-    w.refuse_early(filed_on=filed_on)
+def file_repair(w: Workflow, principal: Principal, measure_id: str, subject_type: str, id_number: str,
+                filed_on: date | None, corrected: bool, adverse_effects_removed: bool, commitment: bool,
+                evidence: list[str]) -> CaseAnswer:
+    """The subject applies (by its number) for the repair of one of its measures."""
+    actor = principal.name
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         s = uow.session
+        subject = (subject_type, uow.keys.lookup_key(subject_type, id_number))
+        m = get_measure(s, measure_id, for_update=True)
+        access.check_case_file(principal, access.CASE_FILE, *subject, m.region)  # the subject's: checked below
+        w.refuse_early(filed_on=filed_on)
         try:
-            filed_on, entered = rules_of.filing_date(filed_on, today, paper_filing)
+            filed_on, entered = rules_of.filing_date(filed_on, today, access.may(principal, access.PAPER_FILING))
         except TransitionRefused as exc:
             raise _refused(exc) from None
-        m = get_measure(s, measure_id, for_update=True)
         if (m.subject_type, m.id_number) != subject:
             raise Invalid("该措施不属于申请中的信用主体。", code="measure_not_of_subject",
                           errors={"measure_id": ["措施与 subject_type/id_number 不符。"]})
@@ -248,17 +287,40 @@ def file_repair(w: Workflow, actor: str, measure_id: str, subject: tuple[str, st
                          "commitment": commitment, "reply_due_on": due.due_on, **_entered(entered, actor)})
         try:
             uow.commit()
-        except IntegrityError:
+        except DuplicateRow:
             raise Conflict("该措施已有一件信用修复申请待答复。", code="repair_open") from None
-        return repair
+        return CaseAnswer(repair, id_number, access.sees_full_numbers(principal, access.CASE_FILE))
 
 
 def get_repair(session, repair_id: str, for_update: bool = False) -> RepairRow:
     return load_for_procedure(session, RepairRow, repair_id, for_update, "信用修复申请", "repair_not_found")
 
 
-def repair_header(session_factory, repair_id: str) -> tuple[str, str, str]:
-    return subject_header(session_factory, get_repair, repair_id)
+def repair_for(uow, principal: Principal, repair_id: str) -> CaseAnswer:
+    """GET /repairs/{id}: one repair application and its reply."""
+    with uow:
+        r = get_repair(uow.session, repair_id)
+        restored = get_measure(uow.session, r.measure_id).credit_state == "restored"
+        _case_file(principal, access.CASE_READ, r)
+        return _answer(uow, principal, access.CASE_READ, r, restored)
+
+
+@dataclass
+class NoticeLetter:
+    measure: MeasureRow
+    violation: ViolationRow
+    notice: NoticeRow | None
+    number: str
+
+
+def notice_letter(uow, principal: Principal, measure_id: str) -> NoticeLetter:
+    """What the printable credit-result notice shows (第十条)."""
+    with uow:
+        s = uow.session
+        m = get_measure(s, measure_id)
+        _case_file(principal, access.CASE_READ, m)
+        return NoticeLetter(m, s.get(ViolationRow, m.violation_id), notice_of(s, measure_id),
+                            reveal_one(s, uow.keys, m.id_number))
 
 
 def repair_view(r: RepairRow) -> RepairView:
@@ -271,15 +333,18 @@ class RepairDecision:
     repair: RepairRow
     measure: MeasureRow
     restored: bool = False
+    number: str = ""
 
 
-def decide_repair(w: Workflow, actor: str, repair_id: str, outcome: str, decided_on: date,
+def decide_repair(w: Workflow, principal: Principal, repair_id: str, outcome: str, decided_on: date,
                   reason: str) -> RepairDecision:
-    w.refuse_early(decided_on=decided_on)
+    actor = principal.name
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         s = uow.session
         r = get_repair(s, repair_id, for_update=True)
+        _case_file(principal, access.CASE_DECIDE, r)
+        w.refuse_early(decided_on=decided_on)
         try:
             rules_of.check_repair_decision(r.state, decided_on, r.filed_on, today)
         except TransitionRefused as exc:
@@ -302,7 +367,8 @@ def decide_repair(w: Workflow, actor: str, repair_id: str, outcome: str, decided
                 m.credit_state, m.credit_restored_on, m.credit_restored_how, m.credit_note = (
                     restoration.credit_state, restoration.on, restoration.how, restoration.explanation)
                 add_event(s, m, "credit_restored", restoration.on, now, ref=r.id, detail=restoration.explanation)
-                append_changes(s, [(m.subject_type, m.id_number)], now)
+                uow.subjects_changed([(m.subject_type, m.id_number)], now)
                 result.restored = True
+        result.number = reveal_one(s, uow.keys, r.id_number)
         uow.commit()
         return result

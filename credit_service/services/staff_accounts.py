@@ -24,11 +24,11 @@ from ..adapters.orm import LoginFailureRow, StaffUserRow, WebSessionRow
 from ..adapters.pii import KeyRing
 from ..clock import Clock
 from ..domain.identity import region_problem
-from . import audit
+from . import access, audit
 from .errors import Conflict, Invalid, NotFound
 from .unit_of_work import UnitOfWork
 
-STAFF_ROLES = ("staff", "admin")
+STAFF_ROLES = access.CONSOLE_ROLES
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
@@ -69,8 +69,8 @@ class SignIn:
 def _check_role_region(role: str, region: str | None) -> None:
     if role not in STAFF_ROLES:
         raise Invalid(f"角色须为{'/'.join(STAFF_ROLES)}之一。", errors={"role": ["unknown role"]})
-    if role == "staff" and not region:
-        raise Invalid("staff 角色须指定统筹区（--region），其工作限于该统筹区。", errors={"region": ["required"]})
+    if access.bound_to_region(role) and not region:
+        raise Invalid(f"{role} 角色须指定统筹区（--region），其工作限于该统筹区。", errors={"region": ["required"]})
     if region and (problem := region_problem(region)):
         raise Invalid(problem, errors={"region": [problem]})
 

@@ -33,22 +33,16 @@ from ..adapters.records import _chunk_size, _chunks, _member_of
 from ..adapters.status_index import CLIENT_FEED
 from ..clock import Clock
 from ..domain.identity import SUBJECT_TYPES
-from ..domain.status import CLEAN, status_on
+from ..domain.status import CLEAN
 from ..domain.webhooks import (EVENT_TYPES, STATUS_CHANGED, Scope, event_id, next_attempt, scope_problems,
                                subject_pseudonym)
 from ..metrics import gauge_hook
 from .errors import Invalid, NotFound
+from .status_query import event_status
 from .unit_of_work import UnitOfWork
 
 GAP_WINDOW = 1000
 ENQUEUE_BATCH = 2000
-
-
-def _serialise_status(subject_type, status) -> dict:
-    from ..api.serializers import status_json  # the same shape as GET .../status ...
-    body = status_json(subject_type, "", status)
-    del body["id_number"]  # ... without the number: not even masked (it narrowed a guess to a few thousand)
-    return body
 
 
 def secret_context(webhook_id: str) -> str:
@@ -214,12 +208,11 @@ def _enqueue_one(uow: UnitOfWork, clock: Clock, webhook_id: str) -> tuple[int, b
             today, now = clock.today(), clock.now()
             rows = []
             for e in new:
-                status = status_on(e.subject_type, facts.get((e.subject_type, e.id_number), CLEAN), today)
                 payload = {
                     "event_id": event_id(e.seq), "type": STATUS_CHANGED, "seq": e.seq,
                     "changed_at": _iso(e.changed_at),
                     "subject_key": subject_pseudonym(pseudonym_key, e.subject_type, numbers[e.id_number]),
-                    "status": _serialise_status(e.subject_type, status),
+                    "status": event_status(e.subject_type, facts.get((e.subject_type, e.id_number), CLEAN), today),
                 }
                 rows.append({"webhook_id": webhook_id, "seq": e.seq, "event_id": event_id(e.seq),
                              "event_type": STATUS_CHANGED, "state": "pending", "attempts": 0,

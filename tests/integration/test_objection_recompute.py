@@ -12,6 +12,7 @@ from credit_service.adapters.orm import MeasureRow, ViolationRow
 from credit_service.services import procedure
 from tests.factories import id_number, stored_keys
 from tests.workflow import D, record, standing_measures
+from tests.unit_helpers import acting
 
 S, L = "settlement_suspension", "joint_punishment_listing"
 
@@ -19,8 +20,8 @@ S, L = "settlement_suspension", "joint_punishment_listing"
 def object_and_decide(container, measure_id: str, outcome: str, fund_loss: str | None = None,
                       filed_on: str = "2026-06-01", decided_on: str = "2026-06-10"):
     w = container.workflow()
-    objection = procedure.file_objection(w, "staff", measure_id, D(filed_on), "金额有误", ["票据"], paper_filing=True)
-    return procedure.decide_objection(w, "staff", objection.id, outcome, D(decided_on), "复核",
+    objection = procedure.file_objection(w, acting("staff"), measure_id, D(filed_on), "金额有误", ["票据"]).row
+    return procedure.decide_objection(w, acting("staff"), objection.id, outcome, D(decided_on), "复核",
                                       Decimal(fund_loss) if fund_loss else None)
 
 
