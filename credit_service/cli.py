@@ -199,7 +199,7 @@ def clients_list() -> None:
     c = _container()
     now = c.clock.now()
     rows = [("NAME", "ROLE", "REGION", "SUBJECT", "CREATED", "EXPIRES", "STATE", "ID")]
-    for client in list_clients(c.session_factory, c.keys):
+    for client in list_clients(c.uow()):
         state = client.state(now)
         if state == "revoked":
             state = f"revoked {_minute(client.revoked_at)}"

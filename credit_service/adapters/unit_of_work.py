@@ -11,6 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..services.unit_of_work import DuplicateRow, Publisher, SubjectKey, UnitOfWork
+from .accounts import ApiClients, StaffAccounts
+from .case_files import CaseFiles
+from .sweep_store import Sweeps
+from .webhook_store import Webhooks
 from .orm import SubjectChangeRow
 from .pii import KeyRing
 
@@ -76,6 +80,24 @@ class SubjectRecords:
         return reveal_one(self._session, self._keys, key)
 
 
+class AuditTrail:
+    """Changes staged in this transaction; appended to the hash chain just before it commits."""
+
+    def __init__(self, session: Session):
+        self._session = session
+
+    def stage(self, changes, now: datetime) -> None:
+        from .audit_trail import stage
+        stage(self._session, changes, now)
+
+    def events(self, *, region: str | None, subject_type: str | None, keys: list[str] | None, since, until,
+               after: int, limit: int):
+        """The stored events after seq `after`, filtered, in order (at most `limit`)."""
+        from .audit_trail import events
+        return events(self._session, region=region, subject_type=subject_type, keys=keys, since=since, until=until,
+                      after=after, limit=limit)
+
+
 class SqlUnitOfWork(UnitOfWork):
     def __init__(self, session_factory: sessionmaker, keys: KeyRing | None = None,
                  publisher: Publisher | None = None):
@@ -103,6 +125,12 @@ class SqlUnitOfWork(UnitOfWork):
         self.session = self._session_factory()
         self.feed = ChangeFeed(self.session)
         self.subjects = SubjectRecords(self.session, self.keys)
+        self.cases = CaseFiles(self.session)
+        self.audit = AuditTrail(self.session)
+        self.clients = ApiClients(self.session)
+        self.staff = StaffAccounts(self.session)
+        self.webhooks = Webhooks(self.session)
+        self.sweeps = Sweeps(self.session)
 
     def _rollback(self) -> None:
         # What the use case read stays readable after it returns (rolling back would expire it).
@@ -114,9 +142,9 @@ class SqlUnitOfWork(UnitOfWork):
         self.session.close()
 
     def _commit(self) -> None:
-        from ..services import audit  # the trail is written in the same transaction as the changes it records
+        from .audit_trail import flush_staged  # the trail is written in the same transaction as what it records
         try:
-            audit.flush_staged(self.session)
+            flush_staged(self.session)
             self.session.commit()
         except IntegrityError as exc:
             raise DuplicateRow(str(exc.orig)) from exc

@@ -12,11 +12,10 @@ from schemas.procedure import RecordQuerySchema, RecordSchema, WorklistSchema
 
 from ..domain.identity import mask_id_number
 from ..domain.money import format_yuan
-from ..domain.status import status_on
-from ..adapters.subjects import reveal
 from ..services import access
 from ..services.errors import Invalid
 from ..services.record_queries import worklist, year_record
+from ..services.status_query import score_of
 from .auth import require
 from .serializers import measure_row_json, notice_json, objection_json, repair_json, violation_row_json
 from .query_args import date_arg, region_arg
@@ -63,27 +62,20 @@ def record_query(data):
 
 
 def _record_answer(c, subject_type: str, id_number: str, year: int, today: date) -> Response:
-    scope = access.region_for(g.principal, access.RECORD_READ, None)
-    record = year_record(c.session_factory, subject_type, c.keys.lookup_key(subject_type, id_number), year, scope)
-    full = access.sees_full_numbers(g.principal, access.RECORD_READ)
+    record = year_record(c.uow(), g.principal, subject_type, id_number, year)
+    full = record.full_numbers
     body = {
         "subject_type": subject_type, "id_number": id_number if full else mask_id_number(id_number), "year": year,
-        "scope_region": scope, "partial": record.partial,
+        "scope_region": record.scope_region, "partial": record.partial,
         "total_fund_loss": format_yuan(record.total_fund_loss),
         "violations": [violation_row_json(v, id_number, full) for v in record.violations],
         "measures": [measure_row_json(m, today) for m in record.measures],
         "notices": [notice_json(n) for n in record.notices],
         "objections": [objection_json(o, id_number, full, today) for o in record.objections],
         "repairs": [repair_json(r, id_number, full, today, _restored(record, r.measure_id)) for r in record.repairs],
-        "evaluation": _evaluation(c, subject_type, id_number, today if year >= today.year else date(year, 12, 31)),
+        "evaluation": score_of(c, subject_type, id_number, today if year >= today.year else date(year, 12, 31)),
     }
     return Response(orjson.dumps(body), mimetype="application/json")
-
-
-def _evaluation(c, subject_type: str, id_number: str, day: date) -> dict:
-    """Score and grade as of today (a past year's record: as of its last day), from the status index."""
-    status = status_on(subject_type, c.index.get(subject_type, id_number), day, rules=c.rules)
-    return {"on": day.isoformat(), "score": status.score, "grade": status.grade}
 
 
 def _restored(record, measure_id: str) -> bool:
@@ -111,13 +103,10 @@ def _year(value: str | None, today: date, c) -> int:
 def staff_worklist():
     """待复核的异议、待答复的修复申请、尚在异议期内的告知书，按期限先后排列（含暂定期限标记）。"""
     c = current_app.extensions["credit_service"]
-    region = access.region_for(g.principal, access.WORKLIST_READ, region_arg(request.args))
+    region = region_arg(request.args)
     due_before = date_arg(request.args, "due_before", c)
-    today = c.clock.today()
-    items = worklist(c.session_factory, today, region, due_before)
-    with c.session_factory() as session:  # staff and admin only: they see the numbers
-        numbers = reveal(session, c.keys, (i.id_number for i in items))
+    items = worklist(c.uow(), g.principal, c.clock.today(), region, due_before)
     body = {"items": [{"kind": i.kind, "id": i.id, "measure_id": i.measure_id, "subject_type": i.subject_type,
-                       "id_number": numbers[i.id_number], "region": i.region, "due_on": i.due_on.isoformat(),
+                       "id_number": i.id_number, "region": i.region, "due_on": i.due_on.isoformat(),
                        "provisional": i.provisional, "overdue": i.overdue} for i in items]}
     return Response(orjson.dumps(body), mimetype="application/json")

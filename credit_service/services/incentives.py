@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import select
-
 from ..adapters.orm import ExpertRecommendationRow
 from ..clock import Clock
 from . import access
@@ -25,17 +23,13 @@ def recommend_expert(uow: UnitOfWork, clock: Clock, principal: Principal, subjec
         raise Invalid(f"推荐年度须在2000年至{today.year + 1}年之间。", errors={"year": ["年度超出范围。"]},
                       code="validation_failed" if year < 2000 else "year_in_future")
     with uow:
-        session = uow.session
         key = uow.subjects.remember([(subject_type, id_number)])[(subject_type, id_number)]
-        earlier = session.scalar(select(ExpertRecommendationRow).where(
-            ExpertRecommendationRow.subject_type == subject_type, ExpertRecommendationRow.id_number == key,
-            ExpertRecommendationRow.year == year))
-        if earlier is not None:
+        if uow.cases.recommendation(subject_type, key, year) is not None:
             raise Conflict(f"该医（药）师已被标记为{year}年度优先推荐入医保专家库。", code="already_recommended")
         row = ExpertRecommendationRow(id=uuid.uuid4().hex, subject_type=subject_type, id_number=key,
                                       year=year, region=region, reason=reason, marked_by=actor,
                                       marked_at=clock.now())
-        session.add(row)
+        uow.cases.add(row)
         uow.subjects_changed([(subject_type, key)], clock.now())
         uow.commit()
         return {"id": row.id, "subject_type": subject_type, "id_number": id_number, "year": year,

@@ -13,7 +13,8 @@ from ..domain.rules import RuleBook
 from ..domain.violations import ViolationInput
 from ..adapters.orm import MeasureRow, ViolationRow
 from ..domain.status import MeasureFact
-from . import access, audit
+from . import access
+from .audit import Change
 from .clients import Principal
 from .errors import Conflict, Invalid, ServiceError, date_out_of_range
 from .unit_of_work import DuplicateRow, UnitOfWork
@@ -157,7 +158,7 @@ def _record(uow: UnitOfWork, principal: Principal, rows: list[ViolationInput | S
 
         uow.subjects.remember({o.violation.input.subject_key for o in outcomes
                                if o is not None and o.status == "created"})
-        audit.stage(uow.session, _audit_changes(outcomes, stored), now)
+        uow.audit.stage(_audit_changes(outcomes, stored), now)
         if origin is not None:
             uow.facts_added(_facts_of(outcomes, stored))
         try:
@@ -180,14 +181,14 @@ def _facts_of(outcomes, stored: dict) -> list:
             for o in outcomes if o is not None and o.status == "created"]
 
 
-def _audit_changes(outcomes, stored: dict) -> list[audit.Change]:
+def _audit_changes(outcomes, stored: dict) -> list[Change]:
     """violation_recorded, with the measures it caused (their creation is part of the same change)."""
     changes = []
     for o in outcomes:
         if o is None or o.status != "created":
             continue
         r, v = o.violation, o.violation.input
-        changes.append(audit.Change(
+        changes.append(Change(
             action="violation_recorded", entity="violation", entity_id=r.id, subject_type=v.subject_type,
             id_number=stored[v.subject_key][1], region=v.region,
             after={"source": v.source, "source_ref": v.source_ref, "occurred_on": v.occurred_on,

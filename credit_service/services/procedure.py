@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
-
 from ..clock import Clock
 from ..domain import procedure as rules_of
 from ..domain.dates import LawfulDates
@@ -17,11 +15,11 @@ from ..domain.procedure import RepairView, TransitionRefused
 from ..domain.rules import RuleBook
 from ..domain.working_days import WorkingCalendar
 from ..adapters.orm import MeasureRow, NoticeRow, ObjectionRow, RepairRow, ViolationRow
-from ..adapters.subjects import reveal_one
-from . import access, audit
+from . import access
+from .audit import Change
 from .clients import Principal
 from .errors import Conflict, Invalid, date_out_of_range
-from .measure_records import add_event, get_measure, load_for_procedure, notice_of, procedure_for, view_of
+from .measure_records import add_event, load, procedure_for, view_of
 from .recompute import recompute_subject
 from .unit_of_work import DuplicateRow
 
@@ -58,12 +56,11 @@ def serve_notice(w: Workflow, principal: Principal, measure_id: str, served_on: 
     actor = principal.name
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
-        s = uow.session
-        m = get_measure(s, measure_id, for_update=True)
+        m = load(uow, "measure", measure_id, for_update=True)
         _case_file(principal, access.CASE_DECIDE, m)
         w.refuse_early(served_on=served_on, received_on=received_on)
         try:
-            rules_of.check_notice(view_of(m), served_on, received_on, today, notice_of(s, m.id) is not None)
+            rules_of.check_notice(view_of(m), served_on, received_on, today, uow.cases.notice_of(m.id) is not None)
         except TransitionRefused as exc:
             raise _refused(exc) from None
         deadline = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).objection_deadline(w.calendar, received_on)
@@ -71,8 +68,8 @@ def serve_notice(w: Workflow, principal: Principal, measure_id: str, served_on: 
                            region=m.region, served_on=served_on, received_on=received_on,
                            objection_deadline=deadline.due_on, deadline_provisional=deadline.provisional,
                            recorded_by=actor, created_at=now)
-        s.add(notice)
-        add_event(s, m, "notice_served", received_on, now, ref=notice.id,
+        uow.cases.add(notice)
+        add_event(uow, m, "notice_served", received_on, now, ref=notice.id,
                   detail=f"异议期限{deadline.due_on}{'（暂定）' if deadline.provisional else ''}")
         try:
             uow.commit()
@@ -99,7 +96,7 @@ class CaseAnswer:
 
 
 def _answer(uow, principal: Principal, action: str, row, credit_restored: bool = False) -> CaseAnswer:
-    return CaseAnswer(row, reveal_one(uow.session, uow.keys, row.id_number),
+    return CaseAnswer(row, uow.subjects.reveal_one(row.id_number),
                       access.sees_full_numbers(principal, action), credit_restored)
 
 
@@ -110,19 +107,17 @@ def file_objection(w: Workflow, principal: Principal, measure_id: str, filed_on:
     actor = principal.name
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
-        s = uow.session
-        m = get_measure(s, measure_id, for_update=True)
+        m = load(uow, "measure", measure_id, for_update=True)
         _case_file(principal, access.CASE_FILE, m)
         w.refuse_early(filed_on=filed_on)
         try:
             filed_on, entered = rules_of.filing_date(filed_on, today, access.may(principal, access.PAPER_FILING))
         except TransitionRefused as exc:
             raise _refused(exc) from None
-        notice = notice_of(s, m.id)
+        notice = uow.cases.notice_of(m.id)
         deadline = (rules_of.Deadline(notice.objection_deadline, notice.deadline_provisional)
                     if notice is not None else None)
-        open_one = s.scalar(select(ObjectionRow.id).where(ObjectionRow.measure_id == m.id,
-                                                          ObjectionRow.state == "open")) is not None
+        open_one = uow.cases.open_objection(m.id) is not None
         try:
             note = rules_of.check_objection(view_of(m), filed_on, today, deadline, open_one)
         except TransitionRefused as exc:
@@ -134,8 +129,8 @@ def file_objection(w: Workflow, principal: Principal, measure_id: str, filed_on:
             evidence=json.dumps(evidence, ensure_ascii=False),
             acceptance_note=note, review_due_on=due.due_on, review_due_provisional=due.provisional, state="open",
             filed_by=actor, created_at=now)
-        s.add(objection)
-        add_event(s, m, "objection_filed", filed_on, now, ref=objection.id,
+        uow.cases.add(objection)
+        add_event(uow, m, "objection_filed", filed_on, now, ref=objection.id,
                   after={"review_due_on": due.due_on, "acceptance_note": note, **_entered(entered, actor)})
         answer = _answer(uow, principal, access.CASE_FILE, objection)
         try:
@@ -145,14 +140,10 @@ def file_objection(w: Workflow, principal: Principal, measure_id: str, filed_on:
         return answer
 
 
-def get_objection(session, objection_id: str, for_update: bool = False) -> ObjectionRow:
-    return load_for_procedure(session, ObjectionRow, objection_id, for_update, "异议申请", "objection_not_found")
-
-
 def objection_for(uow, principal: Principal, objection_id: str) -> CaseAnswer:
     """GET /objections/{id}: one objection and its review (its region's staff, admin, the person)."""
     with uow:
-        o = get_objection(uow.session, objection_id)
+        o = load(uow, "objection", objection_id)
         _case_file(principal, access.CASE_READ, o)
         return _answer(uow, principal, access.CASE_READ, o)
 
@@ -161,8 +152,7 @@ def record_evidence_complete(w: Workflow, principal: Principal, objection_id: st
     """第十条：复核期限自收到书面申请及相关证明材料起算 — the review clock restarts."""
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
-        s = uow.session
-        o = get_objection(s, objection_id, for_update=True)
+        o = load(uow, "objection", objection_id, for_update=True)
         _case_file(principal, access.CASE_DECIDE, o)
         w.refuse_early(on=on)
         if o.state != "open":
@@ -172,11 +162,11 @@ def record_evidence_complete(w: Workflow, principal: Principal, objection_id: st
         if on < o.filed_on or on > today:
             raise Invalid(f"材料补齐日期须在异议提出日期（{o.filed_on}）与今天（{today}）之间。",
                           code="evidence_date_out_of_range", errors={"on": ["日期不在允许范围内。"]})
-        m = get_measure(s, o.measure_id)
+        m = load(uow, "measure", o.measure_id)
         due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).review_due(w.calendar, on)
         o.evidence_complete_on, o.review_due_on, o.review_due_provisional = on, due.due_on, due.provisional
         o.overdue_on = None
-        add_event(s, m, "objection_evidence_complete", on, now, ref=o.id, detail=f"复核期限{due.due_on}")
+        add_event(uow, m, "objection_evidence_complete", on, now, ref=o.id, detail=f"复核期限{due.due_on}")
         answer = _answer(uow, principal, access.CASE_DECIDE, o)
         try:
             uow.commit()
@@ -204,13 +194,12 @@ def decide_objection(w: Workflow, principal: Principal, objection_id: str, outco
     actor = principal.name
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
-        s = uow.session
-        o = get_objection(s, objection_id, for_update=True)
+        o = load(uow, "objection", objection_id, for_update=True)
         _case_file(principal, access.CASE_DECIDE, o)
         w.refuse_early(decided_on=decided_on)
         uow.lock_subjects([(o.subject_type, o.id_number)])  # the year is recomputed: serialise with intake
-        m = get_measure(s, o.measure_id)
-        violation = s.get(ViolationRow, m.violation_id)
+        m = load(uow, "measure", o.measure_id)
+        violation = uow.cases.violation(m.violation_id)
         try:
             rules_of.check_objection_decision(o.state, outcome, decided_on, o.filed_on, today, fund_loss is not None,
                                               fund_loss, violation.fund_loss)
@@ -222,7 +211,7 @@ def decide_objection(w: Workflow, principal: Principal, objection_id: str, outco
             o.overdue_on = o.review_due_on + timedelta(days=1)
         o.corrected_fund_loss = fund_loss
         result = ObjectionDecision(objection=o, subject=(o.subject_type, o.id_number))
-        add_event(s, m, f"objection_{outcome}", decided_on, now, ref=o.id,
+        add_event(uow, m, f"objection_{outcome}", decided_on, now, ref=o.id,
                   detail="逾期作出复核决定" if o.decided_late else "", before={"state": "open"},
                   after={"state": "decided", "outcome": outcome, "reason": reason, "fund_loss": fund_loss,
                          "decided_late": o.decided_late})
@@ -234,16 +223,16 @@ def decide_objection(w: Workflow, principal: Principal, objection_id: str, outco
                 if violation.reported_fund_loss is None:
                     violation.reported_fund_loss = violation.fund_loss
                 violation.fund_loss = fund_loss
-            audit.stage(s, [audit.Change(
+            uow.audit.stage([Change(
                 action="violation_voided" if outcome == "upheld" else "violation_corrected", entity="violation",
                 entity_id=violation.id, subject_type=violation.subject_type, id_number=violation.id_number,
                 region=violation.region, before=before,
                 after={"fund_loss": violation.fund_loss, "voided_on": violation.voided_on, "objection": o.id})], now)
-            redone = recompute_subject(s, o.subject_type, o.id_number, violation.record_year, w.rules, decided_on,
+            redone = recompute_subject(uow, o.subject_type, o.id_number, violation.record_year, w.rules, decided_on,
                                        o.id, now)
             result.revoked, result.created = redone.revoked, redone.created
             uow.subjects_changed([(o.subject_type, o.id_number)], now)
-        result.number = reveal_one(s, uow.keys, o.id_number)
+        result.number = uow.subjects.reveal_one(o.id_number)
         uow.commit()
         return result
 
@@ -257,9 +246,8 @@ def file_repair(w: Workflow, principal: Principal, measure_id: str, subject_type
     actor = principal.name
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
-        s = uow.session
         subject = (subject_type, uow.keys.lookup_key(subject_type, id_number))
-        m = get_measure(s, measure_id, for_update=True)
+        m = load(uow, "measure", measure_id, for_update=True)
         access.check_case_file(principal, access.CASE_FILE, *subject, m.region)  # the subject's: checked below
         w.refuse_early(filed_on=filed_on)
         try:
@@ -269,7 +257,7 @@ def file_repair(w: Workflow, principal: Principal, measure_id: str, subject_type
         if (m.subject_type, m.id_number) != subject:
             raise Invalid("该措施不属于申请中的信用主体。", code="measure_not_of_subject",
                           errors={"measure_id": ["措施与 subject_type/id_number 不符。"]})
-        open_one = s.scalar(select(RepairRow.id).where(RepairRow.measure_id == m.id, RepairRow.state == "open"))
+        open_one = uow.cases.open_repair(m.id)
         try:
             rules_of.check_repair(view_of(m), filed_on, today, open_one is not None)
         except TransitionRefused as exc:
@@ -281,8 +269,8 @@ def file_repair(w: Workflow, principal: Principal, measure_id: str, subject_type
             adverse_effects_removed=adverse_effects_removed,
             commitment=commitment, evidence=json.dumps(evidence, ensure_ascii=False), reply_due_on=due.due_on,
             reply_due_provisional=due.provisional, state="open", filed_by=actor, created_at=now)
-        s.add(repair)
-        add_event(s, m, "repair_filed", filed_on, now, ref=repair.id,
+        uow.cases.add(repair)
+        add_event(uow, m, "repair_filed", filed_on, now, ref=repair.id,
                   after={"corrected": corrected, "adverse_effects_removed": adverse_effects_removed,
                          "commitment": commitment, "reply_due_on": due.due_on, **_entered(entered, actor)})
         try:
@@ -292,15 +280,11 @@ def file_repair(w: Workflow, principal: Principal, measure_id: str, subject_type
         return CaseAnswer(repair, id_number, access.sees_full_numbers(principal, access.CASE_FILE))
 
 
-def get_repair(session, repair_id: str, for_update: bool = False) -> RepairRow:
-    return load_for_procedure(session, RepairRow, repair_id, for_update, "信用修复申请", "repair_not_found")
-
-
 def repair_for(uow, principal: Principal, repair_id: str) -> CaseAnswer:
     """GET /repairs/{id}: one repair application and its reply."""
     with uow:
-        r = get_repair(uow.session, repair_id)
-        restored = get_measure(uow.session, r.measure_id).credit_state == "restored"
+        r = load(uow, "repair", repair_id)
+        restored = load(uow, "measure", r.measure_id).credit_state == "restored"
         _case_file(principal, access.CASE_READ, r)
         return _answer(uow, principal, access.CASE_READ, r, restored)
 
@@ -316,11 +300,10 @@ class NoticeLetter:
 def notice_letter(uow, principal: Principal, measure_id: str) -> NoticeLetter:
     """What the printable credit-result notice shows (第十条)."""
     with uow:
-        s = uow.session
-        m = get_measure(s, measure_id)
+        m = load(uow, "measure", measure_id)
         _case_file(principal, access.CASE_READ, m)
-        return NoticeLetter(m, s.get(ViolationRow, m.violation_id), notice_of(s, measure_id),
-                            reveal_one(s, uow.keys, m.id_number))
+        return NoticeLetter(m, uow.cases.violation(m.violation_id), uow.cases.notice_of(measure_id),
+                            uow.subjects.reveal_one(m.id_number))
 
 
 def repair_view(r: RepairRow) -> RepairView:
@@ -341,8 +324,7 @@ def decide_repair(w: Workflow, principal: Principal, repair_id: str, outcome: st
     actor = principal.name
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
-        s = uow.session
-        r = get_repair(s, repair_id, for_update=True)
+        r = load(uow, "repair", repair_id, for_update=True)
         _case_file(principal, access.CASE_DECIDE, r)
         w.refuse_early(decided_on=decided_on)
         try:
@@ -352,23 +334,22 @@ def decide_repair(w: Workflow, principal: Principal, repair_id: str, outcome: st
         if outcome == "approved" and not (r.corrected and r.adverse_effects_removed and r.commitment):
             raise Invalid("申请未同时具备纠正失信行为、消除不良影响、作出修复承诺三项条件（第十二条），不能核准。",
                           code="repair_conditions_incomplete")
-        m = get_measure(s, r.measure_id, for_update=True)
+        m = load(uow, "measure", r.measure_id, for_update=True)
         r.state, r.decided_on, r.decision_reason, r.decided_by = outcome, decided_on, reason, actor
         if decided_on > r.reply_due_on and r.overdue_on is None:  # as the overdue sweep would have flagged it
             r.overdue_on = r.reply_due_on + timedelta(days=1)
-        add_event(s, m, f"repair_{outcome}", decided_on, now, ref=r.id, before={"state": "open"},
+        add_event(uow, m, f"repair_{outcome}", decided_on, now, ref=r.id, before={"state": "open"},
                   after={"state": outcome, "reason": reason})
         result = RepairDecision(repair=r, measure=m)
         if outcome == "approved":
-            s.flush()
-            repairs = [repair_view(x) for x in s.scalars(select(RepairRow).where(RepairRow.measure_id == m.id))]
+            repairs = [repair_view(x) for x in uow.cases.repairs_of(m.id)]
             restoration = rules_of.restoration_on_approval(m.restores_on, m.credit_state, repairs)
             if restoration is not None:
                 m.credit_state, m.credit_restored_on, m.credit_restored_how, m.credit_note = (
                     restoration.credit_state, restoration.on, restoration.how, restoration.explanation)
-                add_event(s, m, "credit_restored", restoration.on, now, ref=r.id, detail=restoration.explanation)
+                add_event(uow, m, "credit_restored", restoration.on, now, ref=r.id, detail=restoration.explanation)
                 uow.subjects_changed([(m.subject_type, m.id_number)], now)
                 result.restored = True
-        result.number = reveal_one(s, uow.keys, r.id_number)
+        result.number = uow.subjects.reveal_one(r.id_number)
         uow.commit()
         return result

@@ -148,3 +148,9 @@ def event_status(subject_type: str, facts: SubjectFacts, day: date) -> dict:
     body = status_json(subject_type, "", status_on(subject_type, facts, day))
     del body["id_number"]
     return body
+
+
+def score_of(source: StatusSource, subject_type: str, id_number: str, day: date) -> dict:
+    """Score and grade on `day`, from the status index: the same number every status answer shows."""
+    status = status_on(subject_type, source.index.get(subject_type, id_number), day, rules=source.rules)
+    return {"on": day.isoformat(), "score": status.score, "grade": status.grade}
