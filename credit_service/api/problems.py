@@ -5,9 +5,9 @@ import json
 import logging
 
 from flask import Response
-from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from ..adapters.database import database_gone
 from ..services.errors import ServiceError, invalid_fields, problem_body
 
 log = logging.getLogger(__name__)
@@ -77,15 +77,11 @@ def from_unreadable_record(error) -> Response:
 
 
 def from_unexpected(error: Exception) -> Response:
-    if isinstance(error, (OperationalError, DBAPIError)) and _database_gone(error):
+    if database_gone(error):
         log.warning("database unavailable: %s", error.__class__.__name__)
         return problem(503)
     log.exception("unhandled error")
     return problem(500)
-
-
-def _database_gone(error: DBAPIError) -> bool:
-    return bool(getattr(error, "connection_invalidated", False)) or isinstance(error, OperationalError)
 
 
 def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:
