@@ -29,7 +29,7 @@ def _record(uow, **overrides):
     return outcomes[0], changed
 
 
-def test_art9_recording_a_violation_decides_stores_audits_and_publishes_once():
+def test_recording_a_violation_decides_stores_audits_and_publishes_once():
     uow = FakeUnitOfWork()
     outcome, changed = _record(uow, fund_loss=Decimal("150000.00"), determined_on=D("2025-04-10"))
     assert outcome.status == "created"
@@ -78,7 +78,7 @@ def _workflow(uow):
                               clock=FixedClock(TODAY), dates=LawfulDates())
 
 
-def test_art10_upholding_an_objection_revokes_the_measure_and_publishes_the_subject():
+def test_upholding_an_objection_revokes_the_measure_and_publishes_the_subject():
     uow = FakeUnitOfWork()
     outcome, _ = _record(uow, fund_loss=Decimal("150000.00"), determined_on=D("2026-10-01"))
     measure = uow.store.measures[outcome.violation.measures[0].id]
