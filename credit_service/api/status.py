@@ -8,19 +8,16 @@ from flask import Response, current_app, g, request
 
 from schemas.problems import PROBLEM, ProblemSchema
 
-from marshmallow import ValidationError
-
-from schemas.claims import ClaimSchema
+import schemas.claims  # noqa: F401 (registers ClaimSchema, which the batch schema names)
 from schemas.fields import subject_path_parameters
 from schemas.status import BatchRequestSchema, BatchResultSchema, StatusQuerySchema, StatusResultSchema
 
 from ..domain.dates import parse_day
 from ..domain.identity import SUBJECT_TYPES, id_number_problem, normalise_id_number
 from ..services import access
-from ..services.errors import Invalid, date_out_of_range, invalid_fields
+from ..services.errors import Invalid, date_out_of_range
 from ..services.status_query import batch_of, status_of
 from .auth import require
-from .problems import _flatten
 from .request_body import Blueprint
 
 blp = Blueprint("status", __name__, url_prefix="/api/v1", description="结算状态查询（Arts 5, 9）")
@@ -64,56 +61,25 @@ def status_query(data):
 
 @blp.route("/status/batch", methods=["POST"])
 @require(access.STATUS_BATCH)
-@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": BatchRequestSchema}}})
+@blp.arguments(BatchRequestSchema)
 @blp.response(200, BatchResultSchema)
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="任一项无效则整批422，errors 指明序号")
-def batch_status():
+def batch_status(data):
     """批量查询（≤1000个主体），结果与请求同序；可附 claims（与 /claims/check 同样的请求体）逐笔核验，
     以及 emergency（急救、抢救）。"""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("subjects"), list):
-        raise Invalid("请求体须为 {\"on\": 日期, \"subjects\": [{\"subject_type\", \"id_number\"}, …]}。",
-                      errors={"subjects": ["缺少或不是数组。"]})
     c = current_app.extensions["credit_service"]
-    subjects = body["subjects"]
-    claims = body.get("claims", [])
-    if not isinstance(claims, list):
-        raise Invalid("claims 须为数组。", errors={"claims": ["应为数组。"]})
-    limit = c.settings.batch_max_subjects
-    if len(subjects) + len(claims) > limit:
-        raise Invalid(f"单次最多查询{limit}个主体或费用，本次{len(subjects) + len(claims)}个。",
-                      code="too_many_subjects", errors={"subjects": [f"连同 claims 最多{limit}个。"]})
-    day = asked_day(body.get("on"), c)
-    emergency = body.get("emergency")
-    if emergency is not None and not isinstance(emergency, bool):
-        raise Invalid("emergency 须为布尔值。", errors={"emergency": ["应为布尔值 true/false。"]})
-    keys, errors = [], {}
-    for i, item in enumerate(subjects):
-        if not isinstance(item, dict):
-            errors[f"subjects.{i}"] = ["应为对象 {subject_type, id_number}。"]
-            continue
-        subject_type, id_number = item.get("subject_type"), normalise_id_number(item.get("id_number"))
-        if subject_type not in SUBJECT_TYPES:
-            errors[f"subjects.{i}.subject_type"] = ["主体类型须为 insured、physician 或 pharmacist。"]
-        if problem := id_number_problem(id_number):
-            errors[f"subjects.{i}.id_number"] = [problem]
-        keys.append((subject_type, id_number))
-    loaded_claims, early_or_late = [], {}
+    subjects, claims = data["subjects"], data["claims"]
+    count, limit = len(subjects) + len(claims or ()), c.settings.batch_max_subjects
+    if count > limit:
+        raise Invalid(f"单次最多查询{limit}个主体或费用，本次{count}个。", code="too_many_subjects",
+                      errors={"subjects": [f"连同 claims 最多{limit}个。"]})
+    day = c.clock.today() if data["on"] is None else lawful_day(data["on"], c)
     today = c.clock.today()
-    for i, item in enumerate(claims):
-        try:
-            loaded_claims.append(ClaimSchema().load(item))
-        except ValidationError as exc:
-            errors.update({f"claims.{i}.{k}": v for k, v in _flatten(exc.messages).items()})
-            continue
-        if loaded_claims[-1]["on"] is not None and (
-                problem := c.dates.query_problem(loaded_claims[-1]["on"], today)):
-            early_or_late[f"claims.{i}.on"] = [problem]
-    if errors:
-        raise invalid_fields(errors | early_or_late, f"{len(errors)}项主体信息无效")
-    if early_or_late:
+    if early_or_late := {f"claims.{i}.on": [problem] for i, claim in enumerate(claims or ())
+                         if claim["on"] is not None and (problem := c.dates.query_problem(claim["on"], today))}:
         raise date_out_of_range(early_or_late)
-    return _json(batch_of(g.principal, c, keys, day, emergency, loaded_claims if "claims" in body else None))
+    return _json(batch_of(g.principal, c, [(s["subject_type"], s["id_number"]) for s in subjects], day,
+                          data["emergency"], claims))
 
 
 def _checked_subject(subject_type: str, id_number: str) -> str:
