@@ -29,6 +29,7 @@ from typing import Callable, Iterable
 
 from sqlalchemy.engine import Engine
 
+from ..domain.identity import SubjectKey
 from ..domain.status import CLEAN, MeasureFact, SubjectFacts
 from . import deadlines, records
 from .pii import KeyRing, ring
@@ -68,7 +69,6 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 def process_origin() -> str:
     """This process, as written into the change feed (the pid part changes in each forked worker)."""
     return f"{_PROCESS_TOKEN}-{os.getpid()}"
-SubjectKey = tuple[str, str]
 CLIENT_FEED = "client"  # subject_type used in the feed for API-client changes
 
 

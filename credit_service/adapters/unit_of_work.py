@@ -10,7 +10,8 @@ from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..services.unit_of_work import DuplicateRow, Publisher, SubjectKey, UnitOfWork
+from ..domain.identity import SubjectKey
+from ..services.unit_of_work import DuplicateRow, Publisher, UnitOfWork
 from .accounts import ApiClients, StaffAccounts
 from .case_files import CaseFiles
 from .sweep_store import Sweeps

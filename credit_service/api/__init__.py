@@ -8,11 +8,12 @@ from werkzeug.routing import UnicodeConverter
 from schemas.problems import PROBLEM, ProblemSchema
 
 from ..adapters.status_index import StaleIndex, UnreadableRecord
+from ..domain.errors import RuleRefusal
 from ..services.errors import ServiceError
 from . import (audit, claims, evaluation, health, lists, practitioners, procedure, records, reports, status,
                violations, webhooks)
-from .problems import (from_http_exception, from_service_error, from_stale_index, from_unexpected,
-                       from_unreadable_record)
+from .problems import (from_http_exception, from_rule_refusal, from_service_error, from_stale_index,
+                       from_unexpected, from_unreadable_record)
 from .request_body import StrictRequest
 
 
@@ -80,6 +81,7 @@ def register_api(app: Flask) -> None:
     api.register_blueprint(lists.blp)
     app.register_blueprint(health.blp)
     app.register_error_handler(ServiceError, from_service_error)
+    app.register_error_handler(RuleRefusal, from_rule_refusal)
     app.register_error_handler(StaleIndex, from_stale_index)
     app.register_error_handler(UnreadableRecord, from_unreadable_record)
     app.register_error_handler(Exception, from_unexpected)

@@ -8,7 +8,8 @@ from flask import Response
 from werkzeug.exceptions import HTTPException
 
 from ..adapters.database import database_gone
-from ..services.errors import ServiceError, invalid_fields, problem_body
+from ..domain.errors import RuleRefusal
+from ..services.errors import Conflict, Invalid, ServiceError, invalid_fields, problem_body
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,29 @@ def _response(body: dict, status: int) -> Response:
 
 def from_service_error(error: ServiceError) -> Response:
     return _response(problem_body(error), error.status)
+
+
+# The one table from the codes the rules refuse with (domain/errors.py) to HTTP statuses: these clash
+# with the record's state; every other refusal is an invalid request.
+CONFLICT_CODES = frozenset({"measure_revoked", "notice_exists", "objection_open", "objection_closed",
+                            "credit_restored", "repair_open", "repair_decided"})
+
+
+def status_of(refusal: RuleRefusal) -> int:
+    return 409 if refusal.code in CONFLICT_CODES else 422
+
+
+def as_problem(error: ServiceError | RuleRefusal) -> ServiceError:
+    """A service error as it is; a rule's refusal as the problem its code answers with."""
+    if not isinstance(error, RuleRefusal):
+        return error
+    if status_of(error) == 409:
+        return Conflict(error.detail, code=error.code)
+    return Invalid(error.detail, code=error.code, errors={error.field: [error.detail]} if error.field else None)
+
+
+def from_rule_refusal(error: RuleRefusal) -> Response:
+    return from_service_error(as_problem(error))
 
 
 def from_http_exception(error: HTTPException) -> Response:

@@ -18,6 +18,7 @@ from ..domain.violations import ViolationInput
 from ..services import access, intake
 from ..services.errors import Invalid, ServiceError, invalid_fields, problem_body
 from .auth import require
+from .problems import as_problem
 from .request_body import parse_json
 from .serializers import measure_brief_json, violation_json
 from .request_body import Blueprint
@@ -91,7 +92,7 @@ def import_violations():
             entry["violation_id"] = outcome.violation.id
             entry["measures"] = [measure_brief_json(m) for m in outcome.violation.measures]
         else:
-            entry["error"] = problem_body(outcome.error)
+            entry["error"] = problem_body(as_problem(outcome.error))
         results.append(entry)
     body = orjson.dumps({"summary": {"total": len(raw_rows), **counts}, "results": results})
     log.info("import by %s: %d rows (%d created, %d duplicate, %d rejected) in %.3f s", g.principal.name,

@@ -7,8 +7,8 @@ from datetime import date
 
 from ..clock import Clock
 from ..domain.dates import LawfulDates
-from ..domain.decisions import Decision, MonthsBelowImposed, MonthsOutOfRange, decide
-from ..domain.practitioners import AgreementInputError
+from ..domain.decisions import Decision, decide
+from ..domain.errors import RuleRefusal
 from ..domain.rules import RuleBook
 from ..domain.violations import ViolationInput
 from ..adapters.orm import MeasureRow, ViolationRow
@@ -56,7 +56,7 @@ class RowOutcome:
     index: int
     status: str  # "created" | "duplicate" | "rejected"
     violation: RecordedViolation | None = None
-    error: ServiceError | None = None
+    error: ServiceError | RuleRefusal | None = None
 
 
 def record_violations(uow: UnitOfWork, principal: Principal, rows: list[ViolationInput | ServiceError],
@@ -112,7 +112,7 @@ def _record(uow: UnitOfWork, principal: Principal, rows: list[ViolationInput | S
 
     keyring = uow.keys
     # (subject_type, identity number) → (subject_type, lookup key): only the latter is stored.
-    stored = {v.subject_key: (v.subject_type, keyring.lookup_key(*v.subject_key)) for _, v in candidates}
+    stored = {v.subject: (v.subject_type, keyring.lookup_key(*v.subject)) for _, v in candidates}
     with uow:
         origin = origin or uow.origin
         uow.lock_subjects(stored.values())
@@ -125,7 +125,7 @@ def _record(uow: UnitOfWork, principal: Principal, rows: list[ViolationInput | S
         changed: set[tuple[str, str]] = set()
 
         for i, v in candidates:
-            ref, key = (v.source, v.source_ref), stored[v.subject_key]
+            ref, key = (v.source, v.source_ref), stored[v.subject]
             # The fingerprint holds no identity number (it could be guessed back offline): the subject
             # is compared by its lookup key beside it.
             fingerprint = (v.body_hash(), key)
@@ -141,14 +141,9 @@ def _record(uow: UnitOfWork, principal: Principal, rows: list[ViolationInput | S
             body_hash = fingerprint[0]
             ledger = ledgers[key]
             try:
-                decision = decide(v.facts(), ledger.position(v.record_year), rules)
-            except (MonthsOutOfRange, MonthsBelowImposed) as exc:
-                outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
-                    str(exc), code="months_out_of_range", errors={"months": [str(exc)]}))
-                continue
-            except AgreementInputError as exc:
-                outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
-                    str(exc), code=exc.code, errors={exc.field: [str(exc)]}))
+                decision = decide(v, ledger.position(v.record_year), rules)
+            except RuleRefusal as exc:  # e.g. months outside the band, a category the agreement lacks
+                outcomes[i] = RowOutcome(i, "rejected", error=exc)
                 continue
             recorded = _new_records(v, key[1], body_hash, decision, actor, now, violation_rows, measure_rows, order=i)
             ledger.add(v.record_year, v.fund_loss, recorded.measures, points=v.points)
@@ -156,7 +151,7 @@ def _record(uow: UnitOfWork, principal: Principal, rows: list[ViolationInput | S
             changed.add(key)
             outcomes[i] = RowOutcome(i, "created", violation=recorded)
 
-        uow.subjects.remember({o.violation.input.subject_key for o in outcomes
+        uow.subjects.remember({o.violation.input.subject for o in outcomes
                                if o is not None and o.status == "created"})
         uow.audit.stage(_audit_changes(outcomes, stored), now)
         if origin is not None:
@@ -173,7 +168,7 @@ def _record(uow: UnitOfWork, principal: Principal, rows: list[ViolationInput | S
 
 def _facts_of(outcomes, stored: dict) -> list:
     """The new measures as the status index merges them (StatusIndex.merge)."""
-    return [(stored[o.violation.input.subject_key],
+    return [(stored[o.violation.input.subject],
              tuple(MeasureFact(m.id, m.kind, m.region, m.starts_on, m.restores_on,
                                reregistration_from=m.reregistration_from, article=m.article)
                    for m in o.violation.measures),
@@ -190,7 +185,7 @@ def _audit_changes(outcomes, stored: dict) -> list[Change]:
         r, v = o.violation, o.violation.input
         changes.append(Change(
             action="violation_recorded", entity="violation", entity_id=r.id, subject_type=v.subject_type,
-            id_number=stored[v.subject_key][1], region=v.region,
+            id_number=stored[v.subject][1], region=v.region,
             after={"source": v.source, "source_ref": v.source_ref, "occurred_on": v.occurred_on,
                    "determined_on": v.determined_on, "fund_loss": v.fund_loss, "handling": v.handling,
                    "fraud": v.fraud, "points": v.points, "months": v.months_override, "rule_set": r.rule_set,

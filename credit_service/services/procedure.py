@@ -11,7 +11,7 @@ from decimal import Decimal
 from ..clock import Clock
 from ..domain import procedure as rules_of
 from ..domain.dates import LawfulDates
-from ..domain.procedure import RepairView, TransitionRefused
+from ..domain.procedure import RepairView
 from ..domain.rules import RuleBook
 from ..domain.working_days import WorkingCalendar
 from ..adapters.orm import MeasureRow, NoticeRow, ObjectionRow, RepairRow, ViolationRow
@@ -40,12 +40,6 @@ class Workflow:
             raise date_out_of_range(errors)
 
 
-def _refused(exc: TransitionRefused):
-    if exc.conflict:
-        return Conflict(exc.detail, code=exc.code)
-    return Invalid(exc.detail, code=exc.code, errors={exc.field: [exc.detail]} if exc.field else None)
-
-
 # -- 信用结果告知书 ---------------------------------------------------------------------------------
 
 def _case_file(principal: Principal, action: str, row) -> None:
@@ -59,10 +53,7 @@ def serve_notice(w: Workflow, principal: Principal, measure_id: str, served_on: 
         m = load(uow, "measure", measure_id, for_update=True)
         _case_file(principal, access.CASE_DECIDE, m)
         w.refuse_early(served_on=served_on, received_on=received_on)
-        try:
-            rules_of.check_notice(view_of(m), served_on, received_on, today, uow.cases.notice_of(m.id) is not None)
-        except TransitionRefused as exc:
-            raise _refused(exc) from None
+        rules_of.check_notice(view_of(m), served_on, received_on, today, uow.cases.notice_of(m.id) is not None)
         deadline = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).objection_deadline(w.calendar, received_on)
         notice = NoticeRow(id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
                            region=m.region, served_on=served_on, received_on=received_on,
@@ -110,18 +101,12 @@ def file_objection(w: Workflow, principal: Principal, measure_id: str, filed_on:
         m = load(uow, "measure", measure_id, for_update=True)
         _case_file(principal, access.CASE_FILE, m)
         w.refuse_early(filed_on=filed_on)
-        try:
-            filed_on, entered = rules_of.filing_date(filed_on, today, access.may(principal, access.PAPER_FILING))
-        except TransitionRefused as exc:
-            raise _refused(exc) from None
+        filed_on, entered = rules_of.filing_date(filed_on, today, access.may(principal, access.PAPER_FILING))
         notice = uow.cases.notice_of(m.id)
         deadline = (rules_of.Deadline(notice.objection_deadline, notice.deadline_provisional)
                     if notice is not None else None)
         open_one = uow.cases.open_objection(m.id) is not None
-        try:
-            note = rules_of.check_objection(view_of(m), filed_on, today, deadline, open_one)
-        except TransitionRefused as exc:
-            raise _refused(exc) from None
+        note = rules_of.check_objection(view_of(m), filed_on, today, deadline, open_one)
         due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).review_due(w.calendar, filed_on)
         objection = ObjectionRow(
             id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
@@ -200,11 +185,8 @@ def decide_objection(w: Workflow, principal: Principal, objection_id: str, outco
         uow.lock_subjects([(o.subject_type, o.id_number)])  # the year is recomputed: serialise with intake
         m = load(uow, "measure", o.measure_id)
         violation = uow.cases.violation(m.violation_id)
-        try:
-            rules_of.check_objection_decision(o.state, outcome, decided_on, o.filed_on, today, fund_loss is not None,
-                                              fund_loss, violation.fund_loss)
-        except TransitionRefused as exc:
-            raise _refused(exc) from None
+        rules_of.check_objection_decision(o.state, outcome, decided_on, o.filed_on, today, fund_loss is not None,
+                                          fund_loss, violation.fund_loss)
         o.state, o.outcome, o.decided_on, o.decision_reason, o.decided_by = "decided", outcome, decided_on, reason, actor
         o.decided_late = decided_on > o.review_due_on
         if o.decided_late and o.overdue_on is None:  # as the overdue sweep would have flagged it
@@ -250,18 +232,12 @@ def file_repair(w: Workflow, principal: Principal, measure_id: str, subject_type
         m = load(uow, "measure", measure_id, for_update=True)
         access.check_case_file(principal, access.CASE_FILE, *subject, m.region)  # the subject's: checked below
         w.refuse_early(filed_on=filed_on)
-        try:
-            filed_on, entered = rules_of.filing_date(filed_on, today, access.may(principal, access.PAPER_FILING))
-        except TransitionRefused as exc:
-            raise _refused(exc) from None
+        filed_on, entered = rules_of.filing_date(filed_on, today, access.may(principal, access.PAPER_FILING))
         if (m.subject_type, m.id_number) != subject:
             raise Invalid("该措施不属于申请中的信用主体。", code="measure_not_of_subject",
                           errors={"measure_id": ["措施与 subject_type/id_number 不符。"]})
         open_one = uow.cases.open_repair(m.id)
-        try:
-            rules_of.check_repair(view_of(m), filed_on, today, open_one is not None)
-        except TransitionRefused as exc:
-            raise _refused(exc) from None
+        rules_of.check_repair(view_of(m), filed_on, today, open_one is not None)
         due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).repair_reply_due(w.calendar, filed_on)
         repair = RepairRow(
             id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number, region=m.region,
@@ -327,10 +303,7 @@ def decide_repair(w: Workflow, principal: Principal, repair_id: str, outcome: st
         r = load(uow, "repair", repair_id, for_update=True)
         _case_file(principal, access.CASE_DECIDE, r)
         w.refuse_early(decided_on=decided_on)
-        try:
-            rules_of.check_repair_decision(r.state, decided_on, r.filed_on, today)
-        except TransitionRefused as exc:
-            raise _refused(exc) from None
+        rules_of.check_repair_decision(r.state, decided_on, r.filed_on, today)
         if outcome == "approved" and not (r.corrected and r.adverse_effects_removed and r.commitment):
             raise Invalid("申请未同时具备纠正失信行为、消除不良影响、作出修复承诺三项条件（第十二条），不能核准。",
                           code="repair_conditions_incomplete")

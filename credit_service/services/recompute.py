@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from ..adapters.orm import MeasureRow, ViolationRow
-from ..adapters.records import SubjectLedger
+from ..domain.ledger import SubjectLedger
 from ..domain.decisions import MeasureDraft, MonthsBelowImposed, MonthsOutOfRange, ViolationFacts, decide
 from ..domain.practitioners import AgreementInputError
 from ..domain.rules import RuleBook

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable, Protocol
 
-SubjectKey = tuple[str, str]  # (subject_type, lookup key): as the tables and the status index hold it
+from ..domain.identity import SubjectKey
+
 
 
 class DuplicateRow(Exception):

@@ -130,14 +130,17 @@ def test_upheld_objection_frees_every_day_from_the_start_in_the_status_index(con
 def test_art10_a_modified_decision_with_a_higher_loss_is_refused_and_changes_nothing(container, loss, corrected):
     """The review answers the person's objection: it cannot leave them worse off. A higher loss found
     later is a new violation record (intake), decided on its own determination date."""
+    from credit_service.api.problems import as_problem
+    from credit_service.domain.errors import RuleRefusal
     from credit_service.services.errors import Invalid
     person = id_number()
     recorded = record(container, person, "2026-03-02", loss)
     before = standing_measures(container, person)
-    with pytest.raises(Invalid) as refused:
+    with pytest.raises(RuleRefusal) as refused:
         object_and_decide(container, recorded.measures[0].id, "modified", corrected)
-    assert refused.value.code == "modification_worsens" and "第十条" in refused.value.detail
-    assert refused.value.errors == {"fund_loss": [refused.value.detail]}
+    problem = as_problem(refused.value)  # as the API answers it
+    assert isinstance(problem, Invalid) and problem.code == "modification_worsens" and "第十条" in problem.detail
+    assert problem.errors == {"fund_loss": [problem.detail]}
     assert standing_measures(container, person) == before
     with container.session_factory() as s:
         assert s.get(ViolationRow, recorded.id).fund_loss == Decimal(loss)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from credit_service.adapters.orm import MeasureEventRow, MeasureRow, ObjectionRow, RepairRow, ViolationRow
-from credit_service.adapters.records import SubjectLedger
+from credit_service.domain.ledger import SubjectLedger
 from credit_service.services.unit_of_work import DuplicateRow, UnitOfWork
 
 
