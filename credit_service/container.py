@@ -82,7 +82,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     rules = load_rule_book(settings.config_dir / "rules")
     calendar = build_calendar(settings.config_dir / "calendar")
     keys = pii.KeyRing.from_settings(settings)
-    pii.use(keys)  # services without a container at hand (and the migrations) use the same keys
+    pii.use(keys)  # the migrations use the same keys (everything else is given them)
     macs = audit_keys.AuditKeys.from_settings(settings)
     audit_keys.use(macs)  # the audit trail's appends, wherever they run
     engine = make_engine(settings.database_url, connect_timeout=settings.db_connect_timeout_seconds,

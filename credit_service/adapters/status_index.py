@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 from ..domain.identity import SubjectKey
 from ..domain.status import CLEAN, MeasureFact, SubjectFacts
 from . import deadlines, records
-from .pii import KeyRing, ring
+from .pii import KeyRing
 
 log = logging.getLogger(__name__)
 _PROCESS_TOKEN = uuid.uuid4().hex[:16]
@@ -75,8 +75,8 @@ CLIENT_FEED = "client"  # subject_type used in the feed for API-client changes
 class StatusIndex:
     GAP_WINDOW = 1000
 
-    def __init__(self, engine: Engine, poll_seconds: float = 0.5, rebuild_seconds: float = 600.0,
-                 keyring: KeyRing | None = None, max_age_seconds: float = 300.0,
+    def __init__(self, engine: Engine, keyring: KeyRing, poll_seconds: float = 0.5, rebuild_seconds: float = 600.0,
+                 max_age_seconds: float = 300.0,
                  monotonic: Callable[[], float] = time.monotonic):
         self._engine = engine
         self.max_age_seconds = max_age_seconds
@@ -85,7 +85,7 @@ class StatusIndex:
         self._answerable_until = float("-inf")  # see _ready; reset in a forked child
         self._catching_up = threading.Lock()
         self._warned_stale = False
-        self._keyring = keyring or ring()
+        self._keyring = keyring
         self._poll_seconds = poll_seconds
         self._rebuild_seconds = rebuild_seconds
         self._facts: dict[SubjectKey, SubjectFacts] = {}

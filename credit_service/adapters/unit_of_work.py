@@ -100,8 +100,7 @@ class AuditTrail:
 
 
 class SqlUnitOfWork(UnitOfWork):
-    def __init__(self, session_factory: sessionmaker, keys: KeyRing | None = None,
-                 publisher: Publisher | None = None):
+    def __init__(self, session_factory: sessionmaker, keys: KeyRing, publisher: Publisher | None = None):
         self._session_factory = session_factory
         self._keys = keys
         self.publisher = publisher
@@ -117,9 +116,6 @@ class SqlUnitOfWork(UnitOfWork):
 
     @property
     def keys(self) -> KeyRing:
-        if self._keys is None:
-            from .pii import ring
-            self._keys = ring()
         return self._keys
 
     def _begin(self) -> None:
@@ -164,7 +160,7 @@ class SqlUnitOfWork(UnitOfWork):
     @property
     def listings(self):
         from .listings import Listings
-        return Listings(self.session)
+        return Listings(self.session, self.keys)
 
     def lock_subjects(self, keys: Iterable[tuple[str, str]]) -> None:
         """Serialise concurrent intake per subject so that a year's aggregation is never raced.
