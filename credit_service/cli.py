@@ -306,7 +306,7 @@ def jobs() -> None:
 @jobs.command("run")
 def jobs_run() -> None:
     """Run the scheduler in this process (use with CREDIT_SERVICE_SCHEDULER=off on the web servers)."""
-    from jobs.runner import build_scheduler
+    from credit_service.jobs.runner import build_scheduler
     scheduler = build_scheduler(_container(), background=False)
     click.echo("job runner started; Ctrl-C stops it")
     try:
@@ -320,7 +320,7 @@ def jobs_run() -> None:
 @click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD (default: today in Asia/Shanghai)")
 def jobs_run_once(name: str, as_of: str | None) -> None:
     """Run one sweep now, as of a date."""
-    from jobs.runner import INTERVAL_JOBS, JOBS, UnknownJob, run_job
+    from credit_service.jobs.runner import INTERVAL_JOBS, JOBS, UnknownJob, run_job
     try:
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:

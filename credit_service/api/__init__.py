@@ -5,7 +5,7 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.routing import UnicodeConverter
 
-from schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
 
 from ..adapters.status_index import StaleIndex, UnreadableRecord
 from ..domain.errors import RuleRefusal

@@ -6,8 +6,8 @@ import re
 import orjson
 from flask import Response, current_app, g, request
 
-from schemas.audit import AuditPageSchema
-from schemas.fields import ID_NUMBER_SCHEMA, REGION_SCHEMA
+from credit_service.schemas.audit import AuditPageSchema
+from credit_service.schemas.fields import ID_NUMBER_SCHEMA, REGION_SCHEMA
 
 from ..domain.identity import SUBJECT_TYPES, id_number_problem, normalise_id_number
 from ..services.audit_query import MAX_SEQ, audit_events

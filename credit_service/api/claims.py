@@ -4,8 +4,8 @@ from __future__ import annotations
 import orjson
 from flask import Response, current_app, g
 
-from schemas.claims import ClaimResultSchema, ClaimSchema
-from schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.claims import ClaimResultSchema, ClaimSchema
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
 
 from ..services import access
 from ..services.errors import date_out_of_range

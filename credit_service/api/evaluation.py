@@ -5,9 +5,9 @@ import orjson
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
-from schemas.fields import subject_path_parameters
-from schemas.evaluation import EvaluationQuerySchema, EvaluationSchema
-from schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.fields import subject_path_parameters
+from credit_service.schemas.evaluation import EvaluationQuerySchema, EvaluationSchema
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
 
 from ..domain.evaluation import CREDIT_PAYMENT
 from ..domain.decisions import PRACTITIONER_TYPES

@@ -5,9 +5,9 @@ import orjson
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
-from schemas.lists import JointListSchema
-from schemas.fields import REGION_SCHEMA
-from schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.lists import JointListSchema
+from credit_service.schemas.fields import REGION_SCHEMA
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
 
 from ..domain.identity import region_problem
 from ..services import access

@@ -4,9 +4,9 @@ from __future__ import annotations
 import orjson
 from flask import Response, current_app, g
 
-from schemas.claims import ExpertRecommendationResultSchema, ExpertRecommendationSchema
-from schemas.fields import subject_path_parameters
-from schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.claims import ExpertRecommendationResultSchema, ExpertRecommendationSchema
+from credit_service.schemas.fields import subject_path_parameters
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
 
 from ..domain.decisions import PRACTITIONER_TYPES
 from ..services import access

@@ -4,8 +4,8 @@ from __future__ import annotations
 import orjson
 from flask import Response, current_app, g
 
-from schemas.problems import PROBLEM, ProblemSchema
-from schemas.procedure import (EvidenceCompleteRequestSchema, NoticeRequestSchema, NoticeSchema,
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.procedure import (EvidenceCompleteRequestSchema, NoticeRequestSchema, NoticeSchema,
                                ObjectionDecisionRequestSchema, ObjectionDecisionSchema, ObjectionRequestSchema,
                                ObjectionSchema, RepairDecisionRequestSchema, RepairRequestSchema, RepairSchema)
 

@@ -6,9 +6,9 @@ from datetime import date
 import orjson
 from flask import Response, current_app, g, request
 
-from schemas.fields import REGION_SCHEMA, subject_path_parameters
-from schemas.problems import PROBLEM, ProblemSchema
-from schemas.procedure import RecordQuerySchema, RecordSchema, WorklistSchema
+from credit_service.schemas.fields import REGION_SCHEMA, subject_path_parameters
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.procedure import RecordQuerySchema, RecordSchema, WorklistSchema
 
 from ..domain.identity import mask_id_number
 from ..domain.money import format_yuan

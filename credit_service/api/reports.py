@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
-from schemas.fields import REGION_SCHEMA
-from schemas.problems import PROBLEM, ProblemSchema
-from schemas.reports import MonthlyReportSchema
+from credit_service.schemas.fields import REGION_SCHEMA
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.reports import MonthlyReportSchema
 
 from ..domain.identity import region_problem
 from ..domain.reports import Month

@@ -6,11 +6,11 @@ from datetime import date
 
 from flask import Response, current_app, g, request
 
-from schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
 
-import schemas.claims  # noqa: F401 (registers ClaimSchema, which the batch schema names)
-from schemas.fields import subject_path_parameters
-from schemas.status import BatchRequestSchema, BatchResultSchema, StatusQuerySchema, StatusResultSchema
+import credit_service.schemas.claims  # noqa: F401 (registers ClaimSchema, which the batch schema names)
+from credit_service.schemas.fields import subject_path_parameters
+from credit_service.schemas.status import BatchRequestSchema, BatchResultSchema, StatusQuerySchema, StatusResultSchema
 
 from ..domain.dates import parse_day
 from ..domain.identity import SUBJECT_TYPES, id_number_problem, normalise_id_number

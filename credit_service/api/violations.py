@@ -10,9 +10,9 @@ import orjson
 
 from flask import Response, current_app, g, request
 
-from schemas.problems import PROBLEM, ProblemSchema
-from schemas.violation_rows import parse_violation
-from schemas.violations import ImportResultSchema, ViolationResultSchema, ViolationSchema
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.violation_rows import parse_violation
+from credit_service.schemas.violations import ImportResultSchema, ViolationResultSchema, ViolationSchema
 
 from ..domain.violations import ViolationInput
 from ..services import access, intake

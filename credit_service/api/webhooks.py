@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from flask import current_app, g
 
-from schemas.problems import PROBLEM, ProblemSchema
-from schemas.webhooks import (RedeliverSchema, SubjectKeysRequestSchema, SubjectKeysSchema, WebhookListSchema,
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.webhooks import (RedeliverSchema, SubjectKeysRequestSchema, SubjectKeysSchema, WebhookListSchema,
                               WebhookRequestSchema, WebhookSchema)
 
 from ..adapters.egress import AllowList

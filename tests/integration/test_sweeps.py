@@ -18,7 +18,7 @@ from credit_service.container import build_container
 from credit_service.domain.status import status_on
 from credit_service.services import procedure, sweeps
 from credit_service.settings import PROJECT_ROOT
-from jobs import runner
+from credit_service.jobs import runner
 from tests.factories import id_number, stored_key
 from tests.workflow import D, record
 from tests.unit_helpers import acting
