@@ -1,4 +1,5 @@
-"""The settlement status check: the hot path. No SQL, no marshmallow on the way through."""
+"""The settlement status views (the hot path itself is api/fast_status.py, in front of Flask): thin doors
+onto services/status_query.py."""
 from __future__ import annotations
 
 import orjson
