@@ -44,10 +44,10 @@ def monthly():
     c = current_app.extensions["credit_service"]
     month_text = request.args.get("month")
     try:
-        month = Month.parse(month_text) if month_text else Month.of(c.clock.today()).previous()
+        month = Month.parse(month_text) if month_text is not None else Month.of(c.clock.today()).previous()
     except ValueError:
         raise Invalid("month 应为 YYYY-MM，如 2026-10。", errors={"month": ["应为 YYYY-MM。"]}) from None
-    region = request.args.get("region") or None
+    region = request.args.get("region")  # given empty: not a region (422), as the document says
     if region == "all":
         region = None
     elif region is not None and (problem := region_problem(region)):
