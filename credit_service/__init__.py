@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         app.wsgi_app = FastStatusPath(app.wsgi_app, container)
     _wrap_operations(app, container)
     if settings.scheduler == "embedded":
-        from jobs.runner import start_embedded_scheduler
+        from credit_service.jobs.runner import start_embedded_scheduler
         start_embedded_scheduler(container)
     return app
 

@@ -6,6 +6,7 @@ from datetime import date
 
 import click
 
+from .services.access import CONSOLE_ROLES, ROLES
 from .settings import Settings
 
 
@@ -233,7 +234,7 @@ def clients() -> None:
 
 @clients.command("create")
 @click.option("--name", required=True)
-@click.option("--role", required=True, type=click.Choice(["settlement", "reporter", "staff", "person", "admin"]))
+@click.option("--role", required=True, type=click.Choice(list(ROLES)))
 @click.option("--region", default=None, help="6-digit pooling region (required for staff)")
 @click.option("--subject", default=None, help="TYPE:ID_NUMBER (required for person)")
 @click.option("--expires", default=None, metavar="DATE|DURATION",
@@ -265,7 +266,7 @@ def clients_list() -> None:
     c = _container()
     now = c.clock.now()
     rows = [("NAME", "ROLE", "REGION", "SUBJECT", "CREATED", "EXPIRES", "STATE", "ID")]
-    for client in list_clients(c.session_factory, c.keys):
+    for client in list_clients(c.uow()):
         state = client.state(now)
         if state == "revoked":
             state = f"revoked {_minute(client.revoked_at)}"
@@ -305,7 +306,7 @@ def users() -> None:
 
 @users.command("create")
 @click.option("--username", required=True)
-@click.option("--role", required=True, type=click.Choice(["staff", "admin"]))
+@click.option("--role", required=True, type=click.Choice(list(CONSOLE_ROLES)))
 @click.option("--region", default=None, help="6-digit pooling region (required for staff)")
 @click.option("--name", "display_name", default=None, help="the name shown on every page (default: the user name)")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input (else one is generated)")
@@ -372,7 +373,7 @@ def jobs() -> None:
 @jobs.command("run")
 def jobs_run() -> None:
     """Run the scheduler in this process (use with CREDIT_SERVICE_SCHEDULER=off on the web servers)."""
-    from jobs.runner import build_scheduler
+    from credit_service.jobs.runner import build_scheduler
     scheduler = build_scheduler(_container(), background=False)
     click.echo("job runner started; Ctrl-C stops it")
     try:
@@ -386,7 +387,7 @@ def jobs_run() -> None:
 @click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD (default: today in Asia/Shanghai)")
 def jobs_run_once(name: str, as_of: str | None) -> None:
     """Run one sweep now, as of a date."""
-    from jobs.runner import INTERVAL_JOBS, JOBS, UnknownJob, run_job
+    from credit_service.jobs.runner import INTERVAL_JOBS, JOBS, UnknownJob, run_job
     try:
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:
@@ -409,12 +410,12 @@ def lists() -> None:
 def _operator():
     """The command line acts as an operator with the database at hand: an admin's view."""
     import getpass
-    from .services.clients import Principal
+    from .services.access import operator
     try:
         user = getpass.getuser()
     except Exception:
         user = "unknown"
-    return Principal(client_id="cli", name=f"cli:{user}", role="admin")
+    return operator(f"cli:{user}")
 
 
 def _write(data: bytes, output: str | None) -> None:

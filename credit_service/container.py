@@ -20,7 +20,7 @@ from .domain.working_days import WorkingCalendar
 from .rules_config import load_rule_book
 from .services.clients import TokenCache
 from .services.procedure import Workflow
-from .services.unit_of_work import UnitOfWork
+from .adapters.unit_of_work import SqlUnitOfWork
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,8 +42,9 @@ class Container:
     _calendar_signature: tuple = ()
     _calendar_checked_at: float = field(default_factory=time.monotonic)
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory)
+    def uow(self) -> SqlUnitOfWork:
+        """A unit of work for one use case; what it commits reaches this process's index at once."""
+        return SqlUnitOfWork(self.session_factory, self.keys, publisher=self.index)
 
     def workflow(self) -> Workflow:
         return Workflow(uow_factory=self.uow, rules=self.rules, calendar=self.current_calendar(),
@@ -92,7 +93,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     except Exception:
         engine.dispose()
         raise
-    pii.use(keys)  # services without a container at hand (and the migrations) use the same keys
+    pii.use(keys)  # the migrations use the same keys (everything else is given them)
     audit_keys.use(macs)  # the audit trail's appends, wherever they run
     session_factory = make_session_factory(engine)
     read_engine = None

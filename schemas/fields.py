@@ -1,11 +1,11 @@
 """Fields with strict types and Chinese messages (the same words as schemas/violation_rows.py)."""
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from marshmallow import Schema, ValidationError, fields
 
+from credit_service.domain.dates import parse_day
 from credit_service.domain.identity import (SUBJECT_TYPES, id_number_problem, normalise_id_number,
                                             region_problem)
 from credit_service.domain.money import MoneyError, parse_yuan
@@ -14,7 +14,6 @@ from .messages import (BAD_DATE, BAD_SUBJECT_TYPE, MISSING, NOT_BOOLEAN, NOT_INT
                        NOT_STRING, UNKNOWN_FIELD, out_of_range, too_long, too_short)
 
 _COMMON = {"required": MISSING, "null": NOT_NULL}
-ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 NO_NUL = "^[^\\u0000]*$"
 
 # How the OpenAPI document describes the identifiers (also for path and query parameters). The shape
@@ -97,12 +96,10 @@ class StrictDate(fields.Date):
     default_error_messages = {**_COMMON, "invalid": BAD_DATE, "format": BAD_DATE}
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and ISO_DATE.fullmatch(value):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        raise self.make_error("invalid")
+        day = parse_day(value)
+        if day is None:
+            raise self.make_error("invalid")
+        return day
 
 
 class IdNumber(Str):

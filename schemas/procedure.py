@@ -1,7 +1,7 @@
 """Notices, objections, repairs (Arts 10–12), the natural-year record and the worklist."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, fields
 
 from credit_service.domain.procedure import OBJECTION_OUTCOMES, REPAIR_OUTCOMES
 
@@ -22,12 +22,8 @@ class EvidenceList(fields.List):
 
 class NoticeRequestSchema(StrictSchema):
     served_on = StrictDate(required=True, metadata={"description": "送达日期"})
+    # Not before served_on, not after today: the procedure's rule (domain.procedure.check_notice).
     received_on = StrictDate(required=True, metadata={"description": "签收（收到）日期：异议期限自次日起算"})
-
-    @validates_schema(skip_on_field_errors=True)
-    def _order(self, data, **kwargs):
-        if data["received_on"] < data["served_on"]:
-            raise ValidationError("签收日期不能早于送达日期。", "received_on")
 
 
 class NoticeSchema(Schema):

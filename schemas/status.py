@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from .fields import IdNumber, StrictBool, StrictDate, StrictSchema, SubjectType
+from .fields import IdNumber, Nested, StrictBool, StrictDate, StrictSchema, SubjectType
 
 
 class RestrictionSchema(Schema):
@@ -50,17 +50,24 @@ class StatusQuerySchema(StrictSchema):
         "description": "急救、抢救：医（药）师的暂停、终止不影响结算，答复中注明"})
 
 
-class BatchSubjectSchema(Schema):
+class BatchSubjectSchema(StrictSchema):
     subject_type = SubjectType(required=True)
     id_number = IdNumber(required=True)
 
 
-class BatchRequestSchema(Schema):
-    on = StrictDate(load_default=None)
-    subjects = fields.List(fields.Nested(BatchSubjectSchema), required=True, validate=validate.Length(max=1000),
-                           metadata={"description": "≤1000 个主体；任一项无效则整批 422，errors 以 subjects.序号.字段 指明"})
-    emergency = fields.Boolean(metadata={"description": "可选：急救、抢救（对所有 subjects）"})
-    claims = fields.List(fields.Nested("ClaimSchema"), metadata={"description": "可选：逐笔核验的费用，每项同 /claims/check 的请求体（缺省 on 取本批 on）；与 subjects 合计 ≤1000"})
+class ArrayOf(fields.List):
+    default_error_messages = {"invalid": "应为数组。", "required": "缺少或不是数组。", "null": "不能为空。"}
+
+
+class BatchRequestSchema(StrictSchema):
+    """POST /api/v1/status/batch. How many subjects and claims one request may hold is a setting
+    (CREDIT_SERVICE_BATCH_MAX_SUBJECTS, default 1000: 422 too_many_subjects), checked after this."""
+
+    on = StrictDate(load_default=None, metadata={"description": "查询日期，缺省为今天"})
+    subjects = ArrayOf(Nested(BatchSubjectSchema), required=True, metadata={
+        "maxItems": 1000, "description": "≤1000 个主体；任一项无效则整批 422，errors 以 subjects.序号.字段 指明"})
+    emergency = StrictBool(load_default=None, metadata={"description": "可选：急救、抢救（对所有 subjects）"})
+    claims = ArrayOf(Nested("ClaimSchema"), load_default=None, allow_none=False, metadata={"description": "可选：逐笔核验的费用，每项同 /claims/check 的请求体（缺省 on 取本批 on）；与 subjects 合计 ≤1000"})
 
 
 class BatchResultSchema(Schema):

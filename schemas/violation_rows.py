@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from credit_service.domain.dates import parse_day
 from credit_service.domain.identity import SUBJECT_TYPES, id_number_problem, normalise_id_number, region_problem
 from credit_service.domain.money import MoneyError, parse_yuan
 from credit_service.domain.violations import HANDLINGS, ViolationInput
 
-from .fields import ISO_DATE
 from .messages import (BAD_DATE, BAD_HANDLING, BAD_SUBJECT_TYPE, DATES_OUT_OF_ORDER, MISSING, MONTHS_RANGE,
                        NOT_BOOLEAN, NOT_INTEGER, NOT_MAPPING, NOT_NULL, NOT_STRING, NUL_CHARACTER, POINTS_RANGE,
                        UNKNOWN_FIELD, out_of_range, too_long, too_short)
@@ -121,13 +121,10 @@ def _date(data: dict, key: str, errors: dict) -> date | None:
     if value is None:
         errors[key] = [NOT_NULL]
         return None
-    if isinstance(value, str) and ISO_DATE.fullmatch(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    errors[key] = [BAD_DATE]
-    return None
+    day = parse_day(value)
+    if day is None:
+        errors[key] = [BAD_DATE]
+    return day
 
 
 def _optional_int(data: dict, key: str, errors: dict, low: int, high: int) -> int | None:

@@ -16,3 +16,9 @@ def violation_input(**overrides) -> ViolationInput:
                   fraud=False, points=None, description="", months_override=None)
     values.update(overrides)
     return ViolationInput(**values)
+
+
+def acting(name: str = "test"):
+    """The principal a test's use case runs as: an operator, who may do anything (access.operator)."""
+    from credit_service.services.access import operator
+    return operator(name)

@@ -12,6 +12,7 @@ from credit_service.adapters.orm import MeasureRow
 from credit_service.domain.violations import ViolationInput
 from credit_service.services import intake
 from tests.factories import stored_keys
+from tests.unit_helpers import acting
 
 D = date.fromisoformat
 _refs = itertools.count(1)
@@ -31,7 +32,7 @@ def record(container, id_number: str, determined_on: str, fund_loss: str, *, mon
                            occurred_on=D(occurred_on or determined_on), determined_on=D(determined_on),
                            fund_loss=Decimal(fund_loss), handling=handling, fraud=fraud, points=points,
                            description="测试", months_override=months, category=category)
-        outcomes, _ = intake.record_violations(container.uow(), [v], container.rules, clock, "test")
+        outcomes, _ = intake.record_violations(container.uow(), acting("test"), [v], container.rules, clock)
     finally:
         clock.current = saved
     outcome = outcomes[0]

@@ -78,3 +78,17 @@ def _sqlite_engine(url: str) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def answers(engine: Engine) -> None:
+    """One round trip (raises if the database does not answer)."""
+    from sqlalchemy import text
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def database_gone(error: Exception) -> bool:
+    """The error says the database is unreachable (a lost or refused connection), not that a statement failed."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and bool(getattr(error, "connection_invalidated", False)))

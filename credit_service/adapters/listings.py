@@ -9,7 +9,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ..domain.decisions import JOINT_PUNISHMENT_LISTING
-from . import pii, subjects
+from . import subjects
+from .pii import KeyRing
 from .orm import MeasureEventRow, MeasureRow, ViolationRow
 
 
@@ -29,8 +30,8 @@ class Listing:
 
 
 class Listings:
-    def __init__(self, session: Session):
-        self._session = session
+    def __init__(self, session: Session, keys: KeyRing):
+        self._session, self._keys = session, keys
 
     def _query(self, region: str | None):
         m, v = MeasureRow.__table__.c, ViolationRow.__table__.c
@@ -61,7 +62,7 @@ class Listings:
 
     def numbers(self, keys) -> dict[str, str]:
         """Lookup key → identity number (opened from `subjects`)."""
-        return subjects.reveal(self._session, pii.ring(), keys)
+        return subjects.reveal(self._session, self._keys, keys)
 
     def _run(self, query) -> list[Listing]:
         return [Listing(*row) for row in self._session.execute(query)]

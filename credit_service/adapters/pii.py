@@ -164,7 +164,8 @@ def load_or_create_default_keys(data_dir: Path) -> dict[str, str]:
     return json.loads(path.read_text())
 
 
-# -- the keys this process uses (set by build_container; services without a container read it here) ---
+# -- the keys the migrations use (set by build_container; a migration run without one reads the settings).
+# Everything else is given its key ring: the unit of work, the status index, the token API.
 _current: KeyRing | None = None
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from operator import itemgetter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
-from decimal import Decimal
 from typing import Iterable, Sequence
 
 from sqlalchemy import String, Text, any_, bindparam, cast, func, insert, select, type_coerce
@@ -15,14 +14,13 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..domain.decisions import JOINT_PUNISHMENT_LISTING, SETTLEMENT_SUSPENSION, YearPosition
-from ..domain.practitioners import ENDING_KINDS, QUALIFICATION_SUSPENSION, SUSPENDING_KINDS
+from ..domain.identity import SubjectKey
+from ..domain.ledger import SubjectLedger
 from ..domain.status import MeasureFact, SubjectFacts
 from ..metrics import INDEX_ROWS_SKIPPED
 from . import deadlines
 from .orm import ExpertRecommendationRow, MeasureRow, SubjectChangeRow, ViolationRow
 
-SubjectKey = tuple[str, str]
 log = logging.getLogger(__name__)
 
 
@@ -35,55 +33,6 @@ def _member_of(dialect: str, column, values: Sequence[str]):
 
 def _chunk_size(dialect: str) -> int:
     return 10_000 if dialect == "postgresql" else 900  # SQLite: stay under its bound-parameter limit
-
-
-@dataclass
-class SubjectLedger:
-    """A subject's record as intake needs it; updated in memory as a batch is decided."""
-
-    year_loss: dict[int, Decimal] = field(default_factory=lambda: defaultdict(lambda: Decimal("0.00")))
-    year_months: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    suspended_until: date | None = None
-    listed: bool = False
-    # Practitioners: points per record year, and their payment qualification
-    year_points: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    year_qualification_months: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    qualification_suspended_until: date | None = None
-    qualification_barred_until: date | None = None
-
-    def position(self, year: int) -> YearPosition:
-        return YearPosition(total_loss=self.year_loss[year], months_imposed=self.year_months[year],
-                            suspended_until=self.suspended_until, listed=self.listed,
-                            points=self.year_points[year],
-                            qualification_months=self.year_qualification_months[year],
-                            qualification_suspended_until=self.qualification_suspended_until,
-                            qualification_barred_until=self.qualification_barred_until)
-
-    def add(self, year: int, fund_loss: Decimal, measures: Iterable, points: int | None = None) -> None:
-        """Record a decided violation: its loss, its points (practitioners) and the measures it caused."""
-        self.year_loss[year] += fund_loss
-        self.year_points[year] += points or 0
-        for m in measures:
-            self.note_measure(year, m.kind, m.months, m.restores_on, getattr(m, "reregistration_from", None))
-
-    def note_measure(self, year: int, kind: str, months: int | None, restores_on: date | None,
-                     reregistration_from: date | None = None) -> None:
-        if kind in SUSPENDING_KINDS:
-            if kind == QUALIFICATION_SUSPENSION:
-                self.year_qualification_months[year] += months or 0
-            if self.qualification_suspended_until is None or (
-                    restores_on and restores_on > self.qualification_suspended_until):
-                self.qualification_suspended_until = restores_on
-        elif kind in ENDING_KINDS:
-            if self.qualification_barred_until is None or (
-                    reregistration_from and reregistration_from > self.qualification_barred_until):
-                self.qualification_barred_until = reregistration_from
-        elif kind == SETTLEMENT_SUSPENSION:
-            self.year_months[year] += months or 0
-            if self.suspended_until is None or (restores_on and restores_on > self.suspended_until):
-                self.suspended_until = restores_on
-        elif kind == JOINT_PUNISHMENT_LISTING:
-            self.listed = True
 
 
 def _chunks(seq: Sequence, size: int):

@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, and_, case, extract, func, or_, select, type_
 from sqlalchemy.orm import Session
 
 from ..domain.reports import Month, OpenItem, measure_key
+from ..services.access import STAFF
 from .orm import (ApiClientRow, MeasureRow, MonthlyReportRow, NoticeRow, ObjectionRow, RepairRow, ViolationRow)
 
 Counts = dict[tuple[str, Month], dict[str, int]]  # (region, month) → line key → count (money: fen)
@@ -89,7 +90,7 @@ class ReportFacts:
         """The pooling regions with any fact since `first`, and those of staff clients."""
         s = self._session
         found = set(s.scalars(select(ApiClientRow.region).where(
-            ApiClientRow.role == "staff", ApiClientRow.region.is_not(None), ApiClientRow.revoked_at.is_(None))))
+            ApiClientRow.role == STAFF, ApiClientRow.region.is_not(None), ApiClientRow.revoked_at.is_(None))))
         for table, day in ((ViolationRow, ViolationRow.determined_on), (NoticeRow, NoticeRow.served_on),
                            (ObjectionRow, ObjectionRow.filed_on), (RepairRow, RepairRow.filed_on)):
             found.update(s.scalars(select(table.region).where(day >= first).distinct()))

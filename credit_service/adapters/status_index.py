@@ -29,9 +29,10 @@ from typing import Callable, Iterable
 
 from sqlalchemy.engine import Engine
 
+from ..domain.identity import SubjectKey
 from ..domain.status import CLEAN, MeasureFact, SubjectFacts
 from . import deadlines, records
-from .pii import KeyRing, ring
+from .pii import KeyRing
 
 log = logging.getLogger(__name__)
 _PROCESS_TOKEN = uuid.uuid4().hex[:16]
@@ -70,17 +71,15 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 def process_origin() -> str:
     """This process, as written into the change feed (the pid part changes in each forked worker)."""
     return f"{_PROCESS_TOKEN}-{os.getpid()}"
-SubjectKey = tuple[str, str]
 CLIENT_FEED = "client"  # subject_type used in the feed for API-client changes
 
 
 class StatusIndex:
     GAP_WINDOW = 1000
 
-    def __init__(self, engine: Engine, poll_seconds: float = 0.5, rebuild_seconds: float = 600.0,
-                 keyring: KeyRing | None = None, max_age_seconds: float = 300.0,
-                 monotonic: Callable[[], float] = time.monotonic, read_engine: Engine | None = None,
-                 read_max_lag_seconds: float = 10.0):
+    def __init__(self, engine: Engine, keyring: KeyRing, poll_seconds: float = 0.5, rebuild_seconds: float = 600.0,
+                 max_age_seconds: float = 300.0, monotonic: Callable[[], float] = time.monotonic,
+                 read_engine: Engine | None = None, read_max_lag_seconds: float = 10.0):
         self._engine = engine
         # A streaming replica for the full load only (read_replica.py); None: the primary.
         self._read_engine, self._read_max_lag_seconds = read_engine, read_max_lag_seconds
@@ -91,7 +90,7 @@ class StatusIndex:
         self._answerable_until = float("-inf")  # see _ready; reset in a forked child
         self._catching_up = threading.Lock()
         self._warned_stale = False
-        self._keyring = keyring or ring()
+        self._keyring = keyring
         self._poll_seconds = poll_seconds
         self._rebuild_seconds = rebuild_seconds
         self._facts: dict[SubjectKey, SubjectFacts] = {}

@@ -5,14 +5,15 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.routing import UnicodeConverter
 
-from schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
 
 from ..adapters.status_index import StaleIndex, UnreadableRecord
+from ..domain.errors import RuleRefusal
 from ..services.errors import ServiceError
 from . import (audit, claims, evaluation, health, lists, practitioners, procedure, records, reference, reports,
                status, violations, webhooks)
-from .problems import (from_http_exception, from_service_error, from_stale_index, from_unexpected,
-                       from_unreadable_record)
+from .problems import (from_http_exception, from_rule_refusal, from_service_error, from_stale_index,
+                       from_unexpected, from_unreadable_record)
 from .request_body import StrictRequest
 
 
@@ -81,6 +82,7 @@ def register_api(app: Flask) -> None:
     app.register_blueprint(health.blp)
     reference.register(app)  # /api/docs
     app.register_error_handler(ServiceError, from_service_error)
+    app.register_error_handler(RuleRefusal, from_rule_refusal)
     app.register_error_handler(StaleIndex, from_stale_index)
     app.register_error_handler(UnreadableRecord, from_unreadable_record)
     app.register_error_handler(Exception, from_unexpected)

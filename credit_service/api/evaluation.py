@@ -5,9 +5,9 @@ import orjson
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
-from schemas.fields import subject_path_parameters
-from schemas.evaluation import EvaluationQuerySchema, EvaluationSchema
-from schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.fields import subject_path_parameters
+from credit_service.schemas.evaluation import EvaluationQuerySchema, EvaluationSchema
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
 
 from ..domain.evaluation import CREDIT_PAYMENT
 from ..domain.decisions import PRACTITIONER_TYPES
@@ -18,12 +18,11 @@ from .status import _checked_subject, _day
 
 blp = Blueprint("evaluation", __name__, url_prefix="/api/v1",
                 description="信用评价积分与信用等级（泰医保发〔2024〕21号；威海2024常态化监管第十三条）")
-READERS = access.roles_for(access.EVALUATION_READ)
 
 
 @blp.route("/subjects/<subject_type>/<id_number>/evaluation", methods=["GET"],
            parameters=subject_path_parameters())
-@require(*READERS)
+@require(access.EVALUATION_READ)
 @blp.doc(parameters=[{"in": "query", "name": "on", "required": False, "schema": {"type": "string", "format": "date"},
                       "description": "评价日期，缺省为今天（Asia/Shanghai）"}])
 @blp.response(200, EvaluationSchema)
@@ -37,7 +36,7 @@ def subject_evaluation(subject_type: str, id_number: str):
 
 
 @blp.route("/evaluation/query", methods=["POST"])
-@require(*READERS)
+@require(access.EVALUATION_READ)
 @blp.arguments(EvaluationQuerySchema)
 @blp.response(200, EvaluationSchema)
 @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="no_evaluation_model：该日无评价模型")

@@ -5,7 +5,8 @@ context cost more than the answer itself (bench/README.md), so this WSGI middlew
 plain, well-formed, authorised status (GET …/status, POST /status/query) and batch requests directly
 from the in-process index. Anything else — a missing or unknown token, a wrong role, a bad ID, a bad date, an odd body —
 is handed to the Flask view unchanged, which gives the documented answer or problem+json. Both
-paths build the answer with the same functions (tests/api/test_fast_status.py checks they agree).
+paths call the same use cases (services/status_query.py), which ask the one access policy
+(services/access.py); tests/api/test_fast_status.py checks they agree.
 Cross-cutting concerns added to Flask (logging, metrics, rate limits) must be added here too.
 """
 from __future__ import annotations
@@ -16,22 +17,19 @@ from datetime import date
 
 import orjson
 
-from ..domain.identity import id_number_problem, mask_id_number
-from ..domain.status import status_on
+from ..domain.dates import parse_day
+from ..domain.identity import id_number_problem
+from ..services.status_query import batch_of, status_of
 from .operations import ENDPOINT_KEY, PRINCIPAL_KEY
-from .serializers import status_json
 
 _STATUS_PATH = re.compile(r"/api/v1/subjects/(insured|physician|pharmacist)/([0-9]{17}[0-9X])/status")
-_ON_QUERY = re.compile(r"on=([0-9]{4}-[0-9]{2}-[0-9]{2})")
 _QUERY_PART = re.compile(r"on=[0-9]{4}-[0-9]{2}-[0-9]{2}|emergency=(?:true|false)")
 BATCH_PATH = "/api/v1/status/batch"
 QUERY_PATH = "/api/v1/status/query"
 _QUERY_FIELDS = frozenset({"subject_type", "id_number", "on", "emergency"})
 _MAX_QUERY_BYTES = 4096
 STATUS_ROUTE = "/api/v1/subjects/<subject_type>/<id_number>/status"  # as Flask names it (metrics label)
-_READERS = frozenset({"settlement", "staff", "admin"})
 _SUBJECT_TYPES = frozenset({"insured", "physician", "pharmacist"})
-_FULL_ID = frozenset({"staff", "admin"})
 _HEADERS_BASE = [("Content-Type", "application/json")]
 _MAX_BATCH_BYTES = 1 << 20
 
@@ -67,18 +65,14 @@ class FastStatusPath:
             return None
         return self.container.tokens.principal_for(header[7:].strip())
 
-    def _day(self, query: str) -> date | None:
-        if not query:
-            return self.container.clock.today()
-        match = _ON_QUERY.fullmatch(query)
-        return self._asked(date.fromisoformat(match.group(1))) if match else None  # ValueError → Flask answers
-
-    def _asked(self, day: date) -> date | None:
-        """The day, if within the lawful range (LawfulDates.query_problem, inlined); else None: Flask answers 422."""
-        dates = self.container.dates
-        if dates.earliest <= day and (day - self.container.clock.today()).days <= dates.days_ahead:
-            return day
-        return None
+    def _asked(self, on) -> date | None:
+        """The day asked about (none given: today), if well-formed and within the lawful range; else None:
+        Flask answers 422."""
+        c = self.container
+        if on is None:
+            return c.clock.today()
+        day = parse_day(on)
+        return day if day is not None and c.dates.may_ask(day, c.clock.today()) else None
 
     def _query(self, query: str) -> tuple[date, bool | None] | None:
         """`on` and `emergency` (each at most once), or None for anything else."""
@@ -88,7 +82,7 @@ class FastStatusPath:
         values = dict(p.split("=") for p in parts)
         if len(values) != len(parts):
             return None
-        day = self._day(f"on={values['on']}" if "on" in values else "")
+        day = self._asked(values.get("on"))
         emergency = values["emergency"] == "true" if "emergency" in values else None
         return None if day is None else (day, emergency)
 
@@ -118,26 +112,19 @@ class FastStatusPath:
         if subject_type not in _SUBJECT_TYPES or not self._may_read(principal, subject_type, id_number):
             return None
         on, emergency = body.get("on"), body.get("emergency")
-        day = self.container.clock.today() if "on" not in body else (
-            self._asked(date.fromisoformat(on)) if isinstance(on, str) and len(on) == 10 else None)
+        day = self._asked(on) if "on" not in body or isinstance(on, str) else None
         if day is None or ("emergency" in body and not isinstance(emergency, bool)):
             return None
         return self._answer(principal, subject_type, id_number, day, emergency)
 
-    def _may_read(self, principal, subject_type: str, id_number) -> bool:
-        """A well-formed number, and a role that may read it (a person: only their own)."""
-        if principal is None or id_number_problem(id_number) is not None:
-            return False
-        return principal.role in _READERS or (
-            principal.role == "person"
-            and principal.subject_type == subject_type
-            and principal.subject_id_number == self.container.keys.lookup_key(subject_type, id_number))
+    @staticmethod
+    def _may_read(principal, subject_type: str, id_number) -> bool:
+        """A caller and a well-formed number; whether this caller may read it is the use case's to say
+        (status_of: a refusal raises, and Flask answers it)."""
+        return principal is not None and id_number_problem(id_number) is None
 
     def _answer(self, principal, subject_type: str, id_number: str, day: date, emergency: bool | None) -> bytes:
-        facts = self.container.index.get(subject_type, id_number)
-        shown = id_number if principal.role in _FULL_ID else mask_id_number(id_number)
-        return orjson.dumps(status_json(subject_type, shown, status_on(subject_type, facts, day, emergency=emergency,
-                                                                       rules=self.container.rules)))
+        return orjson.dumps(status_of(principal, self.container, subject_type, id_number, day, emergency))
 
     @staticmethod
     def _json_body(environ, limit: int) -> bytes | None:
@@ -155,7 +142,7 @@ class FastStatusPath:
         if raw is None:
             return None
         principal = self._principal(environ)
-        if principal is None or principal.role not in _READERS:
+        if principal is None:
             return None
         body = orjson.loads(raw)
         if not isinstance(body, dict) or body.keys() - {"on", "subjects"}:
@@ -164,31 +151,21 @@ class FastStatusPath:
         if not isinstance(subjects, list) or len(subjects) > self.container.settings.batch_max_subjects:
             return None
         on = body.get("on")
-        day = self.container.clock.today() if on is None else (
-            self._asked(date.fromisoformat(on)) if isinstance(on, str) and len(on) == 10 else None)
+        day = self._asked(on) if on is None or isinstance(on, str) else None
         if day is None:
             return None
-        facts_of, full_id, rules = self.container.index.lookup(), principal.role in _FULL_ID, self.container.rules
-        # Subjects without measures share a few facts objects (one per set of record years, and CLEAN),
-        # so their answer differs only in the number: compute it once per request and copy it.
-        shared: dict[tuple[str, int], dict] = {}
-        results = []
-        for item in subjects:
-            if not isinstance(item, dict) or len(item) != 2:
-                return None
-            subject_type, id_number = item.get("subject_type"), item.get("id_number")
-            if subject_type not in ("insured", "physician", "pharmacist") or id_number_problem(id_number):
-                return None
-            shown = id_number if full_id else mask_id_number(id_number)
-            facts = facts_of((subject_type, id_number))
-            if facts.measures:
-                results.append(status_json(subject_type, shown, status_on(subject_type, facts, day, rules=rules)))
-                continue
-            key = (subject_type, id(facts))
-            template = shared.get(key)
-            if template is None:
-                template = shared[key] = status_json(subject_type, "", status_on(subject_type, facts, day, rules=rules))
-            answer = template.copy()
-            answer["id_number"] = shown
-            results.append(answer)
-        return orjson.dumps({"results": results})
+        return orjson.dumps(batch_of(principal, self.container, _plain_subjects(subjects), day))
+
+
+class _NotPlain(Exception):
+    """An item the fast path does not answer: Flask does (and explains what is wrong with it)."""
+
+
+def _plain_subjects(items: list):
+    for item in items:
+        if not isinstance(item, dict) or len(item) != 2:
+            raise _NotPlain()
+        subject_type, id_number = item.get("subject_type"), item.get("id_number")
+        if subject_type not in _SUBJECT_TYPES or id_number_problem(id_number):
+            raise _NotPlain()
+        yield subject_type, id_number

@@ -3,9 +3,9 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, current_app
-from sqlalchemy import text
 
 from ..adapters import deadlines
+from ..adapters.database import answers
 from ..adapters.status_index import StaleIndex
 from .problems import problem
 
@@ -24,8 +24,8 @@ def _database_answers(engine) -> bool:
     # A probe must answer quickly even when the database hangs: it would otherwise hold a worker for the
     # whole statement deadline (connecting is bounded by the connect timeout).
     try:
-        with deadlines.within(PROBE_SECONDS), engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        with deadlines.within(PROBE_SECONDS):
+            answers(engine)
     except Exception:
         return False
     return True

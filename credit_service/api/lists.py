@@ -5,9 +5,9 @@ import orjson
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
-from schemas.lists import JointListSchema
-from schemas.fields import REGION_SCHEMA
-from schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.lists import JointListSchema
+from credit_service.schemas.fields import REGION_SCHEMA
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
 
 from ..domain.identity import region_problem
 from ..services import access
@@ -23,7 +23,7 @@ FORMATS = {"json": "application/json", "csv": "text/csv; charset=utf-8"}
 
 
 @blp.route("/lists/joint-punishment", methods=["GET"])
-@require(*access.roles_for(access.JOINT_LIST_READ))
+@require(access.JOINT_LIST_READ)
 @blp.doc(parameters=[
     {"in": "query", "name": "since", "required": False, "schema": {"type": "string", "format": "date"},
      "description": "给出时：该日以来的新增（additions）与移出（removals）；缺省：今日名单（listed）"},

@@ -4,14 +4,14 @@ from __future__ import annotations
 import orjson
 from flask import Response, current_app, g
 
-from schemas.claims import ExpertRecommendationResultSchema, ExpertRecommendationSchema
-from schemas.fields import subject_path_parameters
-from schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.claims import ExpertRecommendationResultSchema, ExpertRecommendationSchema
+from credit_service.schemas.fields import subject_path_parameters
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
 
-from ..adapters.status_index import process_origin
 from ..domain.decisions import PRACTITIONER_TYPES
+from ..services import access
 from ..services.incentives import recommend_expert
-from .auth import check_region_write, require
+from .auth import require
 from .status import _checked_subject
 from .request_body import Blueprint
 
@@ -20,7 +20,7 @@ blp = Blueprint("practitioners", __name__, url_prefix="/api/v1", description="�
 
 @blp.route("/subjects/<subject_type>/<id_number>/expert-recommendations", methods=["POST"],
            parameters=subject_path_parameters(PRACTITIONER_TYPES))
-@require("staff", "admin")
+@require(access.EXPERT_MARK)
 @blp.arguments(ExpertRecommendationSchema)
 @blp.response(201, ExpertRecommendationResultSchema)
 @blp.alt_response(409, schema=ProblemSchema, content_type=PROBLEM, description="already_recommended")
@@ -28,9 +28,7 @@ blp = Blueprint("practitioners", __name__, url_prefix="/api/v1", description="�
 def mark_expert(data, subject_type: str, id_number: str):
     """标记表现突出的医保医（药）师某年度优先推荐入医保专家库（expert_recommendation），须写明理由。"""
     id_number = _checked_subject(subject_type, id_number)
-    check_region_write(g.principal, data["region"])
     c = current_app.extensions["credit_service"]
-    body = recommend_expert(c.uow(), c.clock, g.principal.name, subject_type, id_number, data["year"],
-                            data["region"], data["reason"], origin=process_origin())
-    c.index.refresh([(subject_type, c.keys.lookup_key(subject_type, id_number))])
+    body = recommend_expert(c.uow(), c.clock, g.principal, subject_type, id_number, data["year"], data["region"],
+                            data["reason"])
     return Response(orjson.dumps(body), status=201, mimetype="application/json")

@@ -5,10 +5,11 @@ import json
 import logging
 
 from flask import Response
-from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from ..services.errors import ServiceError, invalid_fields, problem_body
+from ..adapters.database import database_gone
+from ..domain.errors import RuleRefusal
+from ..services.errors import Conflict, Invalid, ServiceError, invalid_fields, problem_body
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,29 @@ def from_service_error(error: ServiceError) -> Response:
     return _response(problem_body(error), error.status)
 
 
+# The one table from the codes the rules refuse with (domain/errors.py) to HTTP statuses: these clash
+# with the record's state; every other refusal is an invalid request.
+CONFLICT_CODES = frozenset({"measure_revoked", "notice_exists", "objection_open", "objection_closed",
+                            "credit_restored", "repair_open", "repair_decided"})
+
+
+def status_of(refusal: RuleRefusal) -> int:
+    return 409 if refusal.code in CONFLICT_CODES else 422
+
+
+def as_problem(error: ServiceError | RuleRefusal) -> ServiceError:
+    """A service error as it is; a rule's refusal as the problem its code answers with."""
+    if not isinstance(error, RuleRefusal):
+        return error
+    if status_of(error) == 409:
+        return Conflict(error.detail, code=error.code)
+    return Invalid(error.detail, code=error.code, errors={error.field: [error.detail]} if error.field else None)
+
+
+def from_rule_refusal(error: RuleRefusal) -> Response:
+    return from_service_error(as_problem(error))
+
+
 def from_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
     data = getattr(error, "data", None) or {}
@@ -77,15 +101,11 @@ def from_unreadable_record(error) -> Response:
 
 
 def from_unexpected(error: Exception) -> Response:
-    if isinstance(error, (OperationalError, DBAPIError)) and _database_gone(error):
+    if database_gone(error):
         log.warning("database unavailable: %s", error.__class__.__name__)
         return problem(503)
     log.exception("unhandled error")
     return problem(500)
-
-
-def _database_gone(error: DBAPIError) -> bool:
-    return bool(getattr(error, "connection_invalidated", False)) or isinstance(error, OperationalError)
 
 
 def _flatten(messages, prefix: str = "") -> dict[str, list[str]]:

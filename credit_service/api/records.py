@@ -6,17 +6,17 @@ from datetime import date
 import orjson
 from flask import Response, current_app, g, request
 
-from schemas.fields import REGION_SCHEMA, subject_path_parameters
-from schemas.problems import PROBLEM, ProblemSchema
-from schemas.procedure import RecordQuerySchema, RecordSchema, WorklistSchema
+from credit_service.schemas.fields import REGION_SCHEMA, subject_path_parameters
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.procedure import RecordQuerySchema, RecordSchema, WorklistSchema
 
 from ..domain.identity import mask_id_number
 from ..domain.money import format_yuan
-from ..domain.status import status_on
-from ..adapters.subjects import reveal
+from ..services import access
 from ..services.errors import Invalid
 from ..services.record_queries import worklist, year_record
-from .auth import Forbidden, check_number_access, record_scope, require, sees_full_id
+from ..services.status_query import score_of
+from .auth import require
 from .serializers import measure_row_json, notice_json, objection_json, repair_json, violation_row_json
 from .query_args import date_arg, region_arg
 from .status import _checked_subject
@@ -27,7 +27,7 @@ blp = Blueprint("records", __name__, url_prefix="/api/v1", description="自然�
 
 @blp.route("/subjects/<subject_type>/<id_number>/record", methods=["GET"],
            parameters=subject_path_parameters())
-@require("staff", "admin", "person")
+@require(access.RECORD_READ)
 @blp.doc(parameters=[{"in": "query", "name": "year", "required": False,
                       "schema": {"type": "integer", "minimum": 1901, "maximum": 9999},
                       "description": "自然年度（记录周期），缺省为今年"}])
@@ -39,22 +39,22 @@ def subject_record(subject_type: str, id_number: str):
     （scope_region；partial 表示另有其他统筹区的记录未列出），管理员与本人看到全部。建议改用
     POST /api/v1/records/query：身份证号码不进入URL。"""
     id_number = _checked_subject(subject_type, id_number)
-    check_number_access(g.principal, subject_type, id_number)
     c = current_app.extensions["credit_service"]
+    access.check_number(g.principal, access.RECORD_READ, subject_type, id_number, c.keys.lookup_key)
     today = c.clock.today()
     return _record_answer(c, subject_type, id_number, _year(request.args.get("year"), today, c), today)
 
 
 @blp.route("/records/query", methods=["POST"])
-@require("staff", "admin", "person")
+@require(access.RECORD_READ)
 @blp.arguments(RecordQuerySchema)
 @blp.response(200, RecordSchema)
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
                   description="invalid_id_number / validation_failed / date_out_of_range")
 def record_query(data):
     """一个自然年度的记录（推荐）：与 GET …/record 相同，主体放在请求体中，身份证号码不进入URL。"""
-    check_number_access(g.principal, data["subject_type"], data["id_number"])
     c = current_app.extensions["credit_service"]
+    access.check_number(g.principal, access.RECORD_READ, data["subject_type"], data["id_number"], c.keys.lookup_key)
     today = c.clock.today()
     if problem := c.dates.year_problem(data["year"], today):
         raise Invalid(problem, code="date_out_of_range", errors={"year": [problem]})
@@ -62,27 +62,20 @@ def record_query(data):
 
 
 def _record_answer(c, subject_type: str, id_number: str, year: int, today: date) -> Response:
-    scope = record_scope(g.principal)
-    record = year_record(c.session_factory, subject_type, c.keys.lookup_key(subject_type, id_number), year, scope)
-    full = sees_full_id(g.principal)
+    record = year_record(c.uow(), g.principal, subject_type, id_number, year)
+    full = record.full_numbers
     body = {
         "subject_type": subject_type, "id_number": id_number if full else mask_id_number(id_number), "year": year,
-        "scope_region": scope, "partial": record.partial,
+        "scope_region": record.scope_region, "partial": record.partial,
         "total_fund_loss": format_yuan(record.total_fund_loss),
         "violations": [violation_row_json(v, id_number, full) for v in record.violations],
         "measures": [measure_row_json(m, today) for m in record.measures],
         "notices": [notice_json(n) for n in record.notices],
         "objections": [objection_json(o, id_number, full, today) for o in record.objections],
         "repairs": [repair_json(r, id_number, full, today, _restored(record, r.measure_id)) for r in record.repairs],
-        "evaluation": _evaluation(c, subject_type, id_number, today if year >= today.year else date(year, 12, 31)),
+        "evaluation": score_of(c, subject_type, id_number, today if year >= today.year else date(year, 12, 31)),
     }
     return Response(orjson.dumps(body), mimetype="application/json")
-
-
-def _evaluation(c, subject_type: str, id_number: str, day: date) -> dict:
-    """Score and grade as of today (a past year's record: as of its last day), from the status index."""
-    status = status_on(subject_type, c.index.get(subject_type, id_number), day, rules=c.rules)
-    return {"on": day.isoformat(), "score": status.score, "grade": status.grade}
 
 
 def _restored(record, measure_id: str) -> bool:
@@ -100,7 +93,7 @@ def _year(value: str | None, today: date, c) -> int:
 
 
 @blp.route("/worklist", methods=["GET"])
-@require("staff", "admin")
+@require(access.WORKLIST_READ)
 @blp.doc(parameters=[
     {"in": "query", "name": "region", "required": False, "schema": REGION_SCHEMA,
      "description": "统筹区；经办人员缺省且只能为本统筹区"},
@@ -111,16 +104,9 @@ def staff_worklist():
     """待复核的异议、待答复的修复申请、尚在异议期内的告知书，按期限先后排列（含暂定期限标记）。"""
     c = current_app.extensions["credit_service"]
     region = region_arg(request.args)
-    if g.principal.role == "staff":
-        if region and region != g.principal.region:
-            raise Forbidden(f"经办人员只能查看本统筹区（{g.principal.region}）的工作清单。", code="region_not_allowed")
-        region = g.principal.region
     due_before = date_arg(request.args, "due_before", c)
-    today = c.clock.today()
-    items = worklist(c.session_factory, today, region, due_before)
-    with c.session_factory() as session:  # staff and admin only: they see the numbers
-        numbers = reveal(session, c.keys, (i.id_number for i in items))
+    items = worklist(c.uow(), g.principal, c.clock.today(), region, due_before)
     body = {"items": [{"kind": i.kind, "id": i.id, "measure_id": i.measure_id, "subject_type": i.subject_type,
-                       "id_number": numbers[i.id_number], "region": i.region, "due_on": i.due_on.isoformat(),
+                       "id_number": i.id_number, "region": i.region, "due_on": i.due_on.isoformat(),
                        "provisional": i.provisional, "overdue": i.overdue} for i in items]}
     return Response(orjson.dumps(body), mimetype="application/json")

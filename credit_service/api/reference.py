@@ -14,7 +14,7 @@ from apispec import BasePlugin
 from flask import Blueprint, Flask, abort, render_template, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
-from schemas.problems import PROBLEM
+from credit_service.schemas.problems import PROBLEM
 
 AUTHENTICATION = ("unauthorized", "invalid_token", "token_expired")
 EVERY_OPERATION: dict[int, tuple[str, ...]] = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Response, current_app, g, request
 from flask_smorest import Blueprint
 
-from schemas.fields import REGION_SCHEMA
-from schemas.problems import PROBLEM, ProblemSchema
-from schemas.reports import MonthlyReportSchema
+from credit_service.schemas.fields import REGION_SCHEMA
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.reports import MonthlyReportSchema
 
 from ..services import access
 from ..services.errors import Invalid, ServiceError
@@ -24,7 +24,7 @@ class NotAcceptable(ServiceError):
 
 
 @blp.route("/reports/monthly", methods=["GET"])
-@require(*access.roles_for(access.REPORT_READ))
+@require(access.REPORT_READ)
 @blp.doc(parameters=[
     {"in": "query", "name": "month", "required": False, "schema": {"type": "string", "pattern": r"^(199[0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"},
      "description": "YYYY-MM，缺省为上月"},

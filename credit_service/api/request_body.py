@@ -16,7 +16,7 @@ from flask_smorest import Blueprint as _SmorestBlueprint
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from schemas.messages import NUL_CHARACTER
+from credit_service.schemas.messages import NUL_CHARACTER
 
 from ..services.errors import Invalid
 

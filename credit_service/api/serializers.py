@@ -7,12 +7,9 @@ from datetime import date
 
 from ..domain.identity import mask_id_number
 from ..domain.money import format_yuan
-from ..domain.status import Status, measure_state
+from ..domain.status import measure_state
 from ..services.intake import RecordedMeasure, RecordedViolation
-
-
-def _iso(day: date | None) -> str | None:
-    return None if day is None or day == date.max else day.isoformat()
+from ..services.status_query import _iso, status_json  # noqa: F401 (status_json: bench/ imports it from here)
 
 
 def measure_json(m: RecordedMeasure, today: date) -> dict:
@@ -49,28 +46,6 @@ def violation_json(r: RecordedViolation, full_id: bool, today: date) -> dict:
         },
         "measures": [measure_json(m, today) for m in r.measures],
     }
-
-
-def status_json(subject_type: str, shown_id: str, status: Status) -> dict:
-    body = {
-        "subject_type": subject_type, "id_number": shown_id, "on": status.on.isoformat(),
-        "settlement_allowed": status.settlement_allowed,
-        "restrictions": [{"measure_id": m.measure_id, "kind": m.kind, "region": m.region,
-                          "starts_on": m.starts_on.isoformat(), "restores_on": _iso(m.restores_on)}
-                         for m in status.restrictions],
-        "listed": status.listed,
-        "incentives": list(status.incentives),
-        "score": status.score,
-        "grade": status.grade,
-    }
-    q = status.qualification
-    if q is not None:
-        body["qualification"] = {"status": q.status, "since": _iso(q.since), "until": _iso(q.until),
-                                 "reregistration_from": _iso(q.reregistration_from)}
-    if status.emergency is not None:
-        body["emergency"] = status.emergency
-        body["emergency_exempted"] = status.emergency_exempted
-    return body
 
 
 def _mask_name(name: str | None) -> str | None:

@@ -1,4 +1,5 @@
-"""The settlement status check: the hot path. No SQL, no marshmallow on the way through."""
+"""The settlement status views (the hot path itself is api/fast_status.py, in front of Flask): thin doors
+onto services/status_query.py."""
 from __future__ import annotations
 
 import orjson
@@ -6,21 +7,18 @@ from datetime import date
 
 from flask import Response, current_app, g, request
 
-from schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
 
-from marshmallow import ValidationError
+import credit_service.schemas.claims  # noqa: F401 (registers ClaimSchema, which the batch schema names)
+from credit_service.schemas.fields import subject_path_parameters
+from credit_service.schemas.status import BatchRequestSchema, BatchResultSchema, StatusQuerySchema, StatusResultSchema
 
-from schemas.claims import ClaimSchema
-from schemas.fields import ISO_DATE, subject_path_parameters
-from schemas.status import BatchRequestSchema, BatchResultSchema, StatusQuerySchema, StatusResultSchema
-
-from ..domain.identity import SUBJECT_TYPES, id_number_problem, mask_id_number, normalise_id_number
-from ..domain.status import status_on
-from ..services.errors import Invalid, date_out_of_range, invalid_fields
-from .auth import check_number_access, require, sees_full_id
-from .claims import claim_json
-from .problems import _flatten
-from .serializers import status_json
+from ..domain.dates import parse_day
+from ..domain.identity import SUBJECT_TYPES, id_number_problem, normalise_id_number
+from ..services import access
+from ..services.errors import Invalid, date_out_of_range
+from ..services.status_query import batch_of, status_of
+from .auth import require
 from .request_body import Blueprint
 
 blp = Blueprint("status", __name__, url_prefix="/api/v1", description="结算状态查询（Arts 5, 9）")
@@ -28,7 +26,7 @@ blp = Blueprint("status", __name__, url_prefix="/api/v1", description="结算状
 
 @blp.route("/subjects/<subject_type>/<id_number>/status", methods=["GET"],
            parameters=subject_path_parameters())
-@require("settlement", "staff", "admin", "person")
+@require(access.STATUS_READ)
 @blp.doc(parameters=[{"in": "query", "name": "on", "required": False,
                       "schema": {"type": "string", "format": "date"},
                       "description": "查询日期，缺省为今天（Asia/Shanghai）"},
@@ -41,14 +39,14 @@ def subject_status(subject_type: str, id_number: str):
     """该主体在指定日期能否联网结算？各统筹区结果互认（第五条）。建议改用 POST /api/v1/status/query：
     身份证号码不进入URL（代理、服务器会记录URL）。"""
     id_number = _checked_subject(subject_type, id_number)
-    check_number_access(g.principal, subject_type, id_number)
     c = current_app.extensions["credit_service"]
+    access.check_number(g.principal, access.STATUS_READ, subject_type, id_number, c.keys.lookup_key)
     day = asked_day(request.args.get("on"), c)
-    return _status_answer(c, subject_type, id_number, day, _flag(request.args.get("emergency")))
+    return _json(status_of(g.principal, c, subject_type, id_number, day, _flag(request.args.get("emergency"))))
 
 
 @blp.route("/status/query", methods=["POST"])
-@require("settlement", "staff", "admin", "person")
+@require(access.STATUS_READ)
 @blp.arguments(StatusQuerySchema)
 @blp.response(200, StatusResultSchema)
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
@@ -56,86 +54,33 @@ def subject_status(subject_type: str, id_number: str):
 @blp.alt_response(503, schema=ProblemSchema, content_type=PROBLEM, description="status_index_stale")
 def status_query(data):
     """该主体在指定日期能否联网结算？（推荐）与 GET …/status 相同，主体放在请求体中，身份证号码不进入URL。"""
-    check_number_access(g.principal, data["subject_type"], data["id_number"])
     c = current_app.extensions["credit_service"]
+    access.check_number(g.principal, access.STATUS_READ, data["subject_type"], data["id_number"], c.keys.lookup_key)
     day = c.clock.today() if data["on"] is None else lawful_day(data["on"], c)
-    return _status_answer(c, data["subject_type"], data["id_number"], day, data["emergency"])
-
-
-def _status_answer(c, subject_type: str, id_number: str, day: date, emergency: bool | None) -> Response:
-    status = status_on(subject_type, c.index.get(subject_type, id_number), day, emergency=emergency, rules=c.rules)
-    shown = id_number if sees_full_id(g.principal) else mask_id_number(id_number)
-    return _json(status_json(subject_type, shown, status))
-
-
-BATCH_FIELDS = frozenset({"on", "subjects", "claims", "emergency"})
+    return _json(status_of(g.principal, c, data["subject_type"], data["id_number"], day, data["emergency"]))
 
 
 @blp.route("/status/batch", methods=["POST"])
-@require("settlement", "staff", "admin")
-@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": BatchRequestSchema}}})
+@require(access.STATUS_BATCH)
+@blp.arguments(BatchRequestSchema)
 @blp.response(200, BatchResultSchema)
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="任一项无效则整批422，errors 指明序号")
-def batch_status():
+def batch_status(data):
     """批量查询（≤1000个主体），结果与请求同序；可附 claims（与 /claims/check 同样的请求体）逐笔核验，
     以及 emergency（急救、抢救）。"""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("subjects"), list):
-        raise Invalid("请求体须为 {\"on\": 日期, \"subjects\": [{\"subject_type\", \"id_number\"}, …]}。",
-                      errors={"subjects": ["缺少或不是数组。"]})
-    if unknown := sorted(body.keys() - BATCH_FIELDS):
-        raise Invalid(f"未知字段：{'、'.join(unknown)}。", errors={k: ["未知字段。"] for k in unknown})
     c = current_app.extensions["credit_service"]
-    subjects = body["subjects"]
-    claims = body.get("claims", [])
-    if not isinstance(claims, list):
-        raise Invalid("claims 须为数组。", errors={"claims": ["应为数组。"]})
-    limit = c.settings.batch_max_subjects
-    if len(subjects) + len(claims) > limit:
-        raise Invalid(f"单次最多查询{limit}个主体或费用，本次{len(subjects) + len(claims)}个。",
-                      code="too_many_subjects", errors={"subjects": [f"连同 claims 最多{limit}个。"]})
-    day = asked_day(body.get("on"), c)
-    emergency = body.get("emergency")
-    if "emergency" in body and not isinstance(emergency, bool):
-        raise Invalid("emergency 须为布尔值。", errors={"emergency": ["应为布尔值 true/false。"]})
-    keys, errors = [], {}
-    for i, item in enumerate(subjects):
-        if not isinstance(item, dict):
-            errors[f"subjects.{i}"] = ["应为对象 {subject_type, id_number}。"]
-            continue
-        for extra in sorted(item.keys() - {"subject_type", "id_number"}):
-            errors[f"subjects.{i}.{extra}"] = ["未知字段。"]
-        subject_type, id_number = item.get("subject_type"), normalise_id_number(item.get("id_number"))
-        if subject_type not in SUBJECT_TYPES:
-            errors[f"subjects.{i}.subject_type"] = ["主体类型须为 insured、physician 或 pharmacist。"]
-        if problem := id_number_problem(id_number):
-            errors[f"subjects.{i}.id_number"] = [problem]
-        keys.append((subject_type, id_number))
-    loaded_claims, early_or_late = [], {}
+    subjects, claims = data["subjects"], data["claims"]
+    count, limit = len(subjects) + len(claims or ()), c.settings.batch_max_subjects
+    if count > limit:
+        raise Invalid(f"单次最多查询{limit}个主体或费用，本次{count}个。", code="too_many_subjects",
+                      errors={"subjects": [f"连同 claims 最多{limit}个。"]})
+    day = c.clock.today() if data["on"] is None else lawful_day(data["on"], c)
     today = c.clock.today()
-    for i, item in enumerate(claims):
-        try:
-            loaded_claims.append(ClaimSchema().load(item))
-        except ValidationError as exc:
-            errors.update({f"claims.{i}.{k}": v for k, v in _flatten(exc.messages).items()})
-            continue
-        if loaded_claims[-1]["on"] is not None and (
-                problem := c.dates.query_problem(loaded_claims[-1]["on"], today)):
-            early_or_late[f"claims.{i}.on"] = [problem]
-    if errors:
-        raise invalid_fields(errors | early_or_late, f"{len(errors)}项主体信息无效")
-    if early_or_late:
+    if early_or_late := {f"claims.{i}.on": [problem] for i, claim in enumerate(claims or ())
+                         if claim["on"] is not None and (problem := c.dates.query_problem(claim["on"], today))}:
         raise date_out_of_range(early_or_late)
-    full_id, index, rules = sees_full_id(g.principal), c.index, c.rules
-    results = [status_json(t, n if full_id else mask_id_number(n),
-                           status_on(t, index.get(t, n), day, emergency=emergency, rules=rules))
-               for t, n in keys]
-    answer = {"results": results}
-    if "claims" in body:
-        facts_of = index.lookup()
-        answer["claims"] = [claim_json(claim, claim["on"] or day, facts_of, full_id, rules)
-                            for claim in loaded_claims]
-    return _json(answer)
+    return _json(batch_of(g.principal, c, [(s["subject_type"], s["id_number"]) for s in subjects], day,
+                          data["emergency"], claims))
 
 
 def _checked_subject(subject_type: str, id_number: str) -> str:
@@ -172,12 +117,9 @@ def lawful_day(day: date, c, field: str = "on") -> date:
 def _day(value, c) -> date:
     if value is None:
         return c.clock.today()
-    # Python 3.11's fromisoformat also takes forms such as 20250101 and 2025-W01-1, which API.md does not.
-    if isinstance(value, str) and ISO_DATE.fullmatch(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
+    day = parse_day(value)
+    if day is not None:
+        return day
     raise Invalid("日期格式应为YYYY-MM-DD且为有效日期。", errors={"on": ["日期格式应为YYYY-MM-DD。"]})
 
 

@@ -10,16 +10,15 @@ import orjson
 
 from flask import Response, current_app, g, request
 
-from schemas.problems import PROBLEM, ProblemSchema
-from schemas.violation_rows import parse_violation
-from schemas.violations import ImportResultSchema, ViolationResultSchema, ViolationSchema
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.violation_rows import parse_violation
+from credit_service.schemas.violations import ImportResultSchema, ViolationResultSchema, ViolationSchema
 
-from ..adapters.status_index import process_origin
-from ..domain.status import MeasureFact
 from ..domain.violations import ViolationInput
-from ..services import intake
+from ..services import access, intake
 from ..services.errors import Invalid, ServiceError, invalid_fields, problem_body
-from .auth import Forbidden, check_region_write, require, sees_full_id
+from .auth import require
+from .problems import as_problem
 from .request_body import parse_json
 from .serializers import measure_brief_json, violation_json
 from .request_body import Blueprint
@@ -27,7 +26,6 @@ from .request_body import Blueprint
 log = logging.getLogger(__name__)
 blp = Blueprint("violations", __name__, url_prefix="/api/v1/violations",
                 description="违约违法信息采集（Arts 6–7）")
-WRITERS = ("reporter", "staff", "admin")
 CSV_COLUMNS = ("source", "source_ref", "subject_type", "id_number", "name", "region", "occurred_on",
                "determined_on", "fund_loss", "handling", "fraud", "points", "description", "months", "category")
 # The document's CSV: the header in the usual order (any order is read), then lines without U+0000 or a
@@ -36,7 +34,7 @@ CSV_PATTERN = r"^\ufeff?" + ",".join(CSV_COLUMNS[:10]) + r"(?:(?:,|\r?\n)(?:[^\r
 
 
 @blp.route("", methods=["POST"])
-@require(*WRITERS)
+@require(access.VIOLATION_WRITE)
 @blp.arguments(ViolationSchema)
 @blp.response(201, ViolationResultSchema, description="新记录")
 @blp.alt_response(200, schema=ViolationResultSchema, description="同一(source, source_ref)、同样内容的重放：首次的结果")
@@ -48,18 +46,16 @@ CSV_PATTERN = r"^\ufeff?" + ",".join(CSV_COLUMNS[:10]) + r"(?:(?:,|\r?\n)(?:[^\r
                   description="role_not_allowed / region_not_allowed / override_not_allowed")
 def record_violation(data):
     """记录一条违约违法信息，返回其引起的信用管理措施及说明。"""
-    row = _authorised(_to_input(data))
-    if isinstance(row, ServiceError):
-        raise row
-    outcome = _run([row])[0]
+    outcome = _run([_to_input(data)])[0]
     if outcome.error is not None:
         raise outcome.error
     status = 201 if outcome.status == "created" else 200
-    return _json(violation_json(outcome.violation, sees_full_id(g.principal), _today()), status)
+    full = access.sees_full_numbers(g.principal, access.VIOLATION_WRITE)
+    return _json(violation_json(outcome.violation, full, _today()), status)
 
 
 @blp.route("/import", methods=["POST"])
-@require(*WRITERS)
+@require(access.VIOLATION_WRITE)
 @blp.doc(requestBody={
     "required": True,
     "description": "每一行同 POST /api/v1/violations 的请求体（ViolationSchema）。不符合的行不使整批失败：它在结果中被拒绝"
@@ -85,7 +81,7 @@ def import_violations():
     rows: list[ViolationInput | ServiceError] = []
     for raw in raw_rows:
         row, errors = parse_violation(raw)
-        rows.append(_authorised(row) if row is not None else invalid_fields(errors, "本行未通过校验"))
+        rows.append(row if row is not None else invalid_fields(errors, "本行未通过校验"))
     outcomes = _run(rows)
     results, counts = [], {"created": 0, "duplicate": 0, "rejected": 0}
     for outcome, raw in zip(outcomes, raw_rows):
@@ -96,7 +92,7 @@ def import_violations():
             entry["violation_id"] = outcome.violation.id
             entry["measures"] = [measure_brief_json(m) for m in outcome.violation.measures]
         else:
-            entry["error"] = problem_body(outcome.error)
+            entry["error"] = problem_body(as_problem(outcome.error))
         results.append(entry)
     body = orjson.dumps({"summary": {"total": len(raw_rows), **counts}, "results": results})
     log.info("import by %s: %d rows (%d created, %d duplicate, %d rejected) in %.3f s", g.principal.name,
@@ -106,38 +102,12 @@ def import_violations():
 
 def _run(rows):
     c = current_app.extensions["credit_service"]
-    for attempt in range(3):
-        try:
-            outcomes, _ = intake.record_violations(c.uow(), rows, c.rules, c.clock, g.principal.name,
-                                                   origin=process_origin(), dates=c.dates)
-            break
-        except intake.ConcurrentDuplicate:
-            if attempt == 2:
-                raise
-    c.index.merge(
-        (((o.violation.input.subject_type, c.keys.lookup_key(*o.violation.input.subject_key)),
-          tuple(MeasureFact(m.id, m.kind, m.region, m.starts_on, m.restores_on,
-                            reregistration_from=m.reregistration_from, article=m.article)
-                for m in o.violation.measures),
-          o.violation.record_year, o.violation.input.points or 0)
-         for o in outcomes if o.status == "created"))
+    outcomes, _ = intake.record_violations(c.uow(), g.principal, rows, c.rules, c.clock, dates=c.dates)
     return outcomes
 
 
 class UnsupportedMediaType(ServiceError):
     status, code, title = 415, "unsupported_media_type", "不支持的内容类型"
-
-
-def _authorised(row: ViolationInput | ServiceError) -> ViolationInput | ServiceError:
-    if isinstance(row, ServiceError):
-        return row
-    try:
-        check_region_write(g.principal, row.region)
-    except Forbidden as exc:
-        return exc
-    if row.months_override is not None and g.principal.role not in ("staff", "admin"):
-        return Forbidden("只有经办人员（staff/admin）可以在档次范围内指定暂停月数。", code="override_not_allowed")
-    return row
 
 
 def _to_input(data: dict) -> ViolationInput:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from flask import current_app, g
 
-from schemas.problems import PROBLEM, ProblemSchema
-from schemas.webhooks import (RedeliverSchema, SubjectKeysRequestSchema, SubjectKeysSchema, WebhookListSchema,
+from credit_service.schemas.problems import PROBLEM, ProblemSchema
+from credit_service.schemas.webhooks import (RedeliverSchema, SubjectKeysRequestSchema, SubjectKeysSchema, WebhookListSchema,
                               WebhookRequestSchema, WebhookSchema)
 
 from ..adapters.egress import AllowList
 from ..services import webhooks
+from ..services import access
 from .auth import require
 from .request_body import Blueprint
 
@@ -24,7 +25,7 @@ blp = Blueprint("webhooks", __name__, url_prefix="/api/v1/webhooks", description
 
 
 @blp.route("", methods=["POST"])
-@require("admin")
+@require(access.WEBHOOK_ADMIN)
 @blp.arguments(WebhookRequestSchema)
 @blp.response(201, WebhookSchema)
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM,
@@ -37,7 +38,7 @@ def register(data):
 
 
 @blp.route("", methods=["GET"])
-@require("admin")
+@require(access.WEBHOOK_ADMIN)
 @blp.response(200, WebhookListSchema)
 def list_all():
     """已登记的Webhook及其投递情况（不返回密钥）。"""
@@ -46,7 +47,7 @@ def list_all():
 
 
 @blp.route("/<webhook_id>", methods=["DELETE"])
-@require("admin")
+@require(access.WEBHOOK_ADMIN)
 @blp.response(200, WebhookSchema)
 @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="webhook_not_found")
 def deactivate(webhook_id: str):
@@ -56,7 +57,7 @@ def deactivate(webhook_id: str):
 
 
 @blp.route("/<webhook_id>/redeliver", methods=["POST"])
-@require("admin")
+@require(access.WEBHOOK_ADMIN)
 @blp.response(200, RedeliverSchema)
 @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="webhook_not_found")
 def redeliver(webhook_id: str):
@@ -66,7 +67,7 @@ def redeliver(webhook_id: str):
 
 
 @blp.route("/<webhook_id>/subject-keys", methods=["POST"])
-@require("admin", "settlement")
+@require(access.WEBHOOK_SUBJECT_KEYS)
 @blp.arguments(SubjectKeysRequestSchema)
 @blp.response(200, SubjectKeysSchema)
 @blp.alt_response(404, schema=ProblemSchema, content_type=PROBLEM, description="webhook_not_found")

@@ -10,10 +10,24 @@ every other process (issue 9).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
 DEFAULT_EARLIEST = date(1990, 1, 1)
+
+
+def parse_day(value) -> date | None:
+    """A day written YYYY-MM-DD exactly, a real calendar date; None for anything else. (Python's
+    fromisoformat also takes forms such as 20250101 and 2025-W01-1, which API.md does not.)"""
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,10 @@ class LawfulDates:
 
     def latest_query(self, today: date) -> date:
         return today + timedelta(days=self.days_ahead)
+
+    def may_ask(self, day: date, today: date) -> bool:
+        """query_problem(day, today) is None, cheaply (the status fast path asks it on every request)."""
+        return self.earliest <= day and (day - today).days <= self.days_ahead
 
     def query_problem(self, day: date, today: date) -> str | None:
         """Why `day` cannot be asked about, in Chinese; None if it can."""

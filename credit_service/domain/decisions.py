@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
+from .errors import RuleRefusal
 from .money import format_yuan
 from .months import add_months
 from .rules import RuleBook, RuleSet, Selection
@@ -33,6 +34,7 @@ class ViolationFacts:
 
     @property
     def record_year(self) -> int:
+        """第七条：以一个自然年度为一个记录周期 — the year the violation was determined."""
         return self.determined_on.year
 
     @property
@@ -82,7 +84,9 @@ class Decision:
         return listed, sum(m.months or 0 for m in self.measures)
 
 
-class MonthsOutOfRange(ValueError):
+class MonthsOutOfRange(RuleRefusal, ValueError):
+    code, field = "months_out_of_range", "months"
+
     def __init__(self, allowed: range, article: str, band: str):
         self.allowed, self.article, self.band = allowed, article, band
         if allowed:
@@ -91,7 +95,9 @@ class MonthsOutOfRange(ValueError):
             super().__init__(f"{band}，不得指定暂停月数。")
 
 
-class MonthsBelowImposed(ValueError):
+class MonthsBelowImposed(RuleRefusal, ValueError):
+    code, field = "months_out_of_range", "months"
+
     def __init__(self, requested: int, imposed: int):
         self.requested, self.imposed = requested, imposed
         super().__init__(f"本年度已暂停{imposed}个月，确定的月数{requested}不得少于已暂停月数。")
@@ -119,30 +125,37 @@ def _decide_credit(violation: ViolationFacts, position: YearPosition, rules: Rul
         # 从旧兼从轻 / 不溯及既往: conduct before any rule set took effect meets no measure from one.
         return Decision(notes=(f"违约违法行为发生于{violation.occurred_on}，当时统筹区{violation.region}尚无适用的"
                                "信用管理规则集；依从旧兼从轻原则，仅记录违约违法信息，不采取信用管理措施。",))
+    # A staff-chosen duration may fit only one set's band: judged by the set it fits.
+    return milder_of(current, former, lambda selection: _decide_under(violation, position, selection),
+                     (MonthsOutOfRange, MonthsBelowImposed))
+
+
+def milder_of(current: Selection, former: Selection, decide_under, refusals: tuple[type[Exception], ...]):
+    """从旧兼从轻: conduct is judged under the rule set in force when it occurred (`former`) and the one
+    in force when it was determined (`current`), and the lighter outcome applies (by its `severity`;
+    a tie keeps the current set), saying so in each measure's explanation. A set under which
+    `decide_under` refuses the request (`refusals`, e.g. months outside its band) is passed over;
+    refused under both, the current set's refusal is raised. Used for the credit rules and for the
+    practitioners' agreement alike."""
     if former.rule_set.id == current.rule_set.id:
-        return _decide_under(violation, position, current)
-    under_current = _attempt(violation, position, current)
-    under_former = _attempt(violation, position, former)
-    # A staff-chosen duration may fit only one set's band; judge by the set it fits.
-    if isinstance(under_current, ValueError) and isinstance(under_former, ValueError):
-        raise under_current
-    if isinstance(under_current, ValueError):
-        return under_former
-    if isinstance(under_former, ValueError):
-        return under_current
-    lighter = under_former if under_former.severity < under_current.severity else under_current
+        return decide_under(current)
+    outcomes = []
+    for selection in (current, former):
+        try:
+            outcomes.append(decide_under(selection))
+        except refusals as exc:
+            outcomes.append(exc)
+    fits = [o for o in outcomes if not isinstance(o, Exception)]
+    if not fits:
+        raise outcomes[0]
+    lighter = min(fits, key=lambda o: o.severity)  # current first: a tie keeps the current set
+    if len(fits) == 1:
+        return lighter
     note = (f"违约违法行为发生时适用{former.rule_set.id}，认定时适用{current.rule_set.id}；"
             f"依从旧兼从轻原则，适用处理较轻的{lighter.rule_set}。")
     return replace(lighter,
                    measures=tuple(replace(m, explanation=m.explanation + note) for m in lighter.measures),
                    notes=lighter.notes + (note,))
-
-
-def _attempt(violation: ViolationFacts, position: YearPosition, selection: Selection) -> Decision | ValueError:
-    try:
-        return _decide_under(violation, position, selection)
-    except (MonthsOutOfRange, MonthsBelowImposed) as exc:
-        return exc
 
 
 def _decide_under(violation: ViolationFacts, position: YearPosition, selection: Selection) -> Decision:

@@ -10,6 +10,9 @@ _SHAPE = re.compile(r"[1-9][0-9]{16}[0-9X]")  # [0-9], not \d: full-width digits
 _REGION = re.compile(r"[1-9][0-9]{5}")
 
 SUBJECT_TYPES = ("insured", "physician", "pharmacist")
+# A subject as the tables, the change feed and the status index name it: (subject_type, lookup key),
+# the keyed hash of the number (adapters/pii.py). Never the number itself.
+SubjectKey = tuple[str, str]
 
 
 # Weighted sums of each two-digit slice, so the settlement hot path does 9 look-ups, not 17 int()s.

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from . import decisions as d
+from .errors import RuleRefusal
 from .months import add_months
 from .rules import AGREEMENT, Category, RuleBook, Selection
 
@@ -24,8 +25,8 @@ PRACTITIONER_KINDS = SUSPENDING_KINDS | ENDING_KINDS
 FOR_GOOD = date.max  # qualification revoked: no re-registration date
 
 
-class AgreementInputError(ValueError):
-    """The violation does not fit the agreement in force: a 422 naming `field`."""
+class AgreementInputError(RuleRefusal, ValueError):
+    """The violation does not fit the agreement in force (naming `field`)."""
 
     code = "validation_failed"
     field = "category"
@@ -79,24 +80,8 @@ def decide_agreement(violation: d.ViolationFacts, position: d.YearPosition, rule
     if former is None:
         return AgreementDecision(notes=(f"违约违法行为发生于{violation.occurred_on}，当时统筹区{violation.region}尚无"
                                         "医保医（药）师协议约定规则集；依从旧兼从轻原则，不按协议记分或处理。",))
-    if former.rule_set.id == current.rule_set.id:
-        return _under(violation, position, current)
-    outcomes = []
-    for selection in (current, former):
-        try:
-            outcomes.append(_under(violation, position, selection))
-        except (AgreementInputError, d.MonthsOutOfRange) as exc:
-            outcomes.append(exc)
-    if all(isinstance(o, Exception) for o in outcomes):
-        raise outcomes[0]
-    fits = [o for o in outcomes if not isinstance(o, Exception)]
-    lighter = min(fits, key=lambda o: o.severity)  # current first: a tie keeps the current set
-    if len(fits) == 1:
-        return lighter
-    note = (f"违约违法行为发生时适用{former.rule_set.id}，认定时适用{current.rule_set.id}；"
-            f"依从旧兼从轻原则，适用处理较轻的{lighter.rule_set}。")
-    return replace(lighter, measures=tuple(replace(m, explanation=m.explanation + note) for m in lighter.measures),
-                   notes=lighter.notes + (note,))
+    return d.milder_of(current, former, lambda selection: _under(violation, position, selection),
+                       (AgreementInputError, d.MonthsOutOfRange))
 
 
 def _under(v: d.ViolationFacts, position: d.YearPosition, selection: Selection) -> AgreementDecision:

@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Iterable
 
+from .errors import RuleRefusal
 from .money import format_yuan
 from .working_days import Deadline, WorkingCalendar
 
@@ -39,13 +40,12 @@ class Procedure:
         return calendar.add_working_days(filed_on, self.repair_reply_working_days)
 
 
-class TransitionRefused(Exception):
-    """A request the procedure does not allow; `conflict` ones clash with the record's state (409),
-    the others are invalid requests (422)."""
+class TransitionRefused(RuleRefusal):
+    """A request the procedure does not allow: some clash with the record's state (a revoked measure,
+    an objection already open), the others are invalid requests. The code says which."""
 
-    def __init__(self, code: str, detail: str, conflict: bool = False, field: str | None = None):
-        super().__init__(detail)
-        self.code, self.detail, self.conflict, self.field = code, detail, conflict, field
+    def __init__(self, code: str, detail: str, field: str | None = None):
+        super().__init__(detail, code, field)
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,9 @@ class MeasureView:
 def check_notice(measure: MeasureView, served_on: date, received_on: date, today: date,
                  already_served: bool) -> None:
     if measure.revoked_on is not None:
-        raise TransitionRefused("measure_revoked", f"措施已于{measure.revoked_on}撤销，无需送达信用结果告知书。",
-                                conflict=True)
+        raise TransitionRefused("measure_revoked", f"措施已于{measure.revoked_on}撤销，无需送达信用结果告知书。")
     if already_served:
-        raise TransitionRefused("notice_exists", "该措施的信用结果告知书已登记送达，不能重复登记。", conflict=True)
+        raise TransitionRefused("notice_exists", "该措施的信用结果告知书已登记送达，不能重复登记。")
     if received_on < served_on:
         raise TransitionRefused("received_before_served", "签收日期不能早于送达日期。", field="received_on")
     if received_on > today:
@@ -97,11 +96,9 @@ def check_objection(measure: MeasureView, filed_on: date, today: date, deadline:
                     open_objection: bool) -> str:
     """Returns a note for the record ('' if none); raises when the objection cannot be accepted."""
     if measure.revoked_on is not None:
-        raise TransitionRefused("measure_revoked", f"措施已于{measure.revoked_on}撤销，不能再提出异议。",
-                                conflict=True)
+        raise TransitionRefused("measure_revoked", f"措施已于{measure.revoked_on}撤销，不能再提出异议。")
     if open_objection:
-        raise TransitionRefused("objection_open", "该措施已有一件异议申请正在复核，复核结束前不能再次提出。",
-                                conflict=True)
+        raise TransitionRefused("objection_open", "该措施已有一件异议申请正在复核，复核结束前不能再次提出。")
     if filed_on > today:
         raise TransitionRefused("filed_in_future", f"提出日期{filed_on}晚于今天（{today}）。", field="filed_on")
     if deadline is None:
@@ -122,7 +119,7 @@ def check_objection_decision(state: str, outcome: str, decided_on: date, filed_o
                              corrected_loss_given: bool, corrected_loss: Decimal | None = None,
                              objected_loss: Decimal | None = None) -> None:
     if state != "open":
-        raise TransitionRefused("objection_closed", "该异议已作出复核决定，不能再次决定。", conflict=True)
+        raise TransitionRefused("objection_closed", "该异议已作出复核决定，不能再次决定。")
     if decided_on < filed_on:
         raise TransitionRefused("decided_before_filed", "复核决定日期不能早于异议提出日期。", field="decided_on")
     if decided_on > today:
@@ -145,19 +142,18 @@ def check_objection_decision(state: str, outcome: str, decided_on: date, filed_o
 
 def check_repair(measure: MeasureView, filed_on: date, today: date, open_repair: bool) -> None:
     if measure.revoked_on is not None:
-        raise TransitionRefused("measure_revoked", f"措施已于{measure.revoked_on}撤销，无需信用修复。",
-                                conflict=True)
+        raise TransitionRefused("measure_revoked", f"措施已于{measure.revoked_on}撤销，无需信用修复。")
     if measure.credit_state == "restored":
-        raise TransitionRefused("credit_restored", "该措施对应的信用已修复，无需再申请。", conflict=True)
+        raise TransitionRefused("credit_restored", "该措施对应的信用已修复，无需再申请。")
     if open_repair:
-        raise TransitionRefused("repair_open", "该措施已有一件信用修复申请待答复。", conflict=True)
+        raise TransitionRefused("repair_open", "该措施已有一件信用修复申请待答复。")
     if filed_on > today:
         raise TransitionRefused("filed_in_future", f"申请日期{filed_on}晚于今天（{today}）。", field="filed_on")
 
 
 def check_repair_decision(state: str, decided_on: date, filed_on: date, today: date) -> None:
     if state != "open":
-        raise TransitionRefused("repair_decided", "该信用修复申请已作出决定，不能再次决定。", conflict=True)
+        raise TransitionRefused("repair_decided", "该信用修复申请已作出决定，不能再次决定。")
     if decided_on < filed_on:
         raise TransitionRefused("decided_before_filed", "决定日期不能早于申请日期。", field="decided_on")
     if decided_on > today:

@@ -12,38 +12,20 @@ from .money import format_yuan
 HANDLINGS = ("agreement", "administrative", "criminal")
 
 
-@dataclass(frozen=True)
-class ViolationInput:
+@dataclass(frozen=True, kw_only=True)
+class ViolationInput(ViolationFacts):
+    """The facts the rules judge (ViolationFacts), with where they came from and whom they concern."""
+
     source: str
     source_ref: str
-    subject_type: str
     id_number: str
     name: str | None
-    region: str
-    occurred_on: date
-    determined_on: date
-    fund_loss: Decimal
-    handling: str
-    fraud: bool
-    points: int | None
     description: str
-    months_override: int | None = None
-    category: str | None = None  # practitioners: the agreement's category of violation
 
     @property
-    def subject_key(self) -> tuple[str, str]:
+    def subject(self) -> tuple[str, str]:
+        """(subject_type, identity number): the number, not its lookup key (domain.identity.SubjectKey)."""
         return self.subject_type, self.id_number
-
-    @property
-    def record_year(self) -> int:
-        """第七条：以一个自然年度为一个记录周期 — the year the violation was determined."""
-        return self.determined_on.year
-
-    def facts(self) -> ViolationFacts:
-        return ViolationFacts(
-            subject_type=self.subject_type, region=self.region, occurred_on=self.occurred_on,
-            determined_on=self.determined_on, fund_loss=self.fund_loss, handling=self.handling,
-            fraud=self.fraud, months_override=self.months_override, points=self.points, category=self.category)
 
     def body_hash(self) -> str:
         """Fingerprint of everything but the idempotency key and the identity number: the same body

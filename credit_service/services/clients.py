@@ -8,20 +8,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
-from ..adapters import pii, subjects
-from ..adapters.orm import ApiClientRow, SubjectChangeRow
+from ..adapters.accounts import active_client
+from ..adapters.orm import ApiClientRow
 from ..adapters.status_index import CLIENT_FEED
 from ..clock import Clock, SystemClock
 from ..domain.identity import (SUBJECT_TYPES, id_number_problem, mask_id_number, normalise_id_number,
                                region_problem)
 from ..domain.tokens import as_shanghai, expired
-from . import audit
+from . import access
+from .audit import Change
 from .errors import Conflict, Invalid, NotFound
 from .unit_of_work import UnitOfWork
 
-ROLES = ("settlement", "reporter", "staff", "person", "admin")
+ROLES = access.ROLES
 
 
 @dataclass(frozen=True)
@@ -44,14 +43,14 @@ def create_client(uow: UnitOfWork, clock: Clock, name: str, role: str, region: s
     """`expires_at`: from then on the token is refused (domain.tokens.parse_expiry reads --expires)."""
     if role not in ROLES:
         raise Invalid(f"角色须为{'/'.join(ROLES)}之一。", errors={"role": ["unknown role"]})
-    if role == "staff" and not region:
-        raise Invalid("staff 角色须指定 --region（其写操作限于该统筹区）。", errors={"region": ["required"]})
+    if access.bound_to_region(role) and not region:
+        raise Invalid(f"{role} 角色须指定 --region（其写操作限于该统筹区）。", errors={"region": ["required"]})
     if region and (problem := region_problem(region)):
         raise Invalid(problem, errors={"region": [problem]})
     subject_type = id_number = None
-    if role == "person":
+    if access.bound_to_subject(role):
         if not subject or ":" not in subject:
-            raise Invalid("person 角色须指定 --subject TYPE:ID_NUMBER。", errors={"subject": ["required"]})
+            raise Invalid(f"{role} 角色须指定 --subject TYPE:ID_NUMBER。", errors={"subject": ["required"]})
         subject_type, id_number = subject.split(":", 1)
         id_number = normalise_id_number(id_number)
         if subject_type not in SUBJECT_TYPES:
@@ -61,20 +60,20 @@ def create_client(uow: UnitOfWork, clock: Clock, name: str, role: str, region: s
     token = secrets.token_urlsafe(32)
     subject_key = None
     if id_number is not None:  # only the lookup key is stored, like everywhere else
-        subject_key = pii.ring().lookup_key(subject_type, id_number)
+        subject_key = uow.keys.lookup_key(subject_type, id_number)
     now = clock.now()
     if expires_at is not None and expires_at <= now:
         raise Invalid("令牌的失效时间须晚于现在。", errors={"expires": ["not in the future"]})
     principal = Principal(uuid.uuid4().hex, name, role, region, subject_type, subject_key, expires_at)
     with uow:
-        if uow.session.scalar(select(ApiClientRow.id).where(ApiClientRow.name == name)):
+        if uow.clients.named(name) is not None:
             raise Conflict(f"客户端名称{name}已存在。", code="duplicate_client_name")
-        uow.session.add(ApiClientRow(
+        uow.clients.add(ApiClientRow(
             id=principal.client_id, name=name, role=role, region=region, subject_type=subject_type,
             subject_id_number=subject_key, token_hash=hash_token(token), created_at=now, expires_at=expires_at))
         if id_number is not None:
-            subjects.remember(uow.session, pii.ring(), [(subject_type, id_number)])
-        audit.stage(uow.session, [audit.Change(
+            uow.subjects.remember([(subject_type, id_number)])
+        uow.audit.stage([Change(
             action="client_created", entity="api_client", entity_id=principal.client_id, region=region,
             after={"name": name, "role": role, "region": region, "subject_type": subject_type,
                    **({"expires_at": expires_at.isoformat()} if expires_at else {})})], now)
@@ -86,18 +85,15 @@ def revoke_client(uow: UnitOfWork, clock: Clock, name_or_id: str) -> str:
     """Revoke by client name, or by id; returns the name. Every process refuses the token once its
     change-feed poll sees the entry (CREDIT_SERVICE_INDEX_POLL_SECONDS)."""
     with uow:
-        row = uow.session.scalar(select(ApiClientRow).where(ApiClientRow.name == name_or_id))
-        if row is None:
-            row = uow.session.get(ApiClientRow, name_or_id)
+        row = uow.clients.named(name_or_id) or uow.clients.get(name_or_id)
         if row is None:
             raise NotFound(f"客户端{name_or_id}不存在。", code="client_not_found")
         if row.revoked_at is not None:
             return row.name
         row.revoked_at = clock.now()
-        uow.session.add(SubjectChangeRow(subject_type=CLIENT_FEED, id_number=row.token_hash,
-                                         changed_at=clock.now()))
-        audit.stage(uow.session, [audit.Change(action="client_revoked", entity="api_client", entity_id=row.id,
-                                               region=row.region, after={"name": row.name})], clock.now())
+        uow.feed.append([(CLIENT_FEED, row.token_hash)], clock.now())  # every process drops the token
+        uow.audit.stage([Change(action="client_revoked", entity="api_client", entity_id=row.id,
+                                region=row.region, after={"name": row.name})], clock.now())
         uow.commit()
         return row.name
 
@@ -121,10 +117,10 @@ class ClientListing:
         return "expired" if expired(self.expires_at, now) else "active"
 
 
-def list_clients(session_factory, keys) -> list[ClientListing]:
-    with session_factory() as session:
-        rows = session.scalars(select(ApiClientRow).order_by(ApiClientRow.created_at, ApiClientRow.name)).all()
-        numbers = subjects.reveal(session, keys, (r.subject_id_number for r in rows if r.subject_id_number))
+def list_clients(uow: UnitOfWork) -> list[ClientListing]:
+    with uow:
+        rows = uow.clients.all()
+        numbers = uow.subjects.reveal(r.subject_id_number for r in rows if r.subject_id_number)
 
     def subject(r) -> str | None:
         if not r.subject_id_number:
@@ -194,13 +190,11 @@ class TokenCache:
         return "invalid_token"
 
     def _load(self, token_hash: str) -> Principal | None:
-        with self._session_factory() as session:
-            row = session.scalar(select(ApiClientRow).where(ApiClientRow.token_hash == token_hash,
-                                                            ApiClientRow.revoked_at.is_(None)))
-            if row is None:
-                return None
-            return Principal(row.id, row.name, row.role, row.region, row.subject_type, row.subject_id_number,
-                             as_shanghai(row.expires_at))
+        row = active_client(self._session_factory, token_hash)
+        if row is None:
+            return None
+        return Principal(row.id, row.name, row.role, row.region, row.subject_type, row.subject_id_number,
+                         as_shanghai(row.expires_at))
 
     def _remember_miss(self, token_hash: str) -> None:
         if len(self._missing) >= self.MAX_MISSES:

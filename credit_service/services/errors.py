@@ -52,4 +52,4 @@ class NotFound(ServiceError):
 
 
 class Forbidden(ServiceError):
-    status, code, title = 403, "forbidden", "无权执行此操作"
+    status, code, title = 403, "forbidden", "无权访问"

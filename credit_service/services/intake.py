@@ -5,19 +5,19 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy.exc import IntegrityError
-
 from ..clock import Clock
 from ..domain.dates import LawfulDates
-from ..domain.decisions import Decision, MonthsBelowImposed, MonthsOutOfRange, decide
-from ..domain.practitioners import AgreementInputError
+from ..domain.decisions import Decision, decide
+from ..domain.errors import RuleRefusal
 from ..domain.rules import RuleBook
 from ..domain.violations import ViolationInput
-from ..adapters import pii, records, subjects
 from ..adapters.orm import MeasureRow, ViolationRow
-from . import audit
+from ..domain.status import MeasureFact
+from . import access
+from .audit import Change
+from .clients import Principal
 from .errors import Conflict, Invalid, ServiceError, date_out_of_range
-from .unit_of_work import UnitOfWork
+from .unit_of_work import DuplicateRow, UnitOfWork
 
 
 class ConcurrentDuplicate(Exception):
@@ -56,24 +56,51 @@ class RowOutcome:
     index: int
     status: str  # "created" | "duplicate" | "rejected"
     violation: RecordedViolation | None = None
-    error: ServiceError | None = None
+    error: ServiceError | RuleRefusal | None = None
 
 
-def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError], rules: RuleBook,
-                      clock: Clock, actor: str, origin: str | None = None, dates: LawfulDates = LawfulDates()
-                      ) -> tuple[list[RowOutcome], set[tuple[str, str]]]:
-    """Decide and store each valid row; rows given as errors (failed validation) are passed through.
+def record_violations(uow: UnitOfWork, principal: Principal, rows: list[ViolationInput | ServiceError],
+                      rules: RuleBook, clock: Clock, dates: LawfulDates = LawfulDates(), origin: str | None = None,
+                      retries: int = 2) -> tuple[list[RowOutcome], set[tuple[str, str]]]:
+    """Decide and store each valid row the principal may write; rows given as errors (failed
+    validation) are passed through.
 
     Returns the per-row outcomes and the subjects whose record changed, as (subject_type, lookup key)
-    — what the tables and the status index are keyed by. `origin` marks the change feed entries as
-    this process's own (it applies them to its index itself).
+    — what the tables and the status index are keyed by. The new measures are merged into this
+    process's status index after commit; the change feed brings them to the others. `origin` names
+    the feed entries' process (default: the unit of work's). A concurrent writer of the same
+    (source, source_ref) makes the whole batch run again (`retries` times): it is then a replay.
     """
+    for attempt in range(retries + 1):
+        try:
+            return _record(uow, principal, rows, rules, clock, dates, origin)
+        except ConcurrentDuplicate:
+            if attempt == retries:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _refusal(principal: Principal, row: ViolationInput) -> ServiceError | None:
+    try:
+        access.check_region(principal, access.VIOLATION_WRITE, row.region)
+        if row.months_override is not None:
+            access.scope_for(principal, access.MONTHS_OVERRIDE)
+    except ServiceError as exc:
+        return exc
+    return None
+
+
+def _record(uow: UnitOfWork, principal: Principal, rows: list[ViolationInput | ServiceError], rules: RuleBook,
+            clock: Clock, dates: LawfulDates, origin: str | None) -> tuple[list[RowOutcome], set[tuple[str, str]]]:
+    actor = principal.name
     today, now = clock.today(), clock.now()
     outcomes: list[RowOutcome | None] = [None] * len(rows)
     candidates: list[tuple[int, ViolationInput]] = []
     for i, row in enumerate(rows):
         if isinstance(row, ServiceError):
             outcomes[i] = RowOutcome(i, "rejected", error=row)
+        elif refused := _refusal(principal, row):
+            outcomes[i] = RowOutcome(i, "rejected", error=refused)
         elif early := dates.too_early(occurred_on=row.occurred_on, determined_on=row.determined_on):
             outcomes[i] = RowOutcome(i, "rejected", error=date_out_of_range(early))
         elif row.determined_on > today:
@@ -83,21 +110,22 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
         else:
             candidates.append((i, row))
 
-    keyring = pii.ring()
+    keyring = uow.keys
     # (subject_type, identity number) → (subject_type, lookup key): only the latter is stored.
-    stored = {v.subject_key: (v.subject_type, keyring.lookup_key(*v.subject_key)) for _, v in candidates}
+    stored = {v.subject: (v.subject_type, keyring.lookup_key(*v.subject)) for _, v in candidates}
     with uow:
+        origin = origin or uow.origin
         uow.lock_subjects(stored.values())
-        existing = records.find_by_refs(uow.session, ((v.source, v.source_ref) for _, v in candidates))
-        replay_measures = records.measures_of_violations(uow.session, [r.id for r in existing.values()])
-        ledgers = records.load_ledgers(uow.session, stored.values())
+        existing = uow.subjects.by_refs((v.source, v.source_ref) for _, v in candidates)
+        replay_measures = uow.subjects.measures_of_violations([r.id for r in existing.values()])
+        ledgers = uow.subjects.ledgers(stored.values())
         in_batch: dict[tuple[str, str], tuple[tuple, RecordedViolation]] = {}
         violation_rows: list[dict] = []
         measure_rows: list[dict] = []
         changed: set[tuple[str, str]] = set()
 
         for i, v in candidates:
-            ref, key = (v.source, v.source_ref), stored[v.subject_key]
+            ref, key = (v.source, v.source_ref), stored[v.subject]
             # The fingerprint holds no identity number (it could be guessed back offline): the subject
             # is compared by its lookup key beside it.
             fingerprint = (v.body_hash(), key)
@@ -113,14 +141,9 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
             body_hash = fingerprint[0]
             ledger = ledgers[key]
             try:
-                decision = decide(v.facts(), ledger.position(v.record_year), rules)
-            except (MonthsOutOfRange, MonthsBelowImposed) as exc:
-                outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
-                    str(exc), code="months_out_of_range", errors={"months": [str(exc)]}))
-                continue
-            except AgreementInputError as exc:
-                outcomes[i] = RowOutcome(i, "rejected", error=Invalid(
-                    str(exc), code=exc.code, errors={exc.field: [str(exc)]}))
+                decision = decide(v, ledger.position(v.record_year), rules)
+            except RuleRefusal as exc:  # e.g. months outside the band, a category the agreement lacks
+                outcomes[i] = RowOutcome(i, "rejected", error=exc)
                 continue
             recorded = _new_records(v, key[1], body_hash, decision, actor, now, violation_rows, measure_rows, order=i)
             ledger.add(v.record_year, v.fund_loss, recorded.measures, points=v.points)
@@ -128,29 +151,41 @@ def record_violations(uow: UnitOfWork, rows: list[ViolationInput | ServiceError]
             changed.add(key)
             outcomes[i] = RowOutcome(i, "created", violation=recorded)
 
-        subjects.remember(uow.session, keyring,
-                          {o.violation.input.subject_key for o in outcomes if o is not None and o.status == "created"})
-        audit.stage(uow.session, _audit_changes(outcomes, stored), now)
+        uow.subjects.remember({o.violation.input.subject for o in outcomes
+                               if o is not None and o.status == "created"})
+        uow.audit.stage(_audit_changes(outcomes, stored), now)
+        if origin is not None:
+            uow.facts_added(_facts_of(outcomes, stored))
         try:
-            records.insert_rows(uow.session, violation_rows, measure_rows, changed, now, origin)
+            uow.subjects.insert(violation_rows, measure_rows, changed, now, origin)
             uow.commit()
-        except IntegrityError as exc:
-            if "source" in str(exc.orig):
+        except DuplicateRow as exc:
+            if "source" in exc.detail:
                 raise ConcurrentDuplicate() from exc
             raise
     return outcomes, changed
 
 
-def _audit_changes(outcomes, stored: dict) -> list[audit.Change]:
+def _facts_of(outcomes, stored: dict) -> list:
+    """The new measures as the status index merges them (StatusIndex.merge)."""
+    return [(stored[o.violation.input.subject],
+             tuple(MeasureFact(m.id, m.kind, m.region, m.starts_on, m.restores_on,
+                               reregistration_from=m.reregistration_from, article=m.article)
+                   for m in o.violation.measures),
+             o.violation.record_year, o.violation.input.points or 0)
+            for o in outcomes if o is not None and o.status == "created"]
+
+
+def _audit_changes(outcomes, stored: dict) -> list[Change]:
     """violation_recorded, with the measures it caused (their creation is part of the same change)."""
     changes = []
     for o in outcomes:
         if o is None or o.status != "created":
             continue
         r, v = o.violation, o.violation.input
-        changes.append(audit.Change(
+        changes.append(Change(
             action="violation_recorded", entity="violation", entity_id=r.id, subject_type=v.subject_type,
-            id_number=stored[v.subject_key][1], region=v.region,
+            id_number=stored[v.subject][1], region=v.region,
             after={"source": v.source, "source_ref": v.source_ref, "occurred_on": v.occurred_on,
                    "determined_on": v.determined_on, "fund_loss": v.fund_loss, "handling": v.handling,
                    "fraud": v.fraud, "points": v.points, "months": v.months_override, "rule_set": r.rule_set,

@@ -1,10 +1,9 @@
 """A person signed in to the self-service pages (real-name login over OpenID Connect)."""
 from __future__ import annotations
 
-from ..adapters import subjects
 from ..adapters.pii import KeyRing
 from ..clock import Clock
-from . import audit
+from .audit import Change
 from .unit_of_work import UnitOfWork
 
 
@@ -12,8 +11,8 @@ def person_signed_in(uow: UnitOfWork, clock: Clock, keys: KeyRing, subject_type:
     """Keeps the number sealed in `subjects` (so staff pages and use cases given only the lookup key can
     reveal it) and audits the sign-in; returns the lookup key the session is bound to."""
     with uow:
-        key = subjects.remember(uow.session, keys, [(subject_type, id_number)])[(subject_type, id_number)]
-        audit.stage(uow.session, [audit.Change(action="person_signed_in", entity="subject", entity_id=key,
-                                               subject_type=subject_type, id_number=key)], clock.now())
+        key = uow.subjects.remember([(subject_type, id_number)])[(subject_type, id_number)]
+        uow.audit.stage([Change(action="person_signed_in", entity="subject", entity_id=key,
+                                subject_type=subject_type, id_number=key)], clock.now())
         uow.commit()
     return key

@@ -12,11 +12,8 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from ..adapters.orm import MeasureRow, ViolationRow
-from ..adapters.records import SubjectLedger
+from ..domain.ledger import SubjectLedger
 from ..domain.decisions import MeasureDraft, MonthsBelowImposed, MonthsOutOfRange, ViolationFacts, decide
 from ..domain.practitioners import AgreementInputError
 from ..domain.rules import RuleBook
@@ -29,14 +26,11 @@ class Recomputed:
     created: list[MeasureRow]
 
 
-def recompute_subject(session: Session, subject_type: str, id_number: str, from_year: int, rules: RuleBook,
+def recompute_subject(uow, subject_type: str, id_number: str, from_year: int, rules: RuleBook,
                       on: date, cause: str, now: datetime) -> Recomputed:
-    violations = session.scalars(
-        select(ViolationRow).where(ViolationRow.subject_type == subject_type, ViolationRow.id_number == id_number)
-        .order_by(ViolationRow.recorded_at, ViolationRow.intake_order, ViolationRow.id)).all()
-    measures = session.scalars(
-        select(MeasureRow).where(MeasureRow.subject_type == subject_type, MeasureRow.id_number == id_number,
-                                 MeasureRow.revoked_on.is_(None))).all()
+    """`id_number`: the subject's lookup key."""
+    violations = uow.cases.violations_of(subject_type, id_number)
+    measures = uow.cases.standing_measures_of(subject_type, id_number)
     ledger = SubjectLedger()
     standing: dict[str, list[MeasureRow]] = {}
     for m in measures:
@@ -62,14 +56,14 @@ def recompute_subject(session: Session, subject_type: str, id_number: str, from_
                 existing.remove(same)
                 kept.append(same)
             else:
-                created = _create(session, v, draft, note, now)
-                add_event(session, created, "created", on, now, ref=cause, detail="异议复核后重新计算")
+                created = _create(uow, v, draft, note, now)
+                add_event(uow, created, "created", on, now, ref=cause, detail="异议复核后重新计算")
                 result.created.append(created)
                 kept.append(created)
-        _revoke(session, existing, on, cause, now, result)
+        _revoke(uow, existing, on, cause, now, result)
         ledger.add(v.record_year, v.fund_loss, kept, points=v.points)
     for leftover in standing.values():  # measures of voided violations
-        _revoke(session, leftover, on, cause, now, result)
+        _revoke(uow, leftover, on, cause, now, result)
     return result
 
 
@@ -95,19 +89,19 @@ def _same(m: MeasureRow, draft: MeasureDraft) -> bool:
         draft.kind, draft.starts_on, draft.restores_on, draft.months, draft.reregistration_from)
 
 
-def _create(session: Session, v: ViolationRow, draft: MeasureDraft, note: str, now: datetime) -> MeasureRow:
+def _create(uow, v: ViolationRow, draft: MeasureDraft, note: str, now: datetime) -> MeasureRow:
     row = MeasureRow(id=uuid.uuid4().hex, violation_id=v.id, kind=draft.kind, subject_type=v.subject_type,
                      id_number=v.id_number, region=v.region, record_year=v.record_year, starts_on=draft.starts_on,
                      restores_on=draft.restores_on, months=draft.months, rule_set=draft.rule_set,
                      article=draft.article, explanation=draft.explanation + note, past_expiry=draft.past_expiry,
                      reregistration_from=draft.reregistration_from, revoked_on=None, created_at=now)
-    session.add(row)
+    uow.cases.add(row)
     return row
 
 
-def _revoke(session: Session, rows: list[MeasureRow], on: date, cause: str, now: datetime,
+def _revoke(uow, rows: list[MeasureRow], on: date, cause: str, now: datetime,
             result: Recomputed) -> None:
     for m in rows:
         m.revoked_on, m.revoked_by = on, cause
-        add_event(session, m, "revoked", on, now, ref=cause, detail="异议复核决定撤销")
+        add_event(uow, m, "revoked", on, now, ref=cause, detail="异议复核决定撤销")
         result.revoked.append(m)

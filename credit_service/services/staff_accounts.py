@@ -18,17 +18,16 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
-
-from ..adapters.orm import LoginFailureRow, StaffUserRow, WebSessionRow
+from ..adapters.orm import StaffUserRow
 from ..adapters.pii import KeyRing
 from ..clock import Clock
 from ..domain.identity import region_problem
-from . import audit
+from . import access
+from .audit import Change
 from .errors import Conflict, Invalid, NotFound
 from .unit_of_work import UnitOfWork
 
-STAFF_ROLES = ("staff", "admin")
+STAFF_ROLES = access.CONSOLE_ROLES
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
@@ -69,8 +68,8 @@ class SignIn:
 def _check_role_region(role: str, region: str | None) -> None:
     if role not in STAFF_ROLES:
         raise Invalid(f"角色须为{'/'.join(STAFF_ROLES)}之一。", errors={"role": ["unknown role"]})
-    if role == "staff" and not region:
-        raise Invalid("staff 角色须指定统筹区（--region），其工作限于该统筹区。", errors={"region": ["required"]})
+    if access.bound_to_region(role) and not region:
+        raise Invalid(f"{role} 角色须指定统筹区（--region），其工作限于该统筹区。", errors={"region": ["required"]})
     if region and (problem := region_problem(region)):
         raise Invalid(problem, errors={"region": [problem]})
 
@@ -89,10 +88,10 @@ def create_user(uow: UnitOfWork, clock: Clock, username: str, role: str, region:
     row = StaffUserRow(id=uuid.uuid4().hex, username=username, display_name=display_name or username, role=role,
                        region=region, password_hash=_hasher.hash(password), created_at=clock.now())
     with uow:
-        if uow.session.scalar(select(StaffUserRow.id).where(StaffUserRow.username == username)):
+        if uow.staff.named(username) is not None:
             raise Conflict(f"用户名{username}已存在。", code="duplicate_username")
-        uow.session.add(row)
-        audit.stage(uow.session, [audit.Change(
+        uow.staff.add(row)
+        uow.audit.stage([Change(
             action="staff_user_created", entity="staff_user", entity_id=row.id, region=region,
             after={"username": username, "role": role, "region": region})], clock.now())
         uow.commit()
@@ -101,20 +100,20 @@ def create_user(uow: UnitOfWork, clock: Clock, username: str, role: str, region:
 
 def list_users(uow: UnitOfWork) -> list[StaffUser]:
     with uow:
-        return [StaffUser.of(r) for r in uow.session.scalars(select(StaffUserRow).order_by(StaffUserRow.username))]
+        return [StaffUser.of(r) for r in uow.staff.all()]
 
 
 def disable_user(uow: UnitOfWork, clock: Clock, username: str) -> int:
     """Disable the account and end its open sessions in the same transaction; returns how many ended."""
     with uow:
-        row = uow.session.scalar(select(StaffUserRow).where(StaffUserRow.username == username))
+        row = uow.staff.named(username)
         if row is None:
             raise NotFound(f"用户{username}不存在。", code="user_not_found")
         row.disabled_at = row.disabled_at or clock.now()
-        ended = uow.session.execute(delete(WebSessionRow).where(WebSessionRow.user_id == row.id)).rowcount
-        audit.stage(uow.session, [audit.Change(action="staff_user_disabled", entity="staff_user", entity_id=row.id,
-                                               region=row.region, after={"username": username,
-                                                                         "sessions_ended": ended})], clock.now())
+        ended = uow.staff.end_sessions(row.id)
+        uow.audit.stage([Change(action="staff_user_disabled", entity="staff_user", entity_id=row.id,
+                                region=row.region, after={"username": username, "sessions_ended": ended})],
+                        clock.now())
         uow.commit()
         return ended
 
@@ -123,13 +122,13 @@ def enrol_totp(uow: UnitOfWork, clock: Clock, keys: KeyRing, username: str) -> s
     """A new TOTP secret for the user (replacing any earlier one); returns the otpauth:// URI to show once."""
     secret = pyotp.random_base32()
     with uow:
-        row = uow.session.scalar(select(StaffUserRow).where(StaffUserRow.username == username))
+        row = uow.staff.named(username)
         if row is None:
             raise NotFound(f"用户{username}不存在。", code="user_not_found")
         row.totp_sealed = keys.seal(_totp_context(row.id), secret)
         row.totp_last_step = None
-        audit.stage(uow.session, [audit.Change(action="staff_totp_enrolled", entity="staff_user", entity_id=row.id,
-                                               region=row.region, after={"username": username})], clock.now())
+        uow.audit.stage([Change(action="staff_totp_enrolled", entity="staff_user", entity_id=row.id,
+                                region=row.region, after={"username": username})], clock.now())
         uow.commit()
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
 
@@ -147,10 +146,8 @@ def sign_in(uow: UnitOfWork, clock: Clock, keys: KeyRing, username: str, passwor
     now = clock.now()
     name_key = username_hash(username or "")
     with uow:
-        session = uow.session
-        failures = session.scalar(select(func.count()).select_from(LoginFailureRow).where(
-            LoginFailureRow.username_hash == name_key, LoginFailureRow.at > now - LOCKOUT_WINDOW))
-        row = session.scalar(select(StaffUserRow).where(StaffUserRow.username == username))
+        failures = uow.staff.failures_since(name_key, now - LOCKOUT_WINDOW)
+        row = uow.staff.named(username)
         usable = row is not None and row.disabled_at is None and row.password_hash is not None
         password_ok = _verify(row.password_hash if usable else _DUMMY_HASH, password or "") and usable
         if failures >= LOCKOUT_FAILURES:
@@ -164,12 +161,12 @@ def sign_in(uow: UnitOfWork, clock: Clock, keys: KeyRing, username: str, passwor
         else:
             outcome = "ok" if _accept_otp(row, keys, otp, now) else "refused"
         if outcome == "ok":
-            session.execute(delete(LoginFailureRow).where(LoginFailureRow.username_hash == name_key))
+            uow.staff.forget_failures(name_key)
             if _hasher.check_needs_rehash(row.password_hash):
                 row.password_hash = _hasher.hash(password)
-            _audit_sign_in(session, row, now, "password+totp" if row.totp_sealed else "password")
+            _audit_sign_in(uow, row, now, "password+totp" if row.totp_sealed else "password")
         else:
-            session.add(LoginFailureRow(username_hash=name_key, at=now))
+            uow.staff.add_failure(name_key, now)
         uow.commit()
         return SignIn(outcome, StaffUser.of(row) if outcome == "ok" else None)
 
@@ -202,25 +199,25 @@ def sso_user(uow: UnitOfWork, clock: Clock, subject: str, username: str, display
     identity provider's role and region; None if it was disabled or its user name belongs to a local account."""
     _check_role_region(role, region)
     with uow:
-        row = uow.session.scalar(select(StaffUserRow).where(StaffUserRow.sso_subject == subject))
+        row = uow.staff.of_sso_subject(subject)
         if row is None:
-            if uow.session.scalar(select(StaffUserRow.id).where(StaffUserRow.username == username)):
+            if uow.staff.named(username) is not None:
                 return None
             row = StaffUserRow(id=uuid.uuid4().hex, username=username, display_name=display_name, role=role,
                                region=region, sso_subject=subject, created_at=clock.now())
-            uow.session.add(row)
-            audit.stage(uow.session, [audit.Change(
+            uow.staff.add(row)
+            uow.audit.stage([Change(
                 action="staff_user_created", entity="staff_user", entity_id=row.id, region=region,
                 after={"username": username, "role": role, "region": region, "sso": True})], clock.now())
         elif row.disabled_at is not None:
             return None
         elif (row.role, row.region, row.display_name) != (role, region, display_name):
-            audit.stage(uow.session, [audit.Change(
+            uow.audit.stage([Change(
                 action="staff_user_changed", entity="staff_user", entity_id=row.id, region=region,
                 before={"role": row.role, "region": row.region}, after={"role": role, "region": region})],
                 clock.now())
             row.role, row.region, row.display_name = role, region, display_name
-        _audit_sign_in(uow.session, row, clock.now(), "sso")
+        _audit_sign_in(uow, row, clock.now(), "sso")
         uow.commit()
         return StaffUser.of(row)
 
@@ -230,30 +227,28 @@ def second_factor(uow: UnitOfWork, clock: Clock, keys: KeyRing, username: str, o
     now = clock.now()
     name_key = username_hash(username)
     with uow:
-        session = uow.session
-        failures = session.scalar(select(func.count()).select_from(LoginFailureRow).where(
-            LoginFailureRow.username_hash == name_key, LoginFailureRow.at > now - LOCKOUT_WINDOW))
-        row = session.scalar(select(StaffUserRow).where(StaffUserRow.username == username))
+        failures = uow.staff.failures_since(name_key, now - LOCKOUT_WINDOW)
+        row = uow.staff.named(username)
         usable = row is not None and row.disabled_at is None and row.totp_sealed is not None
         if failures >= LOCKOUT_FAILURES:
             outcome = "locked"
         else:
             outcome = "ok" if usable and _accept_otp(row, keys, otp or "", now) else "refused"
         if outcome == "ok":
-            session.execute(delete(LoginFailureRow).where(LoginFailureRow.username_hash == name_key))
-            _audit_sign_in(session, row, now, "password+totp")
+            uow.staff.forget_failures(name_key)
+            _audit_sign_in(uow, row, now, "password+totp")
         else:
-            session.add(LoginFailureRow(username_hash=name_key, at=now))
+            uow.staff.add_failure(name_key, now)
         uow.commit()
         return SignIn(outcome, StaffUser.of(row) if outcome == "ok" else None)
 
 
-def _audit_sign_in(session, row: StaffUserRow, now: datetime, how: str) -> None:
-    audit.stage(session, [audit.Change(action="staff_signed_in", entity="staff_user", entity_id=row.id,
-                                       region=row.region, after={"username": row.username, "how": how})], now)
+def _audit_sign_in(uow: UnitOfWork, row: StaffUserRow, now: datetime, how: str) -> None:
+    uow.audit.stage([Change(action="staff_signed_in", entity="staff_user", entity_id=row.id,
+                            region=row.region, after={"username": row.username, "how": how})], now)
 
 
 def load_user(uow: UnitOfWork, user_id: str) -> StaffUser | None:
     with uow:
-        row = uow.session.get(StaffUserRow, user_id)
+        row = uow.staff.get(user_id)
         return StaffUser.of(row) if row is not None else None

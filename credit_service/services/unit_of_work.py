@@ -1,74 +1,85 @@
-"""A transaction around one use case (cosmicpython's unit of work)."""
+"""A transaction around one use case (cosmicpython's unit of work), and what it publishes after commit.
+
+A use case opens the unit of work, loads and writes through its repositories, and commits. What the
+transaction changed about subjects is published once, after commit, the same way whichever door ran
+the use case (API, CLI, job, console): this process's status index takes it at once, and the change
+feed (written in the same transaction) brings it to every other process. adapters/unit_of_work.py
+is the SQL implementation; tests/unit/fakes.py an in-memory one.
+"""
 from __future__ import annotations
 
-import hashlib
-from typing import Iterable
+from datetime import datetime
+from typing import Iterable, Protocol
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
+from ..domain.identity import SubjectKey
 
 
-SUBJECT_LOCK_LIMIT = 500
-INTAKE_LOCK = {"a": 0x6372, "b": 1}  # the two-int advisory key space: apart from the subjects' bigint keys
+
+class DuplicateRow(Exception):
+    """A unique constraint refused the commit (another transaction wrote the same thing first)."""
+
+    def __init__(self, detail: str = ""):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class Publisher(Protocol):
+    """Where committed changes go in this process (the status index)."""
+
+    def refresh(self, keys: Iterable[SubjectKey]) -> None: ...
+
+    def merge(self, additions: Iterable) -> None: ...
 
 
 class UnitOfWork:
-    def __init__(self, session_factory: sessionmaker):
-        self._session_factory = session_factory
-        self.session: Session | None = None
+    """Subclasses open the transaction in `_begin`, and implement `_commit`, `_rollback`, `_close`;
+    their repositories are attributes (docs/architecture.md lists them)."""
+
+    publisher: Publisher | None = None
+    origin: str | None = None  # this process, as the change feed names it (its entries it applies itself)
 
     def __enter__(self) -> "UnitOfWork":
-        self.session = self._session_factory()
+        self._reload: set[SubjectKey] = set()
+        self._merge: list = []
+        self._begin()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.session.rollback()  # no-op after commit; undoes everything on error
-        self.session.info.pop("audit_staged", None)
-        self.session.close()
-
-    # Repositories of the read models added with issue 14 (issue 10 gives every aggregate one).
-    @property
-    def report_facts(self):
-        from ..adapters.report_store import ReportFacts
-        return ReportFacts(self.session)
-
-    @property
-    def frozen_reports(self):
-        from ..adapters.report_store import FrozenReports
-        return FrozenReports(self.session)
-
-    @property
-    def listings(self):
-        from ..adapters.listings import Listings
-        return Listings(self.session)
+        try:
+            self._rollback()  # no-op after commit; undoes everything on error
+        finally:
+            self._close()
 
     def commit(self) -> None:
-        from . import audit  # the trail is written in the same transaction as the changes it records
-        audit.flush_staged(self.session)
-        self.session.commit()
+        self._commit()
+        reload, merge = self._reload, self._merge
+        self._reload, self._merge = set(), []
+        if self.publisher is not None:
+            if merge:
+                self.publisher.merge(merge)
+            if reload:
+                self.publisher.refresh(reload)
 
-    def lock_subjects(self, keys: Iterable[tuple[str, str]]) -> None:
-        """Serialise concurrent intake per subject so that a year's aggregation is never raced.
+    def subjects_changed(self, keys: Iterable[SubjectKey], now: datetime) -> None:
+        """These subjects' records changed: a change-feed entry each (every process reloads them), and
+        this process's index reloads them right after commit."""
+        keys = set(keys)
+        self.feed.append(keys, now)
+        self._reload |= keys
 
-        PostgreSQL: transaction-scoped advisory locks, taken in a fixed order (no deadlocks). Every
-        writer holds the intake lock shared and its subjects' locks; a large import instead holds the
-        intake lock exclusively, as thousands of subject locks could exhaust PostgreSQL's lock table
-        (max_locks_per_transaction).
-        SQLite: every transaction already began with BEGIN IMMEDIATE, which serialises writers.
-        """
-        if self.session.get_bind().dialect.name != "postgresql":
-            return
-        lock_ids = sorted({_lock_id(t, n) for t, n in keys})
-        if not lock_ids:
-            return
-        if len(lock_ids) > SUBJECT_LOCK_LIMIT:
-            self.session.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"), INTAKE_LOCK)
-            return
-        self.session.execute(text("SELECT pg_advisory_xact_lock_shared(:a, :b)"), INTAKE_LOCK)
-        self.session.execute(text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:ids AS bigint[])) AS k"),
-                             {"ids": lock_ids})
+    def facts_added(self, additions: Iterable) -> None:
+        """New measures of subjects whose feed entries this transaction wrote with `origin`: merged into
+        this process's index right after commit (no reload), as StatusIndex.merge takes them."""
+        self._merge.extend(additions)
 
+    def _begin(self) -> None:
+        raise NotImplementedError
 
-def _lock_id(subject_type: str, id_number: str) -> int:
-    digest = hashlib.blake2b(f"{subject_type}:{id_number}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    def _commit(self) -> None:
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        pass

@@ -22,33 +22,21 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
 
-from sqlalchemy import func, select
-
-from ..adapters import egress, pii, records, subjects
-from ..adapters.orm import (ExpertRecommendationRow, SubjectChangeRow, ViolationRow, WebhookAttemptRow,
-                            WebhookDeliveryRow, WebhookRow)
-from ..adapters.records import _chunk_size, _chunks, _member_of
-from ..adapters.status_index import CLIENT_FEED
+from ..adapters import egress, pii
+from ..adapters.orm import WebhookRow
 from ..clock import Clock
 from ..domain.identity import SUBJECT_TYPES
-from ..domain.status import CLEAN, status_on
+from ..domain.status import CLEAN
 from ..domain.webhooks import (EVENT_TYPES, STATUS_CHANGED, Scope, event_id, next_attempt, scope_problems,
                                subject_pseudonym)
 from ..metrics import gauge_hook
 from .errors import Invalid, NotFound
+from .status_query import event_status
 from .unit_of_work import UnitOfWork
 
 GAP_WINDOW = 1000
 ENQUEUE_BATCH = 2000
-
-
-def _serialise_status(subject_type, status) -> dict:
-    from ..api.serializers import status_json  # the same shape as GET .../status ...
-    body = status_json(subject_type, "", status)
-    del body["id_number"]  # ... without the number: not even masked (it narrowed a guess to a few thousand)
-    return body
 
 
 def secret_context(webhook_id: str) -> str:
@@ -91,12 +79,12 @@ def register_webhook(uow: UnitOfWork, clock: Clock, actor: str, url: str, secret
                       errors=errors)
     webhook_id = uuid.uuid4().hex
     with uow:
-        head = records.latest_change_seq(uow.session.connection())
+        head = uow.webhooks.latest_seq()
         row = WebhookRow(id=webhook_id, url=url, events=json.dumps(sorted(set(events))),
                          scope=json.dumps(Scope.from_json(scope).to_json()), start_seq=head, cursor=head,
                          active=True, created_by=actor, created_at=clock.now(),
-                         **seal_webhook_keys(pii.ring(), webhook_id, secret, secrets.token_bytes(32)))
-        uow.session.add(row)
+                         **seal_webhook_keys(uow.keys, webhook_id, secret, secrets.token_bytes(32)))
+        uow.webhooks.add(row)
         uow.commit()
         return webhook_json(row)
 
@@ -107,7 +95,7 @@ def set_scope(uow: UnitOfWork, webhook_id: str, scope: dict) -> dict:
     if errors := scope_problems(scope):
         raise Invalid("推送范围无效：" + "；".join(f"{k}: {v[0]}" for k, v in errors.items()), errors=errors)
     with uow:
-        row = uow.session.get(WebhookRow, webhook_id)
+        row = uow.webhooks.get(webhook_id)
         if row is None:
             raise NotFound(f"Webhook {webhook_id} 不存在。", code="webhook_not_found")
         row.scope, row.active = json.dumps(Scope.from_json(scope).to_json()), True
@@ -120,10 +108,10 @@ def subject_keys(uow: UnitOfWork, webhook_id: str, people: list[tuple[str, str]]
     """The `subject_key` this webhook's events carry for each (subject_type, id_number), in order: how a
     receiver matches events to the people it knows. Asking needs the number (and a token)."""
     with uow:
-        row = uow.session.get(WebhookRow, webhook_id)
+        row = uow.webhooks.get(webhook_id)
         if row is None:
             raise NotFound(f"Webhook {webhook_id} 不存在。", code="webhook_not_found")
-        key = _open_pseudonym_key(pii.ring(), row)
+        key = _open_pseudonym_key(uow.keys, row)
     return [subject_pseudonym(key, subject_type, number) for subject_type, number in people]
 
 
@@ -138,19 +126,15 @@ def webhook_json(row: WebhookRow, counts: dict[str, int] | None = None) -> dict:
 
 def list_webhooks(uow: UnitOfWork) -> list[dict]:
     with uow:
-        rows = uow.session.scalars(select(WebhookRow).order_by(WebhookRow.created_at)).all()
-        counts: dict[str, dict[str, int]] = {}
-        for webhook_id, state, n in uow.session.execute(
-                select(WebhookDeliveryRow.webhook_id, WebhookDeliveryRow.state, func.count())
-                .group_by(WebhookDeliveryRow.webhook_id, WebhookDeliveryRow.state)):
-            counts.setdefault(webhook_id, {})[state] = n
+        rows = uow.webhooks.all()
+        counts = uow.webhooks.delivery_counts()
         return [webhook_json(r, counts.get(r.id, {})) for r in rows]
 
 
 def deactivate_webhook(uow: UnitOfWork, webhook_id: str) -> dict:
     """Stop pushing to it (its pending deliveries stay, unsent, for the record)."""
     with uow:
-        row = uow.session.get(WebhookRow, webhook_id)
+        row = uow.webhooks.get(webhook_id)
         if row is None:
             raise NotFound(f"Webhook {webhook_id} 不存在。", code="webhook_not_found")
         row.active = False
@@ -162,10 +146,9 @@ def deactivate_webhook(uow: UnitOfWork, webhook_id: str) -> dict:
 def redeliver_dead(uow: UnitOfWork, clock: Clock, webhook_id: str) -> int:
     """Dead letters back to pending with fresh attempts (after the receiver was fixed); returns how many."""
     with uow:
-        if uow.session.get(WebhookRow, webhook_id) is None:
+        if uow.webhooks.get(webhook_id) is None:
             raise NotFound(f"Webhook {webhook_id} 不存在。", code="webhook_not_found")
-        dead = uow.session.scalars(select(WebhookDeliveryRow).where(
-            WebhookDeliveryRow.webhook_id == webhook_id, WebhookDeliveryRow.state == "dead")).all()
+        dead = uow.webhooks.dead_deliveries(webhook_id)
         for delivery in dead:
             delivery.state, delivery.attempts, delivery.next_attempt_at = "pending", 0, clock.now()
         uow.commit()
@@ -176,7 +159,7 @@ def enqueue_changes(uow: UnitOfWork, clock: Clock) -> int:
     """Make deliveries for feed entries no delivery exists for yet; returns how many were made."""
     made = 0
     with uow:
-        webhook_ids = uow.session.scalars(select(WebhookRow.id).where(WebhookRow.active.is_(True))).all()
+        webhook_ids = uow.webhooks.active_ids()
     for webhook_id in webhook_ids:
         while True:
             count, more = _enqueue_one(uow, clock, webhook_id)
@@ -187,67 +170,42 @@ def enqueue_changes(uow: UnitOfWork, clock: Clock) -> int:
 
 
 def _enqueue_one(uow: UnitOfWork, clock: Clock, webhook_id: str) -> tuple[int, bool]:
-    c, d = SubjectChangeRow.__table__.c, WebhookDeliveryRow.__table__.c
     with uow:
-        session = uow.session
-        webhook = session.get(WebhookRow, webhook_id)
+        webhook = uow.webhooks.get(webhook_id)
         scope = Scope.from_json(json.loads(webhook.scope) if webhook.scope else None)
         if scope is None:  # registered before scopes: entitled to nothing until it is given one
             return 0, False
         floor = max(webhook.start_seq, webhook.cursor - GAP_WINDOW)
-        entries = session.execute(
-            select(c.seq, c.subject_type, c.id_number, c.changed_at)
-            .where(c.seq > floor, c.subject_type != CLIENT_FEED).order_by(c.seq).limit(ENQUEUE_BATCH + GAP_WINDOW)
-        ).all()
-        done = set(session.scalars(select(d.seq).where(d.webhook_id == webhook_id, d.seq > floor)))
+        entries = uow.webhooks.feed_after(floor, ENQUEUE_BATCH + GAP_WINDOW)
+        done = uow.webhooks.delivered_seqs(webhook_id, floor)
         fresh = [e for e in entries if e.seq not in done and e.subject_type in SUBJECT_TYPES][:ENQUEUE_BATCH]
         more = len(fresh) == ENQUEUE_BATCH
         top = max([webhook.cursor] + ([fresh[-1].seq] if more else [e.seq for e in entries]))
-        regions = _record_regions(session, {(e.subject_type, e.id_number) for e in fresh})
+        regions = uow.webhooks.record_regions({(e.subject_type, e.id_number) for e in fresh})
         new = [e for e in fresh if scope.entitles(e.subject_type, regions.get((e.subject_type, e.id_number), ()))]
         if new:
             keys = {(e.subject_type, e.id_number) for e in new}
-            facts = records.load_subject_facts(session.connection(), keys)
+            facts = uow.webhooks.subject_facts(keys)
             # The feed holds lookup keys; the pseudonym is of the number, so that it outlives key rotations.
-            numbers = subjects.reveal(session, pii.ring(), (e.id_number for e in new))
-            pseudonym_key = _open_pseudonym_key(pii.ring(), webhook)
+            numbers = uow.subjects.reveal(e.id_number for e in new)
+            pseudonym_key = _open_pseudonym_key(uow.keys, webhook)
             today, now = clock.today(), clock.now()
             rows = []
             for e in new:
-                status = status_on(e.subject_type, facts.get((e.subject_type, e.id_number), CLEAN), today)
                 payload = {
                     "event_id": event_id(e.seq), "type": STATUS_CHANGED, "seq": e.seq,
                     "changed_at": _iso(e.changed_at),
                     "subject_key": subject_pseudonym(pseudonym_key, e.subject_type, numbers[e.id_number]),
-                    "status": _serialise_status(e.subject_type, status),
+                    "status": event_status(e.subject_type, facts.get((e.subject_type, e.id_number), CLEAN), today),
                 }
                 rows.append({"webhook_id": webhook_id, "seq": e.seq, "event_id": event_id(e.seq),
                              "event_type": STATUS_CHANGED, "state": "pending", "attempts": 0,
                              "payload": json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
                              "next_attempt_at": now, "created_at": now})
-            session.execute(WebhookDeliveryRow.__table__.insert(), rows)
+            uow.webhooks.add_deliveries(rows)
         webhook.cursor = top
         uow.commit()
     return len(new), more
-
-
-def _record_regions(session, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], set[str]]:
-    """(subject_type, lookup key) → the regions that decided a violation of the subject (in any state:
-    a voided or corrected one, and so a revoked measure, still counts) or recommended it (Art 8)."""
-    found: dict[tuple[str, str], set[str]] = {}
-    wanted = sorted({key for _, key in keys})
-    if not wanted:
-        return found
-    connection = session.connection()
-    dialect = connection.dialect.name
-    for table in (ViolationRow.__table__, ExpertRecommendationRow.__table__):
-        t = table.c
-        for chunk in _chunks(wanted, _chunk_size(dialect)):
-            for subject_type, key, region in connection.execute(
-                    select(t.subject_type, t.id_number, t.region).where(_member_of(dialect, t.id_number, chunk))
-                    .distinct()):
-                found.setdefault((subject_type, key), set()).add(region)
-    return found
 
 
 def _iso(moment) -> str | None:
@@ -268,13 +226,8 @@ class DueDelivery:
 
 def due_deliveries(uow: UnitOfWork, now: datetime, limit: int = 500) -> list[DueDelivery]:
     with uow:
-        rows = uow.session.execute(
-            select(WebhookDeliveryRow, WebhookRow)
-            .join(WebhookRow, WebhookRow.id == WebhookDeliveryRow.webhook_id)
-            .where(WebhookDeliveryRow.state == "pending", WebhookDeliveryRow.next_attempt_at <= now,
-                   WebhookRow.active.is_(True))
-            .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id).limit(limit)).all()
-        keyring, opened = pii.ring(), {}
+        rows = uow.webhooks.due(now, limit)
+        keyring, opened = uow.keys, {}
         for _, webhook in rows:
             if webhook.id not in opened:
                 opened[webhook.id] = _open_secret(keyring, webhook)
@@ -298,7 +251,7 @@ def record_attempts(uow: UnitOfWork, attempts: list[Attempt], first_delay_second
     states = []
     with uow:
         ids = [a.delivery_id for a in attempts]
-        by_id = {d.id: d for d in uow.session.scalars(select(WebhookDeliveryRow).where(WebhookDeliveryRow.id.in_(ids)))}
+        by_id = uow.webhooks.deliveries(ids)
         for attempt in attempts:
             delivery = by_id[attempt.delivery_id]
             if delivery.state != "pending":  # another runner finished it meanwhile (only if the lock was lost)
@@ -314,9 +267,8 @@ def record_attempts(uow: UnitOfWork, attempts: list[Attempt], first_delay_second
                     delivery.state = "dead"
                 else:
                     delivery.next_attempt_at = retry_at
-            uow.session.add(WebhookAttemptRow(delivery_id=attempt.delivery_id, attempted_at=attempt.at,
-                                              status_code=attempt.status_code, error=attempt.error,
-                                              duration_ms=attempt.duration_ms))
+            uow.webhooks.add_attempt(attempt.delivery_id, attempt.at, attempt.status_code, attempt.error,
+                                     attempt.duration_ms)
             states.append(delivery.state)
         uow.commit()
     return states
@@ -325,12 +277,9 @@ def record_attempts(uow: UnitOfWork, attempts: list[Attempt], first_delay_second
 def outbox_backlog(uow: UnitOfWork) -> dict[str, int]:
     """Pending and dead deliveries, and feed entries not yet turned into deliveries (per webhook)."""
     with uow:
-        session = uow.session
-        states = dict(session.execute(select(WebhookDeliveryRow.state, func.count())
-                                      .where(WebhookDeliveryRow.state != "delivered")
-                                      .group_by(WebhookDeliveryRow.state)).all())
-        head = records.latest_change_seq(session.connection())
-        cursors = session.scalars(select(WebhookRow.cursor).where(WebhookRow.active.is_(True))).all()
+        states = uow.webhooks.undelivered_counts()
+        head = uow.webhooks.latest_seq()
+        cursors = uow.webhooks.active_cursors()
     return {"pending": states.get("pending", 0), "dead": states.get("dead", 0),
             "not_enqueued": sum(max(0, head - cursor) for cursor in cursors)}
 

@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from ..api.operations import REQUEST_ID_KEY
 from ..audit_context import Actor, acting_as
+from ..services import access
 from ..services.clients import Principal
 from .sessions import CONSOLE, ME, WebSession, door_of
 
@@ -41,7 +42,7 @@ def person_principal() -> Principal | None:
     s = web_session()
     if s is None or s.door != ME or not s.signed_in or not s.subject_key:
         return None
-    return Principal(client_id="person", name="self-service", role="person", subject_type=s.subject_type,
+    return Principal(client_id=access.PERSON, name="self-service", role=access.PERSON, subject_type=s.subject_type,
                      subject_id_number=s.subject_key)
 
 
@@ -72,7 +73,7 @@ def person_page(view):
         if principal is None:
             return redirect(url_for("selfservice.index"), 303)
         g.principal = principal
-        actor = Actor(f"person:{principal.subject_id_number}"[:128], "person", None, _request_id())
+        actor = Actor(f"person:{principal.subject_id_number}"[:128], access.PERSON, None, _request_id())
         with acting_as(actor):
             return view(*args, **kwargs)
     return wrapper

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from authlib.integrations.flask_client import OAuth
 
+from ..services import access
+
 log = logging.getLogger(__name__)
 
 _TIMEOUT_SECONDS = 10
@@ -91,8 +93,8 @@ def parse_role_map(text: str) -> dict[str, str]:
         if not part:
             continue
         value, sep, role = part.rpartition("=")
-        if not sep or role.strip() not in ("staff", "admin"):
-            raise ValueError(f"CREDIT_SERVICE_STAFF_OIDC_ROLE_MAP: '{part}' is not VALUE=staff|admin")
+        if not sep or role.strip() not in access.CONSOLE_ROLES:
+            raise ValueError(f"CREDIT_SERVICE_STAFF_OIDC_ROLE_MAP: '{part}' is not VALUE={'|'.join(access.CONSOLE_ROLES)}")
         mapping[value.strip()] = role.strip()
     return mapping
 
@@ -103,4 +105,4 @@ def staff_role(claims: dict, claim: str, mapping: dict[str, str]) -> str | None:
     values = claims.get(claim)
     values = values if isinstance(values, list) else [values]
     roles = {mapping[v] for v in values if isinstance(v, str) and v in mapping}
-    return "admin" if "admin" in roles else ("staff" if "staff" in roles else None)
+    return next((role for role in (access.ADMIN, access.STAFF) if role in roles), None)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import current_app, g, render_template
 
-ROLE_NAMES = {"staff": "经办人员", "admin": "管理员", "person": "本人"}
+from ..services.access import ROLE_NAMES  # noqa: F401 (the console shows who is signed in)
+
 SUBJECT_NAMES = {"insured": "参保人", "physician": "医保医师", "pharmacist": "医保药师"}
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from schemas.webhooks import URL_PATTERN
+from credit_service.schemas.webhooks import URL_PATTERN
 from tests.factories import id_number
 
 

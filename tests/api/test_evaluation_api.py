@@ -97,7 +97,7 @@ def test_the_record_shows_the_score_and_grade(client, auth):
 
 
 def test_evaluation_fields_match_the_schema(client, auth):
-    from schemas.evaluation import ContributionSchema, EvaluationSchema
+    from credit_service.schemas.evaluation import ContributionSchema, EvaluationSchema
     number = id_number()
     post(client, auth, id_number=number)
     body = client.get(f"/api/v1/subjects/insured/{number}/evaluation?on=2025-05-01", headers=auth()).json

@@ -13,6 +13,7 @@ from credit_service.adapters.orm import AuditEventRow
 from credit_service.domain.procedure import TransitionRefused, filing_date
 from tests.conftest import PERSON_ID
 from tests.factories import violation
+from credit_service.api.problems import status_of
 
 TODAY = "2026-11-26"
 PROBLEM = "application/problem+json"
@@ -133,4 +134,4 @@ def test_finding5_filing_date_rule(given, paper, expected):
 def test_finding5_filing_date_rule_refuses_a_persons_other_day(given):
     with pytest.raises(TransitionRefused) as caught:
         filing_date(given, D(TODAY), paper_filing=False)
-    assert (caught.value.code, caught.value.field, caught.value.conflict) == ("filed_on_not_today", "filed_on", False)
+    assert (caught.value.code, caught.value.field, status_of(caught.value)) == ("filed_on_not_today", "filed_on", 422)

@@ -89,7 +89,7 @@ def test_a_full_case_at_debug_writes_no_identity_number(client, container, auth,
         headers=auth("settlement")).status_code == 422
     # the procedure: notice, objection upheld (revocation), record, worklist, claims check, audit, sweeps,
     # and a webhook delivery
-    from jobs import runner
+    from credit_service.jobs import runner
     from tests.webhook_receiver import SECRET, Receiver
     receiver = Receiver()
     try:

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from jobs.runner import run_job
+from credit_service.jobs.runner import run_job
 from tests.factories import id_number, violation
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -164,7 +164,7 @@ def test_a_frozen_report_is_byte_identical_after_corrections_which_show_in_the_n
 
 
 def test_the_report_json_has_the_documented_fields(client, auth, october):
-    from schemas.reports import MonthlyReportSchema, ReportLineSchema
+    from credit_service.schemas.reports import MonthlyReportSchema, ReportLineSchema
     body = report(client, auth).json
     assert set(body) == set(MonthlyReportSchema().fields)
     assert all(set(x) == set(ReportLineSchema().fields) for x in body["lines"])

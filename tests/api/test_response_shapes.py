@@ -1,9 +1,9 @@
 """Responses have exactly the fields their documenting schemas (and so the OpenAPI document) list."""
 from __future__ import annotations
 
-from schemas.measures import MeasureBriefSchema, MeasureSchema
-from schemas.status import RestrictionSchema, StatusResultSchema
-from schemas.violations import ImportRowSchema, ImportSummarySchema, RecordedViolationSchema
+from credit_service.schemas.measures import MeasureBriefSchema, MeasureSchema
+from credit_service.schemas.status import RestrictionSchema, StatusResultSchema
+from credit_service.schemas.violations import ImportRowSchema, ImportSummarySchema, RecordedViolationSchema
 from tests.factories import id_number, violation
 
 
@@ -36,8 +36,8 @@ def test_status_fields_match_their_schema(client, auth):
 
 
 def test_practitioner_status_and_claim_fields_match_their_schemas(client, auth):
-    from schemas.claims import ClaimReasonSchema, ClaimResultSchema
-    from schemas.status import QualificationSchema
+    from credit_service.schemas.claims import ClaimReasonSchema, ClaimResultSchema
+    from credit_service.schemas.status import QualificationSchema
     number, insured = id_number(), id_number()
     client.post("/api/v1/violations", json=violation(id_number=number, subject_type="physician", points=10,
                                                      category="grave"), headers=auth())
@@ -53,7 +53,7 @@ def test_practitioner_status_and_claim_fields_match_their_schemas(client, auth):
 
 
 def test_procedure_fields_match_their_schemas(client, auth):
-    from schemas.procedure import (NoticeSchema, ObjectionDecisionSchema, ObjectionSchema, RecordMeasureSchema,
+    from credit_service.schemas.procedure import (NoticeSchema, ObjectionDecisionSchema, ObjectionSchema, RecordMeasureSchema,
                                    RecordSchema, RecordViolationSchema, RepairSchema, WorklistItemSchema)
     number = id_number()
     measure = client.post("/api/v1/violations", json=violation(id_number=number, determined_on="2026-10-09",

@@ -216,7 +216,7 @@ def test_finding_12_the_anchor_job_anchors_new_heads_once_and_refuses_a_tampered
         client, auth, container, settings, tmp_path, clock):
     from dataclasses import replace
 
-    from jobs import runner
+    from credit_service.jobs import runner
     from credit_service.services.audit import AnchorRefused
     container.settings = replace(settings, audit_anchor_file=tmp_path / "anchors.jsonl")
     case(client, auth, clock)

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from credit_service.adapters.orm import MeasureRow
 from credit_service.clock import FixedClock
 from credit_service.container import build_container
-from credit_service.services import intake, unit_of_work
+from credit_service.adapters import unit_of_work
+from credit_service.services import intake
 from tests.conftest import TODAY
 from tests.factories import id_number, stored_key
-from tests.unit_helpers import violation_input
+from tests.unit_helpers import violation_input, acting
 
 
 @pytest.mark.parametrize("subject_lock_limit", [500, 0, 2],
@@ -35,7 +36,7 @@ def test_art9_concurrent_violations_of_one_person_never_overlap_or_double_count(
                                     determined_on=date(2025, 4, 10), source_ref=f"CONC-{k}")]
             if k == 0:  # with a limit of 2 this writer takes the intake lock exclusively
                 rows += [violation_input(id_number=id_number(), source_ref=f"CONC-{k}-{j}") for j in range(2)]
-            intake.record_violations(c.uow(), rows, c.rules, c.clock, f"worker-{k}")
+            intake.record_violations(c.uow(), acting(f"worker-{k}"), rows, c.rules, c.clock)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from credit_service.adapters.orm import JobRunRow
-from jobs import runner
-from jobs.calendar_watch import missing_calendar_years
+from credit_service.jobs import runner
+from credit_service.jobs.calendar_watch import missing_calendar_years
 
 
 def test_two_runners_started_together_never_both_act(container, monkeypatch):

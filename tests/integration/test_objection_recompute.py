@@ -12,6 +12,7 @@ from credit_service.adapters.orm import MeasureRow, ViolationRow
 from credit_service.services import procedure
 from tests.factories import id_number, stored_keys
 from tests.workflow import D, record, standing_measures
+from tests.unit_helpers import acting
 
 S, L = "settlement_suspension", "joint_punishment_listing"
 
@@ -19,8 +20,8 @@ S, L = "settlement_suspension", "joint_punishment_listing"
 def object_and_decide(container, measure_id: str, outcome: str, fund_loss: str | None = None,
                       filed_on: str = "2026-06-01", decided_on: str = "2026-06-10"):
     w = container.workflow()
-    objection = procedure.file_objection(w, "staff", measure_id, D(filed_on), "金额有误", ["票据"], paper_filing=True)
-    return procedure.decide_objection(w, "staff", objection.id, outcome, D(decided_on), "复核",
+    objection = procedure.file_objection(w, acting("staff"), measure_id, D(filed_on), "金额有误", ["票据"]).row
+    return procedure.decide_objection(w, acting("staff"), objection.id, outcome, D(decided_on), "复核",
                                       Decimal(fund_loss) if fund_loss else None)
 
 
@@ -129,14 +130,17 @@ def test_upheld_objection_frees_every_day_from_the_start_in_the_status_index(con
 def test_art10_a_modified_decision_with_a_higher_loss_is_refused_and_changes_nothing(container, loss, corrected):
     """The review answers the person's objection: it cannot leave them worse off. A higher loss found
     later is a new violation record (intake), decided on its own determination date."""
+    from credit_service.api.problems import as_problem
+    from credit_service.domain.errors import RuleRefusal
     from credit_service.services.errors import Invalid
     person = id_number()
     recorded = record(container, person, "2026-03-02", loss)
     before = standing_measures(container, person)
-    with pytest.raises(Invalid) as refused:
+    with pytest.raises(RuleRefusal) as refused:
         object_and_decide(container, recorded.measures[0].id, "modified", corrected)
-    assert refused.value.code == "modification_worsens" and "第十条" in refused.value.detail
-    assert refused.value.errors == {"fund_loss": [refused.value.detail]}
+    problem = as_problem(refused.value)  # as the API answers it
+    assert isinstance(problem, Invalid) and problem.code == "modification_worsens" and "第十条" in problem.detail
+    assert problem.errors == {"fund_loss": [problem.detail]}
     assert standing_measures(container, person) == before
     with container.session_factory() as s:
         assert s.get(ViolationRow, recorded.id).fund_loss == Decimal(loss)

@@ -36,7 +36,7 @@ def settings(settings):
 def full_case(client, container, auth) -> dict:
     """Intake (insured and physician), notice, objection and decision, repair, expert recommendation,
     a person client, a webhook delivery and every sweep: each table that names a subject gets rows."""
-    from jobs import runner
+    from credit_service.jobs import runner
     from tests.webhook_receiver import SECRET, Receiver
     numbers = {"insured": id_number(), "doctor": id_number(), "repaired": id_number(), "person": PERSON_ID}
     receiver = Receiver()

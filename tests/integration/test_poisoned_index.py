@@ -19,7 +19,7 @@ from credit_service.services import intake
 from credit_service.services.clients import create_client, revoke_client
 from tests.conftest import TODAY
 from tests.factories import id_number, stored_key
-from tests.unit_helpers import violation_input
+from tests.unit_helpers import violation_input, acting
 
 
 @pytest.fixture
@@ -32,8 +32,7 @@ def other_process(settings):
 
 
 def _record(container, number, **overrides):
-    outcomes, _ = intake.record_violations(container.uow(), [violation_input(id_number=number, **overrides)],
-                                           container.rules, container.clock, "test", origin="another-process")
+    outcomes, _ = intake.record_violations(container.uow(), acting("test"), [violation_input(id_number=number, **overrides)], container.rules, container.clock, origin="another-process")
     assert outcomes[0].status == "created", outcomes[0].error
     return outcomes[0].violation
 

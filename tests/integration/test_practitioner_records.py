@@ -7,6 +7,7 @@ from datetime import date
 from credit_service.adapters import records
 from credit_service.domain.status import status_on
 from tests.factories import id_number, stored_key, violation
+from tests.unit_helpers import acting
 
 
 def test_ledger_reads_back_year_points_and_the_ended_qualification(client, auth, container):
@@ -56,9 +57,8 @@ def test_an_upheld_objection_recomputes_the_years_points(container):
     assert [m[0] for m in standing_measures(container, doctor)] == [
         "qualification_suspension", "qualification_suspension", "qualification_termination"]
     w = container.workflow()
-    objection = procedure.file_objection(w, "staff", second.measures[0].id, D("2026-06-01"), "记分有误", ["病历"],
-                                         paper_filing=True)
-    procedure.decide_objection(w, "staff", objection.id, "upheld", D("2026-06-10"), "复核成立", None)
+    objection = procedure.file_objection(w, acting("staff"), second.measures[0].id, D("2026-06-01"), "记分有误", ["病历"]).row
+    procedure.decide_objection(w, acting("staff"), objection.id, "upheld", D("2026-06-10"), "复核成立", None)
     # Without the second violation the year holds 9 + 1 = 10 points: 2 months in all, no termination.
     assert standing_measures(container, doctor) == [
         ("qualification_suspension", "2026-03-02", "2026-04-02", 1),

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from credit_service.adapters.orm import SubjectChangeRow, WebhookAttemptRow, WebhookDeliveryRow
 from credit_service.services import webhooks as webhook_service
-from jobs import runner
+from credit_service.jobs import runner
 from tests.factories import id_number, violation
 from tests.webhook_receiver import SECRET, Receiver
 

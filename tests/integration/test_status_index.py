@@ -16,7 +16,7 @@ from credit_service.services import intake
 from credit_service.services.clients import create_client, revoke_client
 from tests.conftest import TODAY
 from tests.factories import id_number, stored_key
-from tests.unit_helpers import violation_input
+from tests.unit_helpers import violation_input, acting
 
 
 @pytest.fixture
@@ -32,8 +32,7 @@ def test_a_change_made_elsewhere_reaches_this_index_on_the_next_poll(container, 
     number = id_number()
     container.index.ensure_ready()
     assert container.index.get("insured", number) is CLEAN
-    outcomes, changed = intake.record_violations(other_process.uow(), [violation_input(id_number=number)],
-                                                 other_process.rules, other_process.clock, "test")
+    outcomes, changed = intake.record_violations(other_process.uow(), acting("test"), [violation_input(id_number=number)], other_process.rules, other_process.clock)
     assert container.index.get("insured", number) is CLEAN  # not yet polled
     assert container.index.poll_once() >= 1
     facts = container.index.get("insured", number)
@@ -47,8 +46,7 @@ def test_a_poller_thread_applies_changes_within_one_second(settings, other_proce
     try:
         watcher.index.ensure_ready()
         number = id_number()
-        intake.record_violations(other_process.uow(), [violation_input(id_number=number)],
-                                 other_process.rules, other_process.clock, "test")
+        intake.record_violations(other_process.uow(), acting("test"), [violation_input(id_number=number)], other_process.rules, other_process.clock)
         deadline = time.monotonic() + 1.0
         while watcher.index.get("insured", number) is CLEAN and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -68,8 +66,7 @@ def test_a_change_committed_late_with_a_lower_sequence_number_is_not_missed(cont
                                                 changed_at=other_process.clock.now()))
     container.index.poll_once()
     late = id_number()
-    intake.record_violations(other_process.uow(), [violation_input(id_number=late)], other_process.rules,
-                             other_process.clock, "test")
+    intake.record_violations(other_process.uow(), acting("test"), [violation_input(id_number=late)], other_process.rules, other_process.clock)
     with other_process.engine.begin() as connection:  # the slow one: its number is below the one seen
         connection.execute(table.update().where(table.c.id_number == stored_key(late)).values(seq=head + 400))
     container.index.poll_once()
@@ -88,9 +85,8 @@ def test_a_revoked_token_stops_working_after_the_next_poll(container, other_proc
 def test_rebuild_matches_incremental_refreshes(container):
     container.index.ensure_ready()
     numbers = [id_number() for _ in range(20)]
-    _, changed = intake.record_violations(
-        container.uow(), [violation_input(id_number=n, determined_on=date(2025, 1 + i % 12, 10))
-                          for i, n in enumerate(numbers)], container.rules, container.clock, "test")
+    _, changed = intake.record_violations(container.uow(), acting("test"), [violation_input(id_number=n, determined_on=date(2025, 1 + i % 12, 10))
+                          for i, n in enumerate(numbers)], container.rules, container.clock)
     container.index.refresh(changed)
     incremental = {n: container.index.get("insured", n) for n in numbers}
     container.index.rebuild()
@@ -120,8 +116,7 @@ def test_the_writing_process_skips_its_own_feed_entries_but_not_others(client, a
     container.index.ensure_ready()
     mine, theirs = id_number(), id_number()
     assert client.post("/api/v1/violations", json=violation(id_number=mine), headers=auth()).status_code == 201
-    intake.record_violations(other_process.uow(), [violation_input(id_number=theirs)], other_process.rules,
-                             other_process.clock, "test", origin="another-process")
+    intake.record_violations(other_process.uow(), acting("test"), [violation_input(id_number=theirs)], other_process.rules, other_process.clock, origin="another-process")
     reloaded = []
     original = container.index.refresh
     monkeypatch.setattr(container.index, "refresh", lambda keys: reloaded.append(set(keys)) or original(keys))
@@ -133,8 +128,7 @@ def test_the_writing_process_skips_its_own_feed_entries_but_not_others(client, a
 def test_merging_what_a_load_already_read_adds_nothing_twice(container):
     container.index.ensure_ready()
     number = id_number()
-    outcomes, _ = intake.record_violations(container.uow(), [violation_input(id_number=number)], container.rules,
-                                           container.clock, "test")
+    outcomes, _ = intake.record_violations(container.uow(), acting("test"), [violation_input(id_number=number)], container.rules, container.clock)
     container.index.rebuild()  # a load that already saw the commit
     before = container.index.get("insured", number)
     m = outcomes[0].violation.measures[0]

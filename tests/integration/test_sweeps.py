@@ -18,9 +18,10 @@ from credit_service.container import build_container
 from credit_service.domain.status import status_on
 from credit_service.services import procedure, sweeps
 from credit_service.settings import PROJECT_ROOT
-from jobs import runner
+from credit_service.jobs import runner
 from tests.factories import id_number, stored_key
 from tests.workflow import D, record
+from tests.unit_helpers import acting
 
 WORKFLOW_JOBS = ["recompute_deadlines", "activate_measures", "end_measures", "close_objection_windows",
                  "flag_overdue"]
@@ -62,9 +63,8 @@ def test_art12_credit_restored_automatically_when_all_three_conditions_are_on_re
     person = id_number()
     m = record(container, person, "2026-03-02", "50000.00").measures[0]  # 3 months: ends 06-02
     w = container.workflow()
-    repair = procedure.file_repair(w, "person", m.id, ("insured", stored_key(person)), D("2026-04-01"), True, True, True, ["退款凭证"],
-                                   paper_filing=True)
-    procedure.decide_repair(w, "staff", repair.id, "approved", D("2026-04-20"), "核实")
+    repair = procedure.file_repair(w, acting("person"), m.id, "insured", person, D("2026-04-01"), True, True, True, ["退款凭证"]).row
+    procedure.decide_repair(w, acting("staff"), repair.id, "approved", D("2026-04-20"), "核实")
     run_all(container, D("2026-06-02"))
     ended = measure(container, m.id)
     assert (ended.ended_on, ended.credit_state, ended.credit_restored_on, ended.credit_restored_how) == (
@@ -82,9 +82,8 @@ def test_unrepaired_blocks_incentives_until_a_repair_is_approved(container):
     assert status_on("insured", facts, D("2027-01-04")).incentives == ()
     assert status_on("insured", facts, D("2027-01-04")).settlement_allowed
     w = container.workflow()
-    repair = procedure.file_repair(w, "person", m.id, ("insured", stored_key(person)), D("2026-11-02"), True, True, True, [],
-                                   paper_filing=True)
-    decision = procedure.decide_repair(w, "staff", repair.id, "approved", D("2026-11-20"), "核实")
+    repair = procedure.file_repair(w, acting("person"), m.id, "insured", person, D("2026-11-02"), True, True, True, []).row
+    decision = procedure.decide_repair(w, acting("staff"), repair.id, "approved", D("2026-11-20"), "核实")
     assert decision.restored
     restored = measure(container, m.id)
     assert (restored.credit_state, restored.credit_restored_on, restored.credit_restored_how) == (
@@ -98,9 +97,9 @@ def test_objection_window_closes_the_day_after_the_deadline_and_overdue_reviews_
     person = id_number()
     m = record(container, person, "2026-09-01", "50000.00").measures[0]
     w = container.workflow()
-    notice = procedure.serve_notice(w, "staff", m.id, D("2026-09-29"), D("2026-09-30"))
+    notice = procedure.serve_notice(w, acting("staff"), m.id, D("2026-09-29"), D("2026-09-30"))
     assert notice.objection_deadline == D("2026-10-27")
-    objection = procedure.file_objection(w, "person", m.id, D("2026-10-27"), "异议", [], paper_filing=True)
+    objection = procedure.file_objection(w, acting("person"), m.id, D("2026-10-27"), "异议", []).row
     assert objection.review_due_on == D("2026-11-17")  # 10-28(1) .. 11-17 Tue(15)
     run_all(container, D("2026-10-27"))
     with container.session_factory() as s:
@@ -110,7 +109,7 @@ def test_objection_window_closes_the_day_after_the_deadline_and_overdue_reviews_
     with container.session_factory() as s:
         assert s.get(NoticeRow, notice.id).window_closed_on == D("2026-10-28")
         assert s.get(ObjectionRow, objection.id).overdue_on == D("2026-11-18")
-    decided = procedure.decide_objection(w, "staff", objection.id, "rejected", D("2026-11-26"), "维持", None)
+    decided = procedure.decide_objection(w, acting("staff"), objection.id, "rejected", D("2026-11-26"), "维持", None)
     assert decided.objection.decided_late is True
 
 
@@ -128,10 +127,9 @@ def test_provisional_deadline_in_2027_becomes_final_and_moves_when_the_year_is_l
         person = id_number()
         m = record(container, person, "2026-12-01", "50000.00").measures[0]
         w = container.workflow()
-        notice = procedure.serve_notice(w, "staff", m.id, D("2026-12-18"), D("2026-12-20"))
+        notice = procedure.serve_notice(w, acting("staff"), m.id, D("2026-12-18"), D("2026-12-20"))
         assert (notice.objection_deadline, notice.deadline_provisional) == (D("2027-01-08"), True)
-        repair = procedure.file_repair(w, "person", m.id, ("insured", stored_key(person)), D("2026-12-21"), True, True, True, [],
-                                       paper_filing=True)
+        repair = procedure.file_repair(w, acting("person"), m.id, "insured", person, D("2026-12-21"), True, True, True, []).row
         assert repair.reply_due_provisional  # 12-22(1) .. 12-31(8), 2027-01-01(9) .. 01-11(15)
         runner.run_job(container, "recompute_deadlines", D("2026-12-21"))
         with container.session_factory() as s:  # nothing known yet: nothing changes
@@ -204,29 +202,29 @@ def scenario(container, people: list[str]) -> dict[date, list]:
 
     def notice(key, served_delay=0):
         def act(day):
-            procedure.serve_notice(w, "staff", state[key][0].id, day - timedelta(days=served_delay), day)
+            procedure.serve_notice(w, acting("staff"), state[key][0].id, day - timedelta(days=served_delay), day)
         return act
 
     def objection(key, name):
         def act(day):
-            state[name] = procedure.file_objection(w, "person", state[key][0].id, day, "异议", ["材料"])
+            state[name] = procedure.file_objection(w, acting("person"), state[key][0].id, day, "异议", ["材料"]).row
         return act
 
     def decide(name, outcome, loss=None):
         def act(day):
-            procedure.decide_objection(w, "staff", state[name].id, outcome, day, "复核",
+            procedure.decide_objection(w, acting("staff"), state[name].id, outcome, day, "复核",
                                        Decimal(loss) if loss else None)
         return act
 
     def repair(key, name, person, complete=True):
         def act(day):
-            state[name] = procedure.file_repair(w, "person", state[key][0].id, ("insured", stored_key(person)), day, complete,
-                                                complete, complete, [])
+            state[name] = procedure.file_repair(w, acting("person"), state[key][0].id, "insured", person, day, complete,
+                                                complete, complete, []).row
         return act
 
     def approve(name, outcome="approved"):
         def act(day):
-            procedure.decide_repair(w, "staff", state[name].id, outcome, day, "核实")
+            procedure.decide_repair(w, acting("staff"), state[name].id, outcome, day, "核实")
         return act
 
     return {

@@ -15,7 +15,7 @@ from credit_service import create_app
 from credit_service.adapters.orm import SubjectChangeRow, WebhookAttemptRow, WebhookDeliveryRow
 from credit_service.services import webhooks as webhook_service
 from credit_service.services.clients import revoke_client
-from jobs import runner
+from credit_service.jobs import runner
 from tests.factories import id_number, violation
 from tests.webhook_receiver import SECRET, Receiver
 

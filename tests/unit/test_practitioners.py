@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 
-from credit_service.adapters.records import SubjectLedger
+from credit_service.domain.ledger import SubjectLedger
 from credit_service.domain.decisions import JOINT_PUNISHMENT_LISTING, MonthsOutOfRange, ViolationFacts, decide
 from credit_service.domain.practitioners import (FOR_GOOD, QUALIFICATION_REVOKED, QUALIFICATION_SUSPENSION,
                                                  QUALIFICATION_TERMINATION, SERVICE_SUSPENSION, PointsOutOfBand,

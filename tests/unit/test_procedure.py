@@ -16,6 +16,7 @@ from credit_service.domain.procedure import (MeasureView, Procedure, RepairView,
                                              check_objection, check_objection_decision, check_repair,
                                              check_repair_decision, restoration_at_end, restoration_on_approval)
 from credit_service.domain.working_days import Deadline, WorkingCalendar
+from credit_service.api.problems import status_of  # the one table of codes → HTTP statuses
 
 D = date.fromisoformat
 CAL = WorkingCalendar()
@@ -73,7 +74,7 @@ def test_art10_objection_the_next_working_day_is_refused_naming_the_deadline():
     with pytest.raises(TransitionRefused) as refused:
         check_objection(RUNNING, D("2026-10-28"), D("2026-11-26"), FINAL, open_objection=False)
     assert refused.value.code == "objection_window_closed"
-    assert "2026-10-27" in refused.value.detail and not refused.value.conflict
+    assert "2026-10-27" in refused.value.detail and status_of(refused.value) == 422
 
 
 @pytest.mark.article("第十条")
@@ -127,7 +128,7 @@ def test_objection_before_any_notice_is_accepted_the_window_has_not_started():
 def test_every_transition_is_validated(call, code, conflict):
     with pytest.raises(TransitionRefused) as refused:
         call()
-    assert (refused.value.code, refused.value.conflict) == (code, conflict)
+    assert (refused.value.code, status_of(refused.value) == 409) == (code, conflict)  # conflict: 409, else 422
     assert refused.value.detail  # Chinese, for people
 
 
@@ -243,6 +244,6 @@ def test_art10_a_modified_decision_cannot_make_things_worse_and_names_the_rule()
     with pytest.raises(TransitionRefused) as refused:
         check_objection_decision("open", "modified", D("2026-11-01"), D("2026-10-01"), D("2026-11-26"), True,
                                  Y("200000.00"), Y("150000.00"))
-    assert (refused.value.code, refused.value.conflict, refused.value.field) == ("modification_worsens", False,
-                                                                                 "fund_loss")
+    assert (refused.value.code, status_of(refused.value), refused.value.field) == ("modification_worsens", 422,
+                                                                                  "fund_loss")
     assert "第十条" in refused.value.detail and "新的违约违法信息" in refused.value.detail

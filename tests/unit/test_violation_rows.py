@@ -9,8 +9,8 @@ from marshmallow import ValidationError
 
 from credit_service.api.problems import _flatten
 from credit_service.api.violations import _to_input
-from schemas.violation_rows import parse_violation
-from schemas.violations import ViolationSchema
+from credit_service.schemas.violation_rows import parse_violation
+from credit_service.schemas.violations import ViolationSchema
 from tests.factories import violation
 
 SCHEMA = ViolationSchema()

@@ -20,6 +20,7 @@ from credit_service.services import procedure
 from credit_service.settings import PROJECT_ROOT
 from tests.factories import id_number
 from tests.workflow import record
+from tests.unit_helpers import acting
 
 NAME = "<script>alert(1)</script>"
 D = date.fromisoformat
@@ -51,17 +52,16 @@ def case(container):
         s.commit()
         measure = s.scalars(select(MeasureRow).where(MeasureRow.violation_id == violation.id)).one()
     w = container.workflow()
-    notice = procedure.serve_notice(w, "test", measure.id, D("2026-11-03"), D("2026-11-04"))
-    objection = procedure.file_objection(w, "test", measure.id, D("2026-11-10"), "损失金额计算有误", [],
-                                       paper_filing=True)
-    procedure.decide_objection(w, "test", objection.id, "modified", D("2026-11-20"), "经核实损失为6万元",
+    notice = procedure.serve_notice(w, acting("test"), measure.id, D("2026-11-03"), D("2026-11-04"))
+    objection = procedure.file_objection(w, acting("test"), measure.id, D("2026-11-10"), "损失金额计算有误", []).row
+    procedure.decide_objection(w, acting("test"), objection.id, "modified", D("2026-11-20"), "经核实损失为6万元",
                                Decimal("60000.00"))
     with container.session_factory() as s:
         standing = s.scalars(select(MeasureRow).where(MeasureRow.id_number == measure.id_number,
                                                       MeasureRow.revoked_on.is_(None))).all()
-    repair = procedure.file_repair(w, "test", standing[0].id, (standing[0].subject_type, standing[0].id_number),
-                                   D("2026-11-21"), True, True, True, [], paper_filing=True)
-    procedure.decide_repair(w, "test", repair.id, "approved", D("2026-11-25"), "已退回违规费用")
+    repair = procedure.file_repair(w, acting("test"), standing[0].id, standing[0].subject_type, number,
+                                   D("2026-11-21"), True, True, True, []).row
+    procedure.decide_repair(w, acting("test"), repair.id, "approved", D("2026-11-25"), "已退回违规费用")
     with container.session_factory() as s:
         return {"number": number, "notice": notice,
                 "measure": s.get(MeasureRow, measure.id), "violation": s.get(ViolationRow, violation.id),

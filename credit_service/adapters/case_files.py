@@ -1,0 +1,132 @@
+"""The procedure's repository (Arts 7, 10–12): measures, their notices, objections and repairs, the
+violations behind them, and the events every transition writes — with the year record and the staff
+worklist that read them."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .orm import (ExpertRecommendationRow, MeasureEventRow, MeasureRow, NoticeRow, ObjectionRow, RepairRow,
+                  ViolationRow)
+
+
+class CaseFiles:
+    def __init__(self, session: Session):
+        self._session = session
+
+    def _one(self, row_class, row_id: str, for_update: bool):
+        """One row by id, or None; locked for this transaction on PostgreSQL (SQLite: the transaction
+        already holds the only write lock)."""
+        query = select(row_class).where(row_class.id == row_id)
+        if for_update and self._session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        return self._session.scalar(query)
+
+    def measure(self, measure_id: str, for_update: bool = False) -> MeasureRow | None:
+        return self._one(MeasureRow, measure_id, for_update)
+
+    def objection(self, objection_id: str, for_update: bool = False) -> ObjectionRow | None:
+        return self._one(ObjectionRow, objection_id, for_update)
+
+    def repair(self, repair_id: str, for_update: bool = False) -> RepairRow | None:
+        return self._one(RepairRow, repair_id, for_update)
+
+    def violation(self, violation_id: str) -> ViolationRow | None:
+        return self._session.get(ViolationRow, violation_id)
+
+    def notice_of(self, measure_id: str) -> NoticeRow | None:
+        return self._session.scalar(select(NoticeRow).where(NoticeRow.measure_id == measure_id))
+
+    def open_objection(self, measure_id: str) -> str | None:
+        return self._session.scalar(select(ObjectionRow.id).where(ObjectionRow.measure_id == measure_id,
+                                                                  ObjectionRow.state == "open"))
+
+    def open_repair(self, measure_id: str) -> str | None:
+        return self._session.scalar(select(RepairRow.id).where(RepairRow.measure_id == measure_id,
+                                                               RepairRow.state == "open"))
+
+    def repairs_of(self, measure_id: str) -> list[RepairRow]:
+        self._session.flush()
+        return list(self._session.scalars(select(RepairRow).where(RepairRow.measure_id == measure_id)))
+
+    def add(self, row) -> None:
+        """A new measure, notice, objection, repair or event row."""
+        self._session.add(row)
+
+    def event(self, m: MeasureRow, event: str, on: date, now: datetime, ref: str = "", detail: str = "") -> None:
+        """The transition, once (measure_events; unique per measure, event and reference)."""
+        self._session.add(MeasureEventRow(measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
+                                          event=event, ref=ref, on=on, detail=detail, recorded_at=now))
+
+    # -- a subject's record ----------------------------------------------------------------------
+    def violations_of(self, subject_type: str, key: str) -> list[ViolationRow]:
+        """Every violation of the subject, in the order they were first decided."""
+        return list(self._session.scalars(
+            select(ViolationRow).where(ViolationRow.subject_type == subject_type, ViolationRow.id_number == key)
+            .order_by(ViolationRow.recorded_at, ViolationRow.intake_order, ViolationRow.id)))
+
+    def standing_measures_of(self, subject_type: str, key: str) -> list[MeasureRow]:
+        return list(self._session.scalars(
+            select(MeasureRow).where(MeasureRow.subject_type == subject_type, MeasureRow.id_number == key,
+                                     MeasureRow.revoked_on.is_(None))))
+
+    def recommendation(self, subject_type: str, key: str, year: int) -> ExpertRecommendationRow | None:
+        return self._session.scalar(select(ExpertRecommendationRow).where(
+            ExpertRecommendationRow.subject_type == subject_type, ExpertRecommendationRow.id_number == key,
+            ExpertRecommendationRow.year == year))
+
+    def year_record(self, subject_type: str, key: str, year: int, region: str | None):
+        """The violations determined in `year` and the measures, notices, objections and repairs that
+        followed; with `region`, only that region's case files, and whether others exist (`partial`)."""
+        from ..services.record_queries import YearRecord
+        s = self._session
+        violation_query = select(ViolationRow).where(
+            ViolationRow.subject_type == subject_type, ViolationRow.id_number == key, ViolationRow.record_year == year)
+        measure_query = select(MeasureRow).where(
+            MeasureRow.subject_type == subject_type, MeasureRow.id_number == key, MeasureRow.record_year == year)
+        partial = False
+        if region is not None:
+            partial = s.scalar(violation_query.with_only_columns(ViolationRow.id)
+                               .where(ViolationRow.region != region).limit(1)) is not None
+            violation_query = violation_query.where(ViolationRow.region == region)
+            measure_query = measure_query.where(MeasureRow.region == region)
+        violations = s.scalars(violation_query.order_by(ViolationRow.recorded_at, ViolationRow.intake_order)).all()
+        measures = s.scalars(measure_query.order_by(MeasureRow.starts_on, MeasureRow.created_at)).all()
+        ids = [m.id for m in measures]
+        if not ids:
+            return YearRecord(list(violations), [], [], [], [], partial)
+        notices = s.scalars(select(NoticeRow).where(NoticeRow.measure_id.in_(ids)).order_by(NoticeRow.received_on)).all()
+        objections = s.scalars(select(ObjectionRow).where(ObjectionRow.measure_id.in_(ids))
+                               .order_by(ObjectionRow.filed_on, ObjectionRow.created_at)).all()
+        repairs = s.scalars(select(RepairRow).where(RepairRow.measure_id.in_(ids))
+                            .order_by(RepairRow.filed_on, RepairRow.created_at)).all()
+        return YearRecord(list(violations), list(measures), list(notices), list(objections), list(repairs), partial)
+
+    def worklist(self, today: date, region: str | None, due_before: date | None, limit: int) -> list:
+        """Open reviews, unanswered repairs and still-open objection windows, soonest due first."""
+        from ..services.record_queries import WorkItem
+        items = []
+        sources = (
+            ("objection_review", ObjectionRow, ObjectionRow.review_due_on, ObjectionRow.review_due_provisional,
+             ObjectionRow.state == "open"),
+            ("repair_reply", RepairRow, RepairRow.reply_due_on, RepairRow.reply_due_provisional,
+             RepairRow.state == "open"),
+            ("objection_window", NoticeRow, NoticeRow.objection_deadline, NoticeRow.deadline_provisional,
+             NoticeRow.window_closed_on.is_(None)),
+        )
+        for kind, table, due, provisional, still_open in sources:
+            query = select(table.id, table.measure_id, table.subject_type, table.id_number, table.region, due,
+                           provisional).where(still_open)
+            if kind == "objection_window":  # only windows a subject can still use
+                query = query.where(due >= today)
+            if region:
+                query = query.where(table.region == region)
+            if due_before:
+                query = query.where(due < due_before)
+            for row_id, measure_id, subject_type, key, row_region, due_on, is_provisional in self._session.execute(
+                    query.order_by(due).limit(limit)):
+                items.append(WorkItem(kind, row_id, measure_id, subject_type, key, row_region, due_on,
+                                      is_provisional, due_on < today))
+        return items
