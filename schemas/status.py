@@ -66,7 +66,7 @@ class BatchRequestSchema(StrictSchema):
     on = StrictDate(load_default=None, metadata={"description": "查询日期，缺省为今天"})
     subjects = ArrayOf(Nested(BatchSubjectSchema), required=True, metadata={
         "maxItems": 1000, "description": "≤1000 个主体；任一项无效则整批 422，errors 以 subjects.序号.字段 指明"})
-    emergency = StrictBool(load_default=None, metadata={"description": "可选：急救、抢救（对所有 subjects）"})
+    emergency = StrictBool(load_default=None, allow_none=False, metadata={"description": "可选：急救、抢救（对所有 subjects）"})
     claims = ArrayOf(Nested("ClaimSchema"), load_default=None, allow_none=False, metadata={"description": "可选：逐笔核验的费用，每项同 /claims/check 的请求体（缺省 on 取本批 on）；与 subjects 合计 ≤1000"})
 
 
