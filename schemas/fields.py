@@ -11,7 +11,7 @@ from credit_service.domain.identity import (SUBJECT_TYPES, id_number_problem, no
 from credit_service.domain.money import MoneyError, parse_yuan
 
 from .messages import (BAD_DATE, BAD_SUBJECT_TYPE, MISSING, NOT_BOOLEAN, NOT_INTEGER, NOT_MAPPING, NOT_NULL,
-                       NOT_STRING, UNKNOWN_FIELD, out_of_range, too_long, too_short)
+                       NOT_STRING, NUL_CHARACTER, UNKNOWN_FIELD, out_of_range, too_long, too_short)
 
 _COMMON = {"required": MISSING, "null": NOT_NULL}
 NO_NUL = "^[^\\u0000]*$"
@@ -55,6 +55,8 @@ class Str(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in value:  # request bodies are refused earlier (request_body.py); CSV and import rows here
+            raise ValidationError(NUL_CHARACTER)
         if len(value) < self.min_len:
             raise ValidationError(too_short(self.min_len))
         if self.max_len is not None and len(value) > self.max_len:

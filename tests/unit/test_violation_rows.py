@@ -16,7 +16,7 @@ from tests.factories import violation
 SCHEMA = ViolationSchema()
 ODD_VALUES = [None, "", "x" * 3000, 0, 1, -1, 1.5, True, False, [], {}, "2025-02-30", "2025-04-10", "1e5",
               "150000.00", "-1.00", "1.234", "370100", "insured", "criminal", "370102199001011231",
-              "370102199001011237", "２０２５-04-10"]
+              "370102199001011237", "２０２５-04-10", "a\x00"]
 FIELDS = ["source", "source_ref", "region", "occurred_on", "determined_on", "fund_loss", "handling", "fraud",
           "points", "category", "description", "months", "subject"]
 SUBJECT_FIELDS = ["subject_type", "id_number", "name"]
