@@ -8,6 +8,7 @@ is the SQL implementation; tests/unit/fakes.py an in-memory one.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from datetime import datetime
 from typing import Iterable, Protocol
 
@@ -31,7 +32,7 @@ class Publisher(Protocol):
     def merge(self, additions: Iterable) -> None: ...
 
 
-class UnitOfWork:
+class UnitOfWork(ABC):
     """Subclasses open the transaction in `_begin`, and implement `_commit`, `_rollback`, `_close`;
     their repositories are attributes (docs/architecture.md lists them)."""
 
@@ -72,14 +73,17 @@ class UnitOfWork:
         this process's index right after commit (no reload), as StatusIndex.merge takes them."""
         self._merge.extend(additions)
 
+    @abstractmethod
     def _begin(self) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _commit(self) -> None:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def _rollback(self) -> None:
-        raise NotImplementedError
+        ...
 
     def _close(self) -> None:
         pass
