@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from credit_service.domain.procedure import OBJECTION_OUTCOMES, REPAIR_OUTCOMES
+from credit_service.domain.procedure import OBJECTION_OUTCOMES, OBJECTION_STATES, REPAIR_OUTCOMES, REPAIR_STATES
 
 from .fields import IdNumber, OneOfStr, Str, StrictBool, StrictDate, StrictInt, StrictSchema, SubjectType, Yuan
 from .evaluation import RecordEvaluationSchema
 from .measures import MeasureSchema
 from .violations import RecordedViolationSchema
 
+CLOSED = ("closed：所涉措施因另一件异议的复核决定重新计算而撤销，本申请随之终结（decided_on 为撤销之日，"
+          "decision_reason 写明原因；第十条）")
 EVIDENCE = {"description": "证明材料（文件编号、名称或地址）"}
 
 
@@ -74,7 +76,7 @@ class ObjectionSchema(Schema):
     review_due_on = fields.Date(metadata={"description": "第十条：15个工作日内完成复核"})
     review_due_provisional = fields.Boolean()
     overdue = fields.Boolean()
-    state = fields.String(metadata={"enum": ["open", "decided"]})
+    state = fields.String(metadata={"enum": list(OBJECTION_STATES), "description": CLOSED})
     outcome = fields.String(allow_none=True, metadata={"enum": list(OBJECTION_OUTCOMES)})
     decided_on = fields.Date(allow_none=True)
     decision_reason = fields.String(allow_none=True)
@@ -120,7 +122,7 @@ class RepairSchema(Schema):
     reply_due_on = fields.Date(metadata={"description": "第十一条：15个工作日内给予回复"})
     reply_due_provisional = fields.Boolean()
     overdue = fields.Boolean()
-    state = fields.String(metadata={"enum": ["open", "approved", "rejected"]})
+    state = fields.String(metadata={"enum": list(REPAIR_STATES), "description": CLOSED})
     decided_on = fields.Date(allow_none=True)
     decision_reason = fields.String(allow_none=True)
     credit_restored = fields.Boolean(metadata={"description": "核准后信用已修复"})

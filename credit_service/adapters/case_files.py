@@ -47,6 +47,14 @@ class CaseFiles:
         return self._session.scalar(select(RepairRow.id).where(RepairRow.measure_id == measure_id,
                                                                RepairRow.state == "open"))
 
+    def open_objections_of(self, measure_id: str) -> list[ObjectionRow]:
+        return list(self._session.scalars(select(ObjectionRow).where(ObjectionRow.measure_id == measure_id,
+                                                                     ObjectionRow.state == "open")))
+
+    def open_repairs_of(self, measure_id: str) -> list[RepairRow]:
+        return list(self._session.scalars(select(RepairRow).where(RepairRow.measure_id == measure_id,
+                                                                  RepairRow.state == "open")))
+
     def repairs_of(self, measure_id: str) -> list[RepairRow]:
         self._session.flush()
         return list(self._session.scalars(select(RepairRow).where(RepairRow.measure_id == measure_id)))

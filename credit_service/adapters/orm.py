@@ -289,7 +289,7 @@ class ObjectionRow(Base):
     review_due_on: Mapped[date] = mapped_column(Date)
     review_due_provisional: Mapped[bool] = mapped_column(Boolean)
     overdue_on: Mapped[date | None] = mapped_column(Date)
-    state: Mapped[str] = mapped_column(String(16))  # "open" | "decided"
+    state: Mapped[str] = mapped_column(String(16))  # "open" | "decided" | "closed" (its measure was revoked)
     outcome: Mapped[str | None] = mapped_column(String(16))
     decided_on: Mapped[date | None] = mapped_column(Date)
     decision_reason: Mapped[str | None] = mapped_column(Text)
@@ -323,7 +323,7 @@ class RepairRow(Base):
     reply_due_on: Mapped[date] = mapped_column(Date)
     reply_due_provisional: Mapped[bool] = mapped_column(Boolean)
     overdue_on: Mapped[date | None] = mapped_column(Date)
-    state: Mapped[str] = mapped_column(String(16))  # "open" | "approved" | "rejected"
+    state: Mapped[str] = mapped_column(String(16))  # "open" | "approved" | "rejected" | "closed"
     decided_on: Mapped[date | None] = mapped_column(Date)
     decision_reason: Mapped[str | None] = mapped_column(Text)
     filed_by: Mapped[str] = mapped_column(String(64))

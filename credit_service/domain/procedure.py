@@ -10,11 +10,15 @@ from decimal import Decimal
 from typing import Iterable
 
 from .errors import RuleRefusal
+from .kinds import measure_words
 from .money import format_yuan
 from .working_days import Deadline, WorkingCalendar
 
 OBJECTION_OUTCOMES = ("upheld", "rejected", "modified")
 REPAIR_OUTCOMES = ("approved", "rejected")
+# "closed": ended without a decision of its own, because its measure was revoked (closure_reason).
+OBJECTION_STATES = ("open", "decided", "closed")
+REPAIR_STATES = ("open", "approved", "rejected", "closed")
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,16 @@ def check_repair(measure: MeasureView, filed_on: date, today: date, open_repair:
         raise TransitionRefused("filed_in_future", f"申请日期{filed_on}晚于今天（{today}）。", field="filed_on")
 
 
+def closure_reason(application: str, measure_kind: str, revoked_on: date, cause: str) -> str:
+    """Why an open objection or repair application ends undecided: the measure it concerns was revoked
+    when another objection's review recomputed the year (第十条). Nothing is left to review or repair;
+    the application is closed in the same transaction, with this reason, and leaves the worklist."""
+    answer = "复核" if application == "objection" else "答复"
+    words = "异议申请" if application == "objection" else "信用修复申请"
+    return (f"所涉“{measure_words(measure_kind)}”措施已于{revoked_on}因异议复核决定（异议编号{cause}）重新计算本年度措施而撤销"
+            f"（第十条），本{words}已无需{answer}，予以终结。")
+
+
 def check_repair_decision(state: str, decided_on: date, filed_on: date, today: date) -> None:
     if state != "open":
         raise TransitionRefused("repair_decided", "该信用修复申请已作出决定，不能再次决定。")
@@ -166,7 +180,7 @@ class RepairView:
     corrected: bool
     adverse_effects_removed: bool
     commitment: bool
-    state: str  # "open" | "approved" | "rejected"
+    state: str  # "open" | "approved" | "rejected" | "closed"
     decided_on: date | None
 
     @property

@@ -50,9 +50,9 @@ _EVENT_ENTITY = {
     "notice_served": "notice", "objection_window_closed": "notice", "objection_deadline_final": "notice",
     "objection_filed": "objection", "objection_evidence_complete": "objection", "objection_upheld": "objection",
     "objection_rejected": "objection", "objection_modified": "objection", "review_overdue": "objection",
-    "review_due_on_final": "objection",
+    "review_due_on_final": "objection", "objection_closed": "objection",
     "repair_filed": "repair", "repair_approved": "repair", "repair_rejected": "repair",
-    "repair_reply_overdue": "repair", "reply_due_on_final": "repair",
+    "repair_reply_overdue": "repair", "reply_due_on_final": "repair", "repair_closed": "repair",
 }
 
 

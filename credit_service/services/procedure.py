@@ -211,7 +211,7 @@ def decide_objection(w: Workflow, principal: Principal, objection_id: str, outco
                 region=violation.region, before=before,
                 after={"fund_loss": violation.fund_loss, "voided_on": violation.voided_on, "objection": o.id})], now)
             redone = recompute_subject(uow, o.subject_type, o.id_number, violation.record_year, w.rules, decided_on,
-                                       o.id, now)
+                                       o.id, now, actor)
             result.revoked, result.created = redone.revoked, redone.created
             uow.subjects_changed([(o.subject_type, o.id_number)], now)
         result.number = uow.subjects.reveal_one(o.id_number)

@@ -16,6 +16,7 @@ from ..adapters.orm import MeasureRow, ViolationRow
 from ..domain.ledger import SubjectLedger
 from ..domain.decisions import MeasureDraft, MonthsBelowImposed, MonthsOutOfRange, ViolationFacts, decide
 from ..domain.practitioners import AgreementInputError
+from ..domain.procedure import closure_reason
 from ..domain.rules import RuleBook
 from .measure_records import add_event
 
@@ -27,8 +28,10 @@ class Recomputed:
 
 
 def recompute_subject(uow, subject_type: str, id_number: str, from_year: int, rules: RuleBook,
-                      on: date, cause: str, now: datetime) -> Recomputed:
-    """`id_number`: the subject's lookup key."""
+                      on: date, cause: str, now: datetime, actor: str) -> Recomputed:
+    """`id_number`: the subject's lookup key; `actor`: who decided the objection (`cause`). What was
+    still open on a revoked measure — an objection, a repair application, the objection window — is
+    closed in this same transaction (_revoke)."""
     violations = uow.cases.violations_of(subject_type, id_number)
     measures = uow.cases.standing_measures_of(subject_type, id_number)
     ledger = SubjectLedger()
@@ -60,10 +63,10 @@ def recompute_subject(uow, subject_type: str, id_number: str, from_year: int, ru
                 add_event(uow, created, "created", on, now, ref=cause, detail="异议复核后重新计算")
                 result.created.append(created)
                 kept.append(created)
-        _revoke(uow, existing, on, cause, now, result)
+        _revoke(uow, existing, on, cause, now, actor, result)
         ledger.add(v.record_year, v.fund_loss, kept, points=v.points)
     for leftover in standing.values():  # measures of voided violations
-        _revoke(uow, leftover, on, cause, now, result)
+        _revoke(uow, leftover, on, cause, now, actor, result)
     return result
 
 
@@ -99,9 +102,25 @@ def _create(uow, v: ViolationRow, draft: MeasureDraft, note: str, now: datetime)
     return row
 
 
-def _revoke(uow, rows: list[MeasureRow], on: date, cause: str, now: datetime,
+def _revoke(uow, rows: list[MeasureRow], on: date, cause: str, now: datetime, actor: str,
             result: Recomputed) -> None:
     for m in rows:
         m.revoked_on, m.revoked_by = on, cause
         add_event(uow, m, "revoked", on, now, ref=cause, detail="异议复核决定撤销")
         result.revoked.append(m)
+        _close_what_was_open(uow, m, on, cause, now, actor)
+
+
+def _close_what_was_open(uow, m: MeasureRow, on: date, cause: str, now: datetime, actor: str) -> None:
+    """Nothing is left to review, answer or object to on a revoked measure: each open application ends
+    with the reason (so it leaves the worklist), and an objection window still open closes."""
+    for row, application in ([(o, "objection") for o in uow.cases.open_objections_of(m.id)]
+                             + [(r, "repair") for r in uow.cases.open_repairs_of(m.id)]):
+        reason = closure_reason(application, m.kind, on, cause)
+        row.state, row.decided_on, row.decision_reason, row.decided_by = "closed", on, reason, actor
+        add_event(uow, m, f"{application}_closed", on, now, ref=row.id, detail=reason,
+                  before={"state": "open"}, after={"state": "closed", "reason": reason, "cause": cause})
+    notice = uow.cases.notice_of(m.id)
+    if notice is not None and notice.window_closed_on is None:
+        notice.window_closed_on = on
+        add_event(uow, m, "objection_window_closed", on, now, ref=notice.id, detail="措施已撤销，异议期终止")

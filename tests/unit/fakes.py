@@ -82,6 +82,15 @@ class FakeCases:
     def violation(self, violation_id):
         return self._store.violations.get(violation_id)
 
+    def open_objections_of(self, measure_id):
+        return [o for o in self._store.objections.values() if o.measure_id == measure_id and o.state == "open"]
+
+    def open_repairs_of(self, measure_id):
+        return [r for r in self._store.repairs.values() if r.measure_id == measure_id and r.state == "open"]
+
+    def notice_of(self, measure_id):
+        return None  # the fake store holds no notices
+
     def add(self, row):
         table = {MeasureRow: self._store.measures, ObjectionRow: self._store.objections,
                  RepairRow: self._store.repairs}[type(row)]
