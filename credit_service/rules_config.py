@@ -253,7 +253,9 @@ def _point_rule(r: "_Reader | None") -> PointRule | None:
                      bar_years_cumulative=bars[0], bar_years_single=bars[1],
                      suspend_article=r.get("suspend_article", str),
                      terminate_article=r.get("terminate_article", str),
-                     single_article=r.get("single_article", str))
+                     single_article=r.get("single_article", str),
+                     **({"reregistration_article": again} if (again := r.get("reregistration_article", str,
+                                                                               required=False)) else {}))
 
 
 def _int_range(r: "_Reader", key: str, lowest: int) -> range | None:

@@ -68,6 +68,13 @@ class CaseFiles:
         self._session.add(MeasureEventRow(measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
                                           event=event, ref=ref, on=on, detail=detail, recorded_at=now))
 
+    def recommendation_by_id(self, recommendation_id: str, for_update: bool = False) -> ExpertRecommendationRow | None:
+        return self._one(ExpertRecommendationRow, recommendation_id, for_update)
+
+    def recommendations_of(self, subject_type: str, key: str) -> list[ExpertRecommendationRow]:
+        return list(self._session.scalars(select(ExpertRecommendationRow).where(
+            ExpertRecommendationRow.subject_type == subject_type, ExpertRecommendationRow.id_number == key)))
+
     # -- a subject's record ----------------------------------------------------------------------
     def violations_of(self, subject_type: str, key: str) -> list[ViolationRow]:
         """Every violation of the subject, in the order they were first decided."""

@@ -149,6 +149,10 @@ class ExpertRecommendationRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     marked_by: Mapped[str] = mapped_column(String(64))
     marked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Withdrawn by staff: kept with its withdrawal, and no longer an incentive (status index skips it).
+    withdrawn_on: Mapped[date | None] = mapped_column(Date)
+    withdrawn_by: Mapped[str | None] = mapped_column(String(64))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class ApiClientRow(Base):

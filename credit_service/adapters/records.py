@@ -155,7 +155,7 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
                            m.subject_type, m.id_number, m.credit_state,
                            _day_text(dialect, m.reregistration_from), m.article).where(m.revoked_on.is_(None))
     year_query = select(v.subject_type, v.id_number, v.record_year).where(v.voided_on.is_(None)).distinct()
-    recommendation_query = select(r.subject_type, r.id_number, r.year)
+    recommendation_query = select(r.subject_type, r.id_number, r.year).where(r.withdrawn_on.is_(None))
     # Practitioners' points per record year, for the credit evaluation (few rows: agreement violations).
     points_query = select(v.subject_type, v.id_number, v.record_year, func.sum(v.points)).where(
         v.voided_on.is_(None), v.points > 0).group_by(v.subject_type, v.id_number, v.record_year)

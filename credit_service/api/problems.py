@@ -52,7 +52,7 @@ def from_service_error(error: ServiceError) -> Response:
 # The one table from the codes the rules refuse with (domain/errors.py) to HTTP statuses: these clash
 # with the record's state; every other refusal is an invalid request.
 CONFLICT_CODES = frozenset({"measure_revoked", "notice_exists", "objection_open", "objection_closed",
-                            "credit_restored", "repair_open", "repair_decided"})
+                            "credit_restored", "repair_open", "repair_decided", "already_reregistered"})
 
 
 def status_of(refusal: RuleRefusal) -> int:

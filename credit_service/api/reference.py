@@ -72,6 +72,13 @@ OPERATIONS: dict[tuple[str, str], dict[int, tuple[str, ...]]] = {
                        "decided_in_future")},
     ("post", "/api/v1/subjects/{subject_type}/{id_number}/expert-recommendations"): {
         403: OWN_REGION, 422: FIELDS + ("invalid_id_number", "year_in_future")},
+    ("get", "/api/v1/subjects/{subject_type}/{id_number}/expert-recommendations"): {422: SUBJECT_FIELDS},
+    ("post", "/api/v1/expert-recommendations/query"): {422: SUBJECT_FIELDS},
+    ("post", "/api/v1/expert-recommendations/{recommendation_id}/withdrawal"): {403: OWN_REGION, 422: FIELDS},
+    ("post", "/api/v1/measures/{measure_id}/reregistration"): {
+        403: OWN_REGION,
+        422: FIELDS + ("date_out_of_range", "reregistration_barred", "reregistration_not_applicable",
+                       "registered_in_future")},
     ("get", "/api/v1/audit"): {403: OWN_REGION, 422: FIELDS + ("invalid_id_number",)},
     ("post", "/api/v1/webhooks"): {422: FIELDS + ("webhook_target_not_allowed",)},
     ("get", "/api/v1/webhooks"): {},

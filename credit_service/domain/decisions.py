@@ -55,6 +55,8 @@ class YearPosition:
     qualification_months: int = 0  # qualification-suspension months already imposed for that year
     qualification_suspended_until: date | None = None  # latest end of a service/qualification suspension
     qualification_barred_until: date | None = None  # terminated or revoked: re-registration date (date.max: never)
+    # re-registered (重新登记备案) after a termination: the qualification is normal again from this day
+    qualification_reregistered_on: date | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class SubjectLedger:
     year_qualification_months: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     qualification_suspended_until: date | None = None
     qualification_barred_until: date | None = None
+    qualification_reregistered_on: date | None = None
 
     def position(self, year: int) -> YearPosition:
         return YearPosition(total_loss=self.year_loss[year], months_imposed=self.year_months[year],
@@ -32,7 +33,8 @@ class SubjectLedger:
                             points=self.year_points[year],
                             qualification_months=self.year_qualification_months[year],
                             qualification_suspended_until=self.qualification_suspended_until,
-                            qualification_barred_until=self.qualification_barred_until)
+                            qualification_barred_until=self.qualification_barred_until,
+                            qualification_reregistered_on=self.qualification_reregistered_on)
 
     def add(self, year: int, fund_loss: Decimal, measures: Iterable, points: int | None = None) -> None:
         """Record a decided violation: its loss, its points (practitioners) and the measures it caused."""
@@ -49,6 +51,10 @@ class SubjectLedger:
             if self.qualification_suspended_until is None or (
                     restores_on and restores_on > self.qualification_suspended_until):
                 self.qualification_suspended_until = restores_on
+        elif kind in ENDING_KINDS and restores_on is not None:
+            # re-registered on restores_on (a termination ends only so): decided afresh from that day
+            if self.qualification_reregistered_on is None or restores_on > self.qualification_reregistered_on:
+                self.qualification_reregistered_on = restores_on
         elif kind in ENDING_KINDS:
             if self.qualification_barred_until is None or (
                     reregistration_from and reregistration_from > self.qualification_barred_until):

@@ -94,9 +94,10 @@ def _under(v: d.ViolationFacts, position: d.YearPosition, selection: Selection) 
                                  "该违规类别不中止医保医药服务")
     measures: list[d.MeasureDraft] = []
     notes: list[str] = []
-    # Ended for good as far as this service knows: re-registration is recorded elsewhere.
-    ended = position.qualification_barred_until is not None
+    # Ended: terminated or revoked and not re-registered, or determined before the re-registration.
     day = v.determined_on
+    ended = position.qualification_barred_until is not None or (
+        position.qualification_reregistered_on is not None and day < position.qualification_reregistered_on)
 
     def draft(kind, article, text, starts_on=day, restores_on=None, months=None, reregistration_from=None):
         measures.append(d.MeasureDraft(
@@ -198,3 +199,26 @@ def _check_points(v: d.ViolationFacts, category: Category | None) -> None:
     if v.points is None or v.points not in band:
         raise PointsOutOfBand(f"违规类别“{category.title}”的记分档次为{category.points_words}，"
                               f"记分须在{band[0]}至{band[-1]}分之间。", band)
+
+
+def check_reregistration(kind: str, starts_on: date, restores_on: date | None, revoked_on: date | None,
+                         reregistration_from: date | None, registered_on: date, today: date) -> None:
+    """May a re-registration (重新登记备案) on `registered_on` end this measure? Only a terminated payment
+    qualification, not yet re-registered, on or after the first day its bar allows (`reregistration_from`,
+    fixed by the agreement's rule file when the termination was decided) and not after today. A revoked
+    qualification (取消医保医（药）师资格) is never re-registered under the agreement."""
+    from .kinds import measure_words
+    if revoked_on is not None:
+        raise RuleRefusal(f"措施已于{revoked_on}撤销，无需重新登记备案。", "measure_revoked")
+    if kind not in ENDING_KINDS or reregistration_from is None or reregistration_from == FOR_GOOD:
+        why = ("取消医保医（药）师资格的，按照协议约定不得重新登记备案" if kind == QUALIFICATION_REVOKED
+               else f"“{measure_words(kind)}”不是终止医保支付资格的措施，无需重新登记备案")
+        raise RuleRefusal(f"{why}。", "reregistration_not_applicable")
+    if restores_on is not None:
+        raise RuleRefusal(f"已于{restores_on}重新登记备案，医保支付资格自该日起恢复正常。", "already_reregistered")
+    if registered_on > today:
+        raise RuleRefusal(f"登记备案日期{registered_on}晚于今天（{today}）。", "registered_in_future",
+                          "registered_on")
+    if registered_on < reregistration_from:
+        raise RuleRefusal(f"医保支付资格自{starts_on}终止，按照协议约定{reregistration_from}起方可重新登记备案，"
+                          f"{registered_on}不能登记。", "reregistration_barred", "registered_on")

@@ -113,6 +113,8 @@ class PointRule:
     suspend_article: str
     terminate_article: str
     single_article: str
+    # cited when staff record a re-registration after the bar (重新登记备案)
+    reregistration_article: str = "期满后重新登记备案"
 
     def months_for(self, points: int) -> int | None:
         """Suspension months for a year's total below terminate_at; None below suspend_at."""

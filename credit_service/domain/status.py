@@ -148,10 +148,10 @@ def _status_on(subject_type: str, facts: SubjectFacts, day: date, clean_years: i
 
 def qualification_on(measures: Iterable[MeasureFact], day: date) -> Qualification:
     """normal, suspended (with the day it is restored, following back-to-back suspensions) or
-    terminated (with the day re-registration is allowed). A terminated qualification stays so:
-    re-registration is recorded elsewhere."""
+    terminated (with the day re-registration is allowed). A terminated qualification stays so until
+    staff record its re-registration (重新登记备案), which is the termination's `restores_on`."""
     measures = list(measures)
-    ended = [m for m in measures if m.kind in ENDING_KINDS and m.starts_on <= day]
+    ended = [m for m in measures if m.kind in ENDING_KINDS and m.covers(day)]
     if ended:
         return Qualification("terminated", min(m.starts_on for m in ended), None,
                              max((m.reregistration_from or date.max) for m in ended))

@@ -40,7 +40,9 @@ WORKLIST_READ = "worklist.read"
 AUDIT_READ = "audit.read"
 VIOLATION_WRITE = "violation.write"
 MONTHS_OVERRIDE = "violation.months"  # choose the months within the band (第九条)
-EXPERT_MARK = "expert.mark"  # 第八条第一项
+EXPERT_MARK = "expert.mark"  # 第八条第一项: mark, and withdraw a mark
+EXPERT_READ = "expert.read"  # list a practitioner's marks
+REREGISTER = "qualification.reregister"  # record 重新登记备案 after a terminated qualification's bar
 CASE_READ = "case.read"  # a measure's notice, an objection, a repair
 CASE_FILE = "case.file"  # file an objection or a repair
 CASE_DECIDE = "case.decide"  # serve a notice, register evidence, decide an objection or a repair
@@ -63,6 +65,9 @@ POLICY: dict[str, dict[str, str]] = {
     VIOLATION_WRITE: {REPORTER: ALL, STAFF: OWN_REGION, ADMIN: ALL},
     MONTHS_OVERRIDE: {STAFF: OWN_REGION, ADMIN: ALL},
     EXPERT_MARK: {STAFF: OWN_REGION, ADMIN: ALL},
+    EXPERT_READ: {STAFF: OWN_REGION, ADMIN: ALL},
+    # The measure's case file: the region that decided the termination records the re-registration.
+    REREGISTER: {STAFF: OWN_REGION, ADMIN: ALL},
     # A case file belongs to the pooling region that decided the measure (docs/access.md).
     CASE_READ: {STAFF: OWN_REGION, ADMIN: ALL, PERSON: OWN_SUBJECT},
     CASE_FILE: {STAFF: OWN_REGION, ADMIN: ALL, PERSON: OWN_SUBJECT},
@@ -83,7 +88,8 @@ FULL_NUMBERS: dict[str, frozenset[str]] = {
     VIOLATION_WRITE: _STAFF_AND_ADMIN, EVALUATION_READ: _STAFF_AND_ADMIN,
     JOINT_LIST_READ: frozenset({ADMIN}),  # the export for the public credit platform: admin only
 }
-_WORDS = {EVALUATION_READ: "查询信用评价", REPORT_READ: "查看月度统计报表", JOINT_LIST_READ: "导出失信联合惩戒对象名单"}
+_WORDS = {EVALUATION_READ: "查询信用评价", REPORT_READ: "查看月度统计报表", JOINT_LIST_READ: "导出失信联合惩戒对象名单",
+          REREGISTER: "登记重新登记备案", EXPERT_READ: "查看专家库推荐"}
 _OWN_SUBJECT_ONLY = "个人客户端只能查询本人的信用信息。"
 # Why a staff member is refused another region: {own} their region, {other} the one asked or written.
 _OTHER_REGION = {
@@ -94,7 +100,8 @@ _OTHER_REGION = {
     REPORT_READ: "经办人员只能查看本统筹区（{own}）的信息，不能查看统筹区{other}。",
 }
 _OTHER_REGION.update({CASE_FILE: _OTHER_REGION[CASE_READ], CASE_DECIDE: _OTHER_REGION[CASE_READ],
-                      PAPER_FILING: _OTHER_REGION[CASE_READ], EXPERT_MARK: _OTHER_REGION[VIOLATION_WRITE],
+                      PAPER_FILING: _OTHER_REGION[CASE_READ], REREGISTER: _OTHER_REGION[CASE_READ],
+                      EXPERT_READ: _OTHER_REGION[REPORT_READ], EXPERT_MARK: _OTHER_REGION[VIOLATION_WRITE],
                       MONTHS_OVERRIDE: _OTHER_REGION[VIOLATION_WRITE], JOINT_LIST_READ: _OTHER_REGION[REPORT_READ]})
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from ..adapters.orm import MeasureRow, ViolationRow
 from ..domain.ledger import SubjectLedger
 from ..domain.decisions import MeasureDraft, MonthsBelowImposed, MonthsOutOfRange, ViolationFacts, decide
-from ..domain.practitioners import AgreementInputError
+from ..domain.practitioners import ENDING_KINDS, AgreementInputError
 from ..domain.procedure import closure_reason
 from ..domain.rules import RuleBook
 from .measure_records import add_event
@@ -29,9 +29,8 @@ class Recomputed:
 
 def recompute_subject(uow, subject_type: str, id_number: str, from_year: int, rules: RuleBook,
                       on: date, cause: str, now: datetime, actor: str) -> Recomputed:
-    """`id_number`: the subject's lookup key; `actor`: who decided the objection (`cause`). What was
-    still open on a revoked measure — an objection, a repair application, the objection window — is
-    closed in this same transaction (_revoke)."""
+    """`id_number`: the subject's lookup key; `actor`: who decided the objection (`cause`). An objection
+    or repair application still open on a revoked measure is closed in this same transaction (_revoke)."""
     violations = uow.cases.violations_of(subject_type, id_number)
     measures = uow.cases.standing_measures_of(subject_type, id_number)
     ledger = SubjectLedger()
@@ -88,8 +87,11 @@ def _decide_again(v: ViolationRow, ledger: SubjectLedger, rules: RuleBook) -> tu
 
 
 def _same(m: MeasureRow, draft: MeasureDraft) -> bool:
+    # A termination's restores_on is its re-registration, recorded by staff, not decided by the rules:
+    # a termination that stands keeps it.
+    restores_on = draft.restores_on if m.kind not in ENDING_KINDS else m.restores_on
     return (m.kind, m.starts_on, m.restores_on, m.months, m.reregistration_from) == (
-        draft.kind, draft.starts_on, draft.restores_on, draft.months, draft.reregistration_from)
+        draft.kind, draft.starts_on, restores_on, draft.months, draft.reregistration_from)
 
 
 def _create(uow, v: ViolationRow, draft: MeasureDraft, note: str, now: datetime) -> MeasureRow:
@@ -112,15 +114,12 @@ def _revoke(uow, rows: list[MeasureRow], on: date, cause: str, now: datetime, ac
 
 
 def _close_what_was_open(uow, m: MeasureRow, on: date, cause: str, now: datetime, actor: str) -> None:
-    """Nothing is left to review, answer or object to on a revoked measure: each open application ends
-    with the reason (so it leaves the worklist), and an objection window still open closes."""
+    """Nothing is left to review or answer on a revoked measure: each open application ends with the
+    reason, so it leaves the worklist. (An objection window still open ends at its deadline, as before:
+    the sweep closes it; an objection filed in it is refused as the measure is revoked.)"""
     for row, application in ([(o, "objection") for o in uow.cases.open_objections_of(m.id)]
                              + [(r, "repair") for r in uow.cases.open_repairs_of(m.id)]):
         reason = closure_reason(application, m.kind, on, cause)
         row.state, row.decided_on, row.decision_reason, row.decided_by = "closed", on, reason, actor
         add_event(uow, m, f"{application}_closed", on, now, ref=row.id, detail=reason,
                   before={"state": "open"}, after={"state": "closed", "reason": reason, "cause": cause})
-    notice = uow.cases.notice_of(m.id)
-    if notice is not None and notice.window_closed_on is None:
-        notice.window_closed_on = on
-        add_event(uow, m, "objection_window_closed", on, now, ref=notice.id, detail="措施已撤销，异议期终止")

@@ -1,6 +1,6 @@
 """Issue 11, loose end 1 (第十条): when an objection's review recomputes the year and so revokes another
-measure, the objections, repair applications and objection windows still open on that measure end in
-the same transaction, with the reason, audited and published like any other change — and leave the
+measure, the objections and repair applications still open on that measure end in the same
+transaction, with the reason, audited and published like any other change — and leave the
 worklist."""
 from __future__ import annotations
 
@@ -54,21 +54,18 @@ def test_art10_applications_on_a_measure_revoked_by_recomputation_are_closed_wit
     with container.session_factory() as s:
         o = s.get(ObjectionRow, on_other.id)
         r = s.get(RepairRow, repair.id)
-        n = s.get(NoticeRow, notice_id)
         assert (o.state, o.outcome, o.decided_on, o.decided_by) == ("closed", None, D("2026-06-10"), "staff")
         assert (r.state, r.decided_on, r.decided_by) == ("closed", D("2026-06-10"), "staff")
-        assert n.window_closed_on == D("2026-06-10")
         for row in (o, r):
             assert on_target.id in row.decision_reason and "撤销" in row.decision_reason
             assert "第十条" in row.decision_reason
         events = {(e.event, e.ref) for e in s.scalars(select(MeasureEventRow).where(MeasureEventRow.measure_id == other))}
-        assert {("objection_closed", on_other.id), ("repair_closed", repair.id),
-                ("objection_window_closed", notice_id), ("revoked", on_target.id)} <= events
+        assert {("objection_closed", on_other.id), ("repair_closed", repair.id), ("revoked", on_target.id)} <= events
         trail = s.scalars(select(AuditEventRow).where(AuditEventRow.entity_id.in_([on_other.id, repair.id]))).all()
         assert {(a.action, a.entity) for a in trail if a.action.endswith("_closed")} == {
             ("objection_closed", "objection"), ("repair_closed", "repair")}
-    # gone from the worklist, on any day after
-    assert not {on_other.id, repair.id, notice_id} & _worklist_ids(container)
+    # gone from the worklist, on any day after (the notice's window ends at its deadline, as ever)
+    assert not {on_other.id, repair.id} & _worklist_ids(container)
     assert not {on_other.id, repair.id} & _worklist_ids(container, TODAY)
     # a closed application is closed for good: no decision can follow
     from credit_service.domain.errors import RuleRefusal

@@ -88,9 +88,6 @@ class FakeCases:
     def open_repairs_of(self, measure_id):
         return [r for r in self._store.repairs.values() if r.measure_id == measure_id and r.state == "open"]
 
-    def notice_of(self, measure_id):
-        return None  # the fake store holds no notices
-
     def add(self, row):
         table = {MeasureRow: self._store.measures, ObjectionRow: self._store.objections,
                  RepairRow: self._store.repairs}[type(row)]
