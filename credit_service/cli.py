@@ -31,16 +31,22 @@ def _container():
 @click.group()
 def main() -> None:
     """山东医保信用管理服务 (credit-service)."""
-    import getpass
     from .logging_setup import configure_logging
     configure_logging()  # the job runner and one-off commands log like the web processes (JSON)
-    from .audit_context import Actor, _current
+
+
+def _cli_user() -> str:
+    import getpass
     try:
-        user = getpass.getuser()
+        return getpass.getuser()
     except Exception:  # no user name in some containers
-        user = "unknown"
-    token = _current.set(Actor(f"cli:{user}", "operator"))  # the audit trail's actor for CLI commands
-    click.get_current_context().call_on_close(lambda: _current.reset(token))
+        return "unknown"
+
+
+def _cli_actor():
+    """The audit trail's actor for what a command changes: the operator at the command line."""
+    from .services.audit import Actor
+    return Actor(f"cli:{_cli_user()}", "operator")
 
 
 @main.group()
@@ -251,7 +257,7 @@ def clients_create(name: str, role: str, region: str | None, subject: str | None
     except ExpiryError as exc:
         raise click.BadParameter(str(exc), param_hint="--expires") from None
     try:
-        _, token = create_client(c.uow(), c.clock, name, role, region, subject, expires_at)
+        _, token = create_client(c.uow(), c.clock, name, role, region, subject, expires_at, actor=_cli_actor())
     except ServiceError as exc:
         raise click.ClickException(exc.detail) from None
     if expires_at is not None:
@@ -293,7 +299,7 @@ def clients_revoke(client: str | None, name: str | None) -> None:
         raise click.UsageError("give the client's name or id: clients revoke NAME-OR-ID (or --name NAME)")
     c = _container()
     try:
-        revoked = revoke_client(c.uow(), c.clock, client or name)
+        revoked = revoke_client(c.uow(), c.clock, client or name, actor=_cli_actor())
     except ServiceError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"revoked {revoked}")
@@ -319,7 +325,8 @@ def users_create(username: str, role: str, region: str | None, display_name: str
         password = sys.stdin.readline().rstrip("\r\n")
     c = _container()
     try:
-        user, generated = create_user(c.uow(), c.clock, username, role, region, password, display_name)
+        user, generated = create_user(c.uow(), c.clock, username, role, region, password, display_name,
+                                      actor=_cli_actor())
     except ServiceError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"created {user.username} ({user.role}{', ' + user.region if user.region else ''})")
@@ -344,7 +351,7 @@ def users_disable(username: str) -> None:
     from .services.staff_accounts import disable_user
     c = _container()
     try:
-        ended = disable_user(c.uow(), c.clock, username)
+        ended = disable_user(c.uow(), c.clock, username, actor=_cli_actor())
     except ServiceError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"disabled {username}; {ended} open session(s) ended")
@@ -359,7 +366,7 @@ def users_totp(username: str) -> None:
     from .services.staff_accounts import enrol_totp
     c = _container()
     try:
-        uri = enrol_totp(c.uow(), c.clock, c.keys, username)
+        uri = enrol_totp(c.uow(), c.clock, c.keys, username, actor=_cli_actor())
     except ServiceError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(uri)
@@ -409,13 +416,8 @@ def lists() -> None:
 
 def _operator():
     """The command line acts as an operator with the database at hand: an admin's view."""
-    import getpass
     from .services.access import operator
-    try:
-        user = getpass.getuser()
-    except Exception:
-        user = "unknown"
-    return operator(f"cli:{user}")
+    return operator(f"cli:{_cli_user()}")
 
 
 def _write(data: bytes, output: str | None) -> None:

@@ -28,11 +28,24 @@ from . import audit_keys
 from .audit_keys import AuditKeys
 from .orm import AuditEventRow
 from .records import bulk_insert
-from ..audit_context import current_actor
 from ..clock import SHANGHAI
 
 AUDIT_LOCK = {"a": 0x6372, "b": 2}
 GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change, as the trail records it: given by the use case that stages the change (from
+    its Principal, or the job or command that runs it), never read from ambient state."""
+
+    name: str
+    role: str
+    region: str | None = None
+    request_id: str | None = None
+
+
+SYSTEM = Actor("system", "system")  # the service itself (a command-line set-up step, a sign-in)
 
 
 @dataclass(frozen=True)
@@ -63,21 +76,22 @@ def chain_hash(previous: str, payload_text: str) -> str:
     return hashlib.sha256((previous + payload_text).encode("utf-8")).hexdigest()
 
 
-def stage(session: Session, changes: Iterable[Change], now: datetime) -> None:
-    """Queue changes for the trail; the unit of work appends them just before it commits."""
+def stage(session: Session, changes: Iterable[Change], now: datetime, actor: Actor) -> None:
+    """Queue changes, made by `actor`, for the trail; the unit of work appends them just before it commits."""
     staged = session.info.setdefault("audit_staged", [])
-    staged.extend((change, now) for change in changes)
+    staged.extend((change, now, actor) for change in changes)
 
 
 def flush_staged(session: Session) -> int:
     staged = session.info.pop("audit_staged", [])
     if not staged:
         return 0
-    return append(session, [c for c, _ in staged], staged[-1][1])
+    return append(session, [(c, a) for c, _, a in staged], staged[-1][1])
 
 
-def append(session: Session, changes: Iterable[Change], now: datetime) -> int:
-    """Append these changes to the trail (call last before commit: the chain lock is held until then)."""
+def append(session: Session, changes: Iterable[tuple[Change, Actor]], now: datetime) -> int:
+    """Append these changes, each with its actor, to the trail (call last before commit: the chain lock
+    is held until then)."""
     changes = list(changes)
     if not changes:
         return 0
@@ -86,11 +100,10 @@ def append(session: Session, changes: Iterable[Change], now: datetime) -> int:
     last = session.execute(select(AuditEventRow.seq, AuditEventRow.hash).order_by(AuditEventRow.seq.desc())
                            .limit(1)).first()
     seq, previous = (last.seq, last.hash) if last else (0, GENESIS)
-    actor = current_actor()
     at = now.astimezone(SHANGHAI)
     macs = audit_keys.current()
     rows = []
-    for change in changes:
+    for change, actor in changes:
         seq += 1
         payload = {
             "seq": seq, "at": at, "actor": actor.name, "role": actor.role, "actor_region": actor.region,

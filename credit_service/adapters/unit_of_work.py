@@ -87,9 +87,10 @@ class AuditTrail:
     def __init__(self, session: Session):
         self._session = session
 
-    def stage(self, changes, now: datetime) -> None:
+    def stage(self, changes, now: datetime, actor) -> None:
+        """`actor`: who made these changes (audit_trail.Actor; a Principal's `.actor`)."""
         from .audit_trail import stage
-        stage(self._session, changes, now)
+        stage(self._session, changes, now, actor)
 
     def events(self, *, region: str | None, subject_type: str | None, keys: list[str] | None, since, until,
                after: int, limit: int):

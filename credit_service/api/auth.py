@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from functools import wraps
 
 from flask import current_app, g, request
 
-from ..audit_context import Actor, acting_as
 from .operations import REQUEST_ID_KEY
 from ..services import access
 from ..services.clients import Principal
@@ -40,12 +40,12 @@ def require(action: str):
         def wrapper(*args, **kwargs):
             principal = authenticate()
             access.scope_for(principal, action)
-            g.principal = principal
             # The operations middleware's id (checked, or made): the same one the logs and X-Request-Id carry.
+            # The use cases audit their changes as this Principal's actor, request id included.
             request_id = (request.environ.get(REQUEST_ID_KEY) or getattr(g, "request_id", None)
                           or uuid.uuid4().hex)
-            with acting_as(Actor(principal.name, principal.role, principal.region, request_id[:64])):
-                return view(*args, **kwargs)
+            g.principal = replace(principal, request_id=request_id[:64])
+            return view(*args, **kwargs)
 
         wrapper._roles = access.roles_for(action)
         return wrapper

@@ -3,5 +3,5 @@ of work (`uow.audit.stage`) and appended to the hash chain when it commits; veri
 the chain (CLI, jobs). The chain itself is stored by adapters/audit_trail.py."""
 from __future__ import annotations
 
-from ..adapters.audit_trail import (GENESIS, Anchor, AnchorRefused, Broken, Change, anchor,  # noqa: F401
-                                    canonical, chain_hash, read_anchors, verify)
+from ..adapters.audit_trail import (GENESIS, SYSTEM, Actor, Anchor, AnchorRefused, Broken, Change,  # noqa: F401
+                                    anchor, canonical, chain_hash, read_anchors, verify)

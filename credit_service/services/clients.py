@@ -16,7 +16,7 @@ from ..domain.identity import (SUBJECT_TYPES, id_number_problem, mask_id_number,
                                region_problem)
 from ..domain.tokens import as_shanghai, expired
 from . import access
-from .audit import Change
+from .audit import SYSTEM, Actor, Change
 from .errors import Conflict, Invalid, NotFound
 from .unit_of_work import UnitOfWork
 
@@ -32,6 +32,15 @@ class Principal:
     subject_type: str | None = None
     subject_id_number: str | None = None  # a person's lookup key (adapters/pii.py), not the number
     expires_at: datetime | None = None  # refused from this instant (aware); None: does not expire
+    # As the audit trail names the one acting (default: `name`), and the request it came in: set by the
+    # door that names the Principal (API: the client; console: "console:<user>"; self-service: the person).
+    audit_name: str | None = None
+    request_id: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        """Who the audit trail records for what this Principal's use cases change."""
+        return Actor(self.audit_name or self.name, self.role, self.region, self.request_id)
 
 
 def hash_token(token: str) -> str:
@@ -39,8 +48,10 @@ def hash_token(token: str) -> str:
 
 
 def create_client(uow: UnitOfWork, clock: Clock, name: str, role: str, region: str | None = None,
-                  subject: str | None = None, expires_at: datetime | None = None) -> tuple[Principal, str]:
-    """`expires_at`: from then on the token is refused (domain.tokens.parse_expiry reads --expires)."""
+                  subject: str | None = None, expires_at: datetime | None = None, *,
+                  actor: Actor = SYSTEM) -> tuple[Principal, str]:
+    """`expires_at`: from then on the token is refused (domain.tokens.parse_expiry reads --expires);
+    `actor`: who the audit trail records (the service itself at the command line)."""
     if role not in ROLES:
         raise Invalid(f"角色须为{'/'.join(ROLES)}之一。", errors={"role": ["unknown role"]})
     if access.bound_to_region(role) and not region:
@@ -76,12 +87,12 @@ def create_client(uow: UnitOfWork, clock: Clock, name: str, role: str, region: s
         uow.audit.stage([Change(
             action="client_created", entity="api_client", entity_id=principal.client_id, region=region,
             after={"name": name, "role": role, "region": region, "subject_type": subject_type,
-                   **({"expires_at": expires_at.isoformat()} if expires_at else {})})], now)
+                   **({"expires_at": expires_at.isoformat()} if expires_at else {})})], now, actor)
         uow.commit()
     return principal, token
 
 
-def revoke_client(uow: UnitOfWork, clock: Clock, name_or_id: str) -> str:
+def revoke_client(uow: UnitOfWork, clock: Clock, name_or_id: str, *, actor: Actor = SYSTEM) -> str:
     """Revoke by client name, or by id; returns the name. Every process refuses the token once its
     change-feed poll sees the entry (CREDIT_SERVICE_INDEX_POLL_SECONDS)."""
     with uow:
@@ -93,7 +104,7 @@ def revoke_client(uow: UnitOfWork, clock: Clock, name_or_id: str) -> str:
         row.revoked_at = clock.now()
         uow.feed.append([(CLIENT_FEED, row.token_hash)], clock.now())  # every process drops the token
         uow.audit.stage([Change(action="client_revoked", entity="api_client", entity_id=row.id,
-                                region=row.region, after={"name": row.name})], clock.now())
+                                region=row.region, after={"name": row.name})], clock.now(), actor)
         uow.commit()
         return row.name
 

@@ -87,7 +87,8 @@ def recommend_expert(uow: UnitOfWork, clock: Clock, principal: Principal, subjec
             row = ExpertRecommendationRow(id=uuid.uuid4().hex, subject_type=subject_type, id_number=key,
                                           year=year, region=region, reason=reason, marked_by=actor, marked_at=now)
             uow.cases.add(row)
-        uow.audit.stage([_change(row, "expert_recommended", before, {"reason": reason, "marked_by": actor})], now)
+        uow.audit.stage([_change(row, "expert_recommended", before, {"reason": reason, "marked_by": actor})], now,
+                        principal.actor)
         uow.subjects_changed([(subject_type, key)], now)
         uow.commit()
         return {"id": row.id, "subject_type": subject_type, "id_number": id_number, "year": year,
@@ -119,7 +120,8 @@ def withdraw_expert_recommendation(uow: UnitOfWork, clock: Clock, principal: Pri
             raise Conflict(f"该推荐标记已于{row.withdrawn_on}撤回。", code="recommendation_withdrawn")
         row.withdrawn_on, row.withdrawn_by, row.withdrawal_reason = today, principal.name, reason
         uow.audit.stage([_change(row, "expert_recommendation_withdrawn", {"withdrawn_on": None},
-                                 {"withdrawn_on": today, "reason": reason, "withdrawn_by": principal.name})], now)
+                                 {"withdrawn_on": today, "reason": reason, "withdrawn_by": principal.name})], now,
+                        principal.actor)
         uow.subjects_changed([(row.subject_type, row.id_number)], now)
         shown = _shown(row, uow.subjects.reveal_one(row.id_number))
         uow.commit()

@@ -153,7 +153,7 @@ def _record(uow: UnitOfWork, principal: Principal, rows: list[ViolationInput | S
 
         uow.subjects.remember({o.violation.input.subject for o in outcomes
                                if o is not None and o.status == "created"})
-        uow.audit.stage(_audit_changes(outcomes, stored), now)
+        uow.audit.stage(_audit_changes(outcomes, stored), now, principal.actor)
         if origin is not None:
             uow.facts_added(_facts_of(outcomes, stored))
         try:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from ..domain.procedure import MeasureView, Procedure
 from ..domain.rules import RuleBook
-from .audit import Change
+from .audit import Actor, Change
 from .errors import NotFound
 
 _MISSING = {"measure": ("信用管理措施", "measure_not_found"), "objection": ("异议申请", "objection_not_found"),
@@ -38,12 +38,12 @@ def procedure_for(rules: RuleBook, rule_set_id: str, region: str | None = None, 
     return rule_set.procedure if rule_set is not None else Procedure()
 
 
-def add_event(uow, m, event: str, on: date, now: datetime, ref: str = "", detail: str = "",
+def add_event(uow, m, event: str, on: date, now: datetime, actor: Actor, ref: str = "", detail: str = "",
               after: dict | None = None, before: dict | None = None) -> None:
-    """The transition, once (measure_events), and its audit-trail entry, in this transaction."""
+    """The transition, once (measure_events), and its audit-trail entry by `actor`, in this transaction."""
     uow.cases.event(m, event, on, now, ref=ref, detail=detail)
     uow.audit.stage([measure_change(m.id, m.subject_type, m.id_number, m.region, event, on, ref, detail, after,
-                                    before)], now)
+                                    before)], now, actor)
 
 
 _EVENT_ENTITY = {

@@ -60,7 +60,7 @@ def serve_notice(w: Workflow, principal: Principal, measure_id: str, served_on: 
                            objection_deadline=deadline.due_on, deadline_provisional=deadline.provisional,
                            recorded_by=actor, created_at=now)
         uow.cases.add(notice)
-        add_event(uow, m, "notice_served", received_on, now, ref=notice.id,
+        add_event(uow, m, "notice_served", received_on, now, principal.actor, ref=notice.id,
                   detail=f"异议期限{deadline.due_on}{'（暂定）' if deadline.provisional else ''}")
         try:
             uow.commit()
@@ -115,7 +115,7 @@ def file_objection(w: Workflow, principal: Principal, measure_id: str, filed_on:
             acceptance_note=note, review_due_on=due.due_on, review_due_provisional=due.provisional, state="open",
             filed_by=actor, created_at=now)
         uow.cases.add(objection)
-        add_event(uow, m, "objection_filed", filed_on, now, ref=objection.id,
+        add_event(uow, m, "objection_filed", filed_on, now, principal.actor, ref=objection.id,
                   after={"review_due_on": due.due_on, "acceptance_note": note, **_entered(entered, actor)})
         answer = _answer(uow, principal, access.CASE_FILE, objection)
         try:
@@ -151,7 +151,7 @@ def record_evidence_complete(w: Workflow, principal: Principal, objection_id: st
         due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).review_due(w.calendar, on)
         o.evidence_complete_on, o.review_due_on, o.review_due_provisional = on, due.due_on, due.provisional
         o.overdue_on = None
-        add_event(uow, m, "objection_evidence_complete", on, now, ref=o.id, detail=f"复核期限{due.due_on}")
+        add_event(uow, m, "objection_evidence_complete", on, now, principal.actor, ref=o.id, detail=f"复核期限{due.due_on}")
         answer = _answer(uow, principal, access.CASE_DECIDE, o)
         try:
             uow.commit()
@@ -193,7 +193,7 @@ def decide_objection(w: Workflow, principal: Principal, objection_id: str, outco
             o.overdue_on = o.review_due_on + timedelta(days=1)
         o.corrected_fund_loss = fund_loss
         result = ObjectionDecision(objection=o, subject=(o.subject_type, o.id_number))
-        add_event(uow, m, f"objection_{outcome}", decided_on, now, ref=o.id,
+        add_event(uow, m, f"objection_{outcome}", decided_on, now, principal.actor, ref=o.id,
                   detail="逾期作出复核决定" if o.decided_late else "", before={"state": "open"},
                   after={"state": "decided", "outcome": outcome, "reason": reason, "fund_loss": fund_loss,
                          "decided_late": o.decided_late})
@@ -209,9 +209,10 @@ def decide_objection(w: Workflow, principal: Principal, objection_id: str, outco
                 action="violation_voided" if outcome == "upheld" else "violation_corrected", entity="violation",
                 entity_id=violation.id, subject_type=violation.subject_type, id_number=violation.id_number,
                 region=violation.region, before=before,
-                after={"fund_loss": violation.fund_loss, "voided_on": violation.voided_on, "objection": o.id})], now)
+                after={"fund_loss": violation.fund_loss, "voided_on": violation.voided_on, "objection": o.id})], now,
+                principal.actor)
             redone = recompute_subject(uow, o.subject_type, o.id_number, violation.record_year, w.rules, decided_on,
-                                       o.id, now, actor)
+                                       o.id, now, principal)
             result.revoked, result.created = redone.revoked, redone.created
             uow.subjects_changed([(o.subject_type, o.id_number)], now)
         result.number = uow.subjects.reveal_one(o.id_number)
@@ -246,7 +247,7 @@ def file_repair(w: Workflow, principal: Principal, measure_id: str, subject_type
             commitment=commitment, evidence=json.dumps(evidence, ensure_ascii=False), reply_due_on=due.due_on,
             reply_due_provisional=due.provisional, state="open", filed_by=actor, created_at=now)
         uow.cases.add(repair)
-        add_event(uow, m, "repair_filed", filed_on, now, ref=repair.id,
+        add_event(uow, m, "repair_filed", filed_on, now, principal.actor, ref=repair.id,
                   after={"corrected": corrected, "adverse_effects_removed": adverse_effects_removed,
                          "commitment": commitment, "reply_due_on": due.due_on, **_entered(entered, actor)})
         try:
@@ -311,7 +312,7 @@ def decide_repair(w: Workflow, principal: Principal, repair_id: str, outcome: st
         r.state, r.decided_on, r.decision_reason, r.decided_by = outcome, decided_on, reason, actor
         if decided_on > r.reply_due_on and r.overdue_on is None:  # as the overdue sweep would have flagged it
             r.overdue_on = r.reply_due_on + timedelta(days=1)
-        add_event(uow, m, f"repair_{outcome}", decided_on, now, ref=r.id, before={"state": "open"},
+        add_event(uow, m, f"repair_{outcome}", decided_on, now, principal.actor, ref=r.id, before={"state": "open"},
                   after={"state": outcome, "reason": reason})
         result = RepairDecision(repair=r, measure=m)
         if outcome == "approved":
@@ -320,7 +321,7 @@ def decide_repair(w: Workflow, principal: Principal, repair_id: str, outcome: st
             if restoration is not None:
                 m.credit_state, m.credit_restored_on, m.credit_restored_how, m.credit_note = (
                     restoration.credit_state, restoration.on, restoration.how, restoration.explanation)
-                add_event(uow, m, "credit_restored", restoration.on, now, ref=r.id, detail=restoration.explanation)
+                add_event(uow, m, "credit_restored", restoration.on, now, principal.actor, ref=r.id, detail=restoration.explanation)
                 uow.subjects_changed([(m.subject_type, m.id_number)], now)
                 result.restored = True
         result.number = uow.subjects.reveal_one(r.id_number)

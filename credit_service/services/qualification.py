@@ -39,7 +39,7 @@ def record_reregistration(w: Workflow, principal: Principal, measure_id: str, re
                              today)
         article = _article(w, m.rule_set)
         m.restores_on = registered_on
-        add_event(uow, m, "reregistered", registered_on, now,
+        add_event(uow, m, "reregistered", registered_on, now, principal.actor,
                   detail=f"依据{article}，自{registered_on}起医保支付资格恢复正常",
                   before={"restores_on": None},
                   after={"restores_on": registered_on, "reregistration_from": m.reregistration_from,

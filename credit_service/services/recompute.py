@@ -18,6 +18,7 @@ from ..domain.decisions import MeasureDraft, MonthsBelowImposed, MonthsOutOfRang
 from ..domain.practitioners import ENDING_KINDS, AgreementInputError
 from ..domain.procedure import closure_reason
 from ..domain.rules import RuleBook
+from .clients import Principal
 from .measure_records import add_event
 
 
@@ -28,8 +29,8 @@ class Recomputed:
 
 
 def recompute_subject(uow, subject_type: str, id_number: str, from_year: int, rules: RuleBook,
-                      on: date, cause: str, now: datetime, actor: str) -> Recomputed:
-    """`id_number`: the subject's lookup key; `actor`: who decided the objection (`cause`). An objection
+                      on: date, cause: str, now: datetime, principal: Principal) -> Recomputed:
+    """`id_number`: the subject's lookup key; `principal`: who decided the objection (`cause`). An objection
     or repair application still open on a revoked measure is closed in this same transaction (_revoke)."""
     violations = uow.cases.violations_of(subject_type, id_number)
     measures = uow.cases.standing_measures_of(subject_type, id_number)
@@ -59,13 +60,13 @@ def recompute_subject(uow, subject_type: str, id_number: str, from_year: int, ru
                 kept.append(same)
             else:
                 created = _create(uow, v, draft, note, now)
-                add_event(uow, created, "created", on, now, ref=cause, detail="异议复核后重新计算")
+                add_event(uow, created, "created", on, now, principal.actor, ref=cause, detail="异议复核后重新计算")
                 result.created.append(created)
                 kept.append(created)
-        _revoke(uow, existing, on, cause, now, actor, result)
+        _revoke(uow, existing, on, cause, now, principal, result)
         ledger.add(v.record_year, v.fund_loss, kept, points=v.points)
     for leftover in standing.values():  # measures of voided violations
-        _revoke(uow, leftover, on, cause, now, actor, result)
+        _revoke(uow, leftover, on, cause, now, principal, result)
     return result
 
 
@@ -104,22 +105,22 @@ def _create(uow, v: ViolationRow, draft: MeasureDraft, note: str, now: datetime)
     return row
 
 
-def _revoke(uow, rows: list[MeasureRow], on: date, cause: str, now: datetime, actor: str,
+def _revoke(uow, rows: list[MeasureRow], on: date, cause: str, now: datetime, principal: Principal,
             result: Recomputed) -> None:
     for m in rows:
         m.revoked_on, m.revoked_by = on, cause
-        add_event(uow, m, "revoked", on, now, ref=cause, detail="异议复核决定撤销")
+        add_event(uow, m, "revoked", on, now, principal.actor, ref=cause, detail="异议复核决定撤销")
         result.revoked.append(m)
-        _close_what_was_open(uow, m, on, cause, now, actor)
+        _close_what_was_open(uow, m, on, cause, now, principal)
 
 
-def _close_what_was_open(uow, m: MeasureRow, on: date, cause: str, now: datetime, actor: str) -> None:
+def _close_what_was_open(uow, m: MeasureRow, on: date, cause: str, now: datetime, principal: Principal) -> None:
     """Nothing is left to review or answer on a revoked measure: each open application ends with the
     reason, so it leaves the worklist. (An objection window still open ends at its deadline, as before:
     the sweep closes it; an objection filed in it is refused as the measure is revoked.)"""
     for row, application in ([(o, "objection") for o in uow.cases.open_objections_of(m.id)]
                              + [(r, "repair") for r in uow.cases.open_repairs_of(m.id)]):
         reason = closure_reason(application, m.kind, on, cause)
-        row.state, row.decided_on, row.decision_reason, row.decided_by = "closed", on, reason, actor
-        add_event(uow, m, f"{application}_closed", on, now, ref=row.id, detail=reason,
+        row.state, row.decided_on, row.decision_reason, row.decided_by = "closed", on, reason, principal.name
+        add_event(uow, m, f"{application}_closed", on, now, principal.actor, ref=row.id, detail=reason,
                   before={"state": "open"}, after={"state": "closed", "reason": reason, "cause": cause})

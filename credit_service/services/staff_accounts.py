@@ -23,7 +23,7 @@ from ..adapters.pii import KeyRing
 from ..clock import Clock
 from ..domain.identity import region_problem
 from . import access
-from .audit import Change
+from .audit import SYSTEM, Actor, Change
 from .errors import Conflict, Invalid, NotFound
 from .unit_of_work import UnitOfWork
 
@@ -75,7 +75,7 @@ def _check_role_region(role: str, region: str | None) -> None:
 
 
 def create_user(uow: UnitOfWork, clock: Clock, username: str, role: str, region: str | None = None,
-                password: str | None = None, display_name: str | None = None) -> tuple[StaffUser, str | None]:
+                password: str | None = None, display_name: str | None = None, *, actor: Actor = SYSTEM) -> tuple[StaffUser, str | None]:
     """Returns the user and the generated password (None when one was given)."""
     if not _USERNAME.fullmatch(username or ""):
         raise Invalid("用户名须为1至64个字母、数字或 . _ @ - 字符。", errors={"username": ["invalid"]})
@@ -93,7 +93,7 @@ def create_user(uow: UnitOfWork, clock: Clock, username: str, role: str, region:
         uow.staff.add(row)
         uow.audit.stage([Change(
             action="staff_user_created", entity="staff_user", entity_id=row.id, region=region,
-            after={"username": username, "role": role, "region": region})], clock.now())
+            after={"username": username, "role": role, "region": region})], clock.now(), actor)
         uow.commit()
         return StaffUser.of(row), generated
 
@@ -103,7 +103,7 @@ def list_users(uow: UnitOfWork) -> list[StaffUser]:
         return [StaffUser.of(r) for r in uow.staff.all()]
 
 
-def disable_user(uow: UnitOfWork, clock: Clock, username: str) -> int:
+def disable_user(uow: UnitOfWork, clock: Clock, username: str, *, actor: Actor = SYSTEM) -> int:
     """Disable the account and end its open sessions in the same transaction; returns how many ended."""
     with uow:
         row = uow.staff.named(username)
@@ -113,12 +113,12 @@ def disable_user(uow: UnitOfWork, clock: Clock, username: str) -> int:
         ended = uow.staff.end_sessions(row.id)
         uow.audit.stage([Change(action="staff_user_disabled", entity="staff_user", entity_id=row.id,
                                 region=row.region, after={"username": username, "sessions_ended": ended})],
-                        clock.now())
+                        clock.now(), actor)
         uow.commit()
         return ended
 
 
-def enrol_totp(uow: UnitOfWork, clock: Clock, keys: KeyRing, username: str) -> str:
+def enrol_totp(uow: UnitOfWork, clock: Clock, keys: KeyRing, username: str, *, actor: Actor = SYSTEM) -> str:
     """A new TOTP secret for the user (replacing any earlier one); returns the otpauth:// URI to show once."""
     secret = pyotp.random_base32()
     with uow:
@@ -128,7 +128,7 @@ def enrol_totp(uow: UnitOfWork, clock: Clock, keys: KeyRing, username: str) -> s
         row.totp_sealed = keys.seal(_totp_context(row.id), secret)
         row.totp_last_step = None
         uow.audit.stage([Change(action="staff_totp_enrolled", entity="staff_user", entity_id=row.id,
-                                region=row.region, after={"username": username})], clock.now())
+                                region=row.region, after={"username": username})], clock.now(), actor)
         uow.commit()
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
 
@@ -142,7 +142,7 @@ def username_hash(username: str) -> str:
 
 
 def sign_in(uow: UnitOfWork, clock: Clock, keys: KeyRing, username: str, password: str,
-            otp: str | None = None) -> SignIn:
+            otp: str | None = None, *, actor: Actor = SYSTEM) -> SignIn:
     now = clock.now()
     name_key = username_hash(username or "")
     with uow:
@@ -164,7 +164,7 @@ def sign_in(uow: UnitOfWork, clock: Clock, keys: KeyRing, username: str, passwor
             uow.staff.forget_failures(name_key)
             if _hasher.check_needs_rehash(row.password_hash):
                 row.password_hash = _hasher.hash(password)
-            _audit_sign_in(uow, row, now, "password+totp" if row.totp_sealed else "password")
+            _audit_sign_in(uow, row, now, "password+totp" if row.totp_sealed else "password", actor)
         else:
             uow.staff.add_failure(name_key, now)
         uow.commit()
@@ -194,7 +194,7 @@ def _accept_otp(row: StaffUserRow, keys: KeyRing, otp: str, now: datetime) -> bo
 
 
 def sso_user(uow: UnitOfWork, clock: Clock, subject: str, username: str, display_name: str, role: str,
-             region: str | None) -> StaffUser | None:
+             region: str | None, *, actor: Actor = SYSTEM) -> StaffUser | None:
     """The account of a single sign-on identity, made at its first sign-in and kept in step with the
     identity provider's role and region; None if it was disabled or its user name belongs to a local account."""
     _check_role_region(role, region)
@@ -208,21 +208,22 @@ def sso_user(uow: UnitOfWork, clock: Clock, subject: str, username: str, display
             uow.staff.add(row)
             uow.audit.stage([Change(
                 action="staff_user_created", entity="staff_user", entity_id=row.id, region=region,
-                after={"username": username, "role": role, "region": region, "sso": True})], clock.now())
+                after={"username": username, "role": role, "region": region, "sso": True})], clock.now(), actor)
         elif row.disabled_at is not None:
             return None
         elif (row.role, row.region, row.display_name) != (role, region, display_name):
             uow.audit.stage([Change(
                 action="staff_user_changed", entity="staff_user", entity_id=row.id, region=region,
                 before={"role": row.role, "region": row.region}, after={"role": role, "region": region})],
-                clock.now())
+                clock.now(), actor)
             row.role, row.region, row.display_name = role, region, display_name
-        _audit_sign_in(uow, row, clock.now(), "sso")
+        _audit_sign_in(uow, row, clock.now(), "sso", actor)
         uow.commit()
         return StaffUser.of(row)
 
 
-def second_factor(uow: UnitOfWork, clock: Clock, keys: KeyRing, username: str, otp: str) -> SignIn:
+def second_factor(uow: UnitOfWork, clock: Clock, keys: KeyRing, username: str, otp: str, *,
+                  actor: Actor = SYSTEM) -> SignIn:
     """The code asked for after a right password (the page keeps only the user name, never the password)."""
     now = clock.now()
     name_key = username_hash(username)
@@ -236,16 +237,16 @@ def second_factor(uow: UnitOfWork, clock: Clock, keys: KeyRing, username: str, o
             outcome = "ok" if usable and _accept_otp(row, keys, otp or "", now) else "refused"
         if outcome == "ok":
             uow.staff.forget_failures(name_key)
-            _audit_sign_in(uow, row, now, "password+totp")
+            _audit_sign_in(uow, row, now, "password+totp", actor)
         else:
             uow.staff.add_failure(name_key, now)
         uow.commit()
         return SignIn(outcome, StaffUser.of(row) if outcome == "ok" else None)
 
 
-def _audit_sign_in(uow: UnitOfWork, row: StaffUserRow, now: datetime, how: str) -> None:
+def _audit_sign_in(uow: UnitOfWork, row: StaffUserRow, now: datetime, how: str, actor: Actor) -> None:
     uow.audit.stage([Change(action="staff_signed_in", entity="staff_user", entity_id=row.id,
-                            region=row.region, after={"username": row.username, "how": how})], now)
+                            region=row.region, after={"username": row.username, "how": how})], now, actor)
 
 
 def load_user(uow: UnitOfWork, user_id: str) -> StaffUser | None:

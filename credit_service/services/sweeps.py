@@ -4,13 +4,15 @@ Every effect is dated by the rule (the day a measure started or ended, the day a
 never by the day the sweep ran: a runner that was down for a month and catches up in one run leaves
 the database exactly as daily runs would have. Each row is claimed before it is acted on (locked
 rows of due measures, conditional UPDATEs elsewhere) and each transition is a unique event row, so
-two runners never act on it twice even without the runner lock.
+two runners never act on it twice even without the runner lock. `actor`: the job, as the audit trail
+names it (jobs/workflow.py).
 """
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from ..domain.procedure import restoration_at_end
+from .audit import Actor
 from .measure_records import add_event, measure_change, procedure_for
 from .procedure import Workflow, repair_view
 
@@ -20,7 +22,7 @@ def _events(rows, event: str, day_of, now, detail_of=None) -> list[dict]:
              "on": day_of(r), "detail": detail_of(r) if detail_of else "", "recorded_at": now} for r in rows]
 
 
-def activate_measures(w: Workflow, as_of: date) -> str:
+def activate_measures(w: Workflow, as_of: date, actor: Actor) -> str:
     done = 0
     while True:
         with w.uow_factory() as uow:
@@ -31,14 +33,14 @@ def activate_measures(w: Workflow, as_of: date) -> str:
             uow.sweeps.mark_activated(due)
             uow.sweeps.add_events(_events(due, "activated", lambda r: r.starts_on, now))
             uow.audit.stage([measure_change(r.id, r.subject_type, r.id_number, r.region, "activated", r.starts_on)
-                             for r in due], now)
+                             for r in due], now, actor)
             uow.subjects_changed([(r.subject_type, r.id_number) for r in due], now)
             uow.commit()
             done += len(due)
     return f"{done}项措施已生效"
 
 
-def end_measures(w: Workflow, as_of: date) -> str:
+def end_measures(w: Workflow, as_of: date, actor: Actor) -> str:
     """Measures whose restores_on has come: settlement is allowed again in any case; credit is restored
     (第十二条) when a repair with all three conditions is approved, else it stays unrepaired."""
     ended = restored = 0
@@ -66,7 +68,7 @@ def end_measures(w: Workflow, as_of: date) -> str:
                                                   "credit_restored_on": outcomes[d.id].on
                                                   if outcomes[d.id].credit_state == "restored" else None,
                                                   "credit_restored_how": outcomes[d.id].how})
-                            for d in due], now)
+                            for d in due], now, actor)
             uow.subjects_changed([(d.subject_type, d.id_number) for d in due], now)
             uow.commit()
             ended += len(due)
@@ -74,7 +76,7 @@ def end_measures(w: Workflow, as_of: date) -> str:
     return f"{ended}项措施期满，其中{restored}项信用已修复，{ended - restored}项待修复"
 
 
-def close_objection_windows(w: Workflow, as_of: date) -> str:
+def close_objection_windows(w: Workflow, as_of: date, actor: Actor) -> str:
     """A window closes the day after its deadline; provisional deadlines wait until they are final."""
     closed = 0
     with w.uow_factory() as uow:
@@ -83,13 +85,13 @@ def close_objection_windows(w: Workflow, as_of: date) -> str:
             closed_on = n.objection_deadline + timedelta(days=1)
             if uow.sweeps.claim("notice", n.id, "window_closed_on", closed_on):
                 m = uow.sweeps.measure(n.measure_id)
-                add_event(uow, m, "objection_window_closed", closed_on, now, ref=n.id)
+                add_event(uow, m, "objection_window_closed", closed_on, now, actor, ref=n.id)
                 closed += 1
         uow.commit()
     return f"{closed}件告知书的异议期限届满"
 
 
-def flag_overdue(w: Workflow, as_of: date) -> str:
+def flag_overdue(w: Workflow, as_of: date, actor: Actor) -> str:
     """Reviews (第十条) and repair replies (第十一条) not answered by their final due date."""
     counts = {}
     with w.uow_factory() as uow:
@@ -100,13 +102,13 @@ def flag_overdue(w: Workflow, as_of: date) -> str:
             for row in uow.sweeps.overdue(what, as_of):
                 overdue_on = getattr(row, due) + timedelta(days=1)
                 if uow.sweeps.claim(what, row.id, "overdue_on", overdue_on):
-                    add_event(uow, uow.sweeps.measure(row.measure_id), event, overdue_on, now, ref=row.id)
+                    add_event(uow, uow.sweeps.measure(row.measure_id), event, overdue_on, now, actor, ref=row.id)
                     counts[event] += 1
         uow.commit()
     return f"逾期未复核{counts['review_overdue']}件，逾期未答复修复申请{counts['repair_reply_overdue']}件"
 
 
-def recompute_provisional_deadlines(w: Workflow, as_of: date) -> str:
+def recompute_provisional_deadlines(w: Workflow, as_of: date, actor: Actor) -> str:
     """Deadlines computed while a year's holidays were unknown, computed again with today's calendar:
     they become final once the year is loaded (and may move)."""
     final = moved = 0
@@ -131,7 +133,7 @@ def recompute_provisional_deadlines(w: Workflow, as_of: date) -> str:
                 setattr(row, flag_attr, deadline.provisional)
                 if not deadline.provisional:
                     final += 1
-                    add_event(uow, m, f"{due_attr}_final", deadline.due_on, now, ref=row.id,
+                    add_event(uow, m, f"{due_attr}_final", deadline.due_on, now, actor, ref=row.id,
                               detail=f"暂定期限{old}，确定为{deadline.due_on}")
                 moved += deadline.due_on != old
         uow.commit()

@@ -13,7 +13,6 @@ from flask import current_app, g, redirect, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 
 from ..api.operations import REQUEST_ID_KEY
-from ..audit_context import Actor, acting_as
 from ..services import access
 from ..services.clients import Principal
 from .sessions import CONSOLE, ME, WebSession, door_of
@@ -35,7 +34,8 @@ def staff_principal() -> Principal | None:
     if s is None or s.door != CONSOLE or not s.signed_in or s.user is None:
         return None
     user = s.user
-    return Principal(client_id=f"staff:{user.id}", name=user.username, role=user.role, region=user.region)
+    return Principal(client_id=f"staff:{user.id}", name=user.username, role=user.role, region=user.region,
+                     audit_name=f"console:{user.username}", request_id=_request_id())
 
 
 def person_principal() -> Principal | None:
@@ -43,7 +43,8 @@ def person_principal() -> Principal | None:
     if s is None or s.door != ME or not s.signed_in or not s.subject_key:
         return None
     return Principal(client_id=access.PERSON, name="self-service", role=access.PERSON, subject_type=s.subject_type,
-                     subject_id_number=s.subject_key)
+                     subject_id_number=s.subject_key, audit_name=f"person:{s.subject_key}"[:128],
+                     request_id=_request_id())
 
 
 def _request_id() -> str:
@@ -57,9 +58,8 @@ def staff_page(view):
         principal = staff_principal()
         if principal is None:
             return redirect(url_for("console.login"), 303)
-        g.principal = principal
-        with acting_as(Actor(f"console:{principal.name}", principal.role, principal.region, _request_id())):
-            return view(*args, **kwargs)
+        g.principal = principal  # its actor: "console:<user>" (staff_principal)
+        return view(*args, **kwargs)
     return wrapper
 
 
@@ -72,10 +72,8 @@ def person_page(view):
         principal = person_principal()
         if principal is None:
             return redirect(url_for("selfservice.index"), 303)
-        g.principal = principal
-        actor = Actor(f"person:{principal.subject_id_number}"[:128], access.PERSON, None, _request_id())
-        with acting_as(actor):
-            return view(*args, **kwargs)
+        g.principal = principal  # its actor: "person:<lookup key>" (person_principal)
+        return view(*args, **kwargs)
     return wrapper
 
 

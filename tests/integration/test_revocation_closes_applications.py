@@ -62,8 +62,8 @@ def test_art10_applications_on_a_measure_revoked_by_recomputation_are_closed_wit
         events = {(e.event, e.ref) for e in s.scalars(select(MeasureEventRow).where(MeasureEventRow.measure_id == other))}
         assert {("objection_closed", on_other.id), ("repair_closed", repair.id), ("revoked", on_target.id)} <= events
         trail = s.scalars(select(AuditEventRow).where(AuditEventRow.entity_id.in_([on_other.id, repair.id]))).all()
-        assert {(a.action, a.entity) for a in trail if a.action.endswith("_closed")} == {
-            ("objection_closed", "objection"), ("repair_closed", "repair")}
+        assert {(a.action, a.entity, a.actor) for a in trail if a.action.endswith("_closed")} == {
+            ("objection_closed", "objection", "staff"), ("repair_closed", "repair", "staff")}
     # gone from the worklist, on any day after (the notice's window ends at its deadline, as ever)
     assert not {on_other.id, repair.id} & _worklist_ids(container)
     assert not {on_other.id, repair.id} & _worklist_ids(container, TODAY)

@@ -19,6 +19,7 @@ from credit_service.domain.status import status_on
 from credit_service.services import procedure, sweeps
 from credit_service.settings import PROJECT_ROOT
 from credit_service.jobs import runner
+from credit_service.jobs.workflow import job_actor
 from tests.factories import id_number, stored_key
 from tests.workflow import D, record
 from tests.unit_helpers import acting
@@ -165,7 +166,7 @@ def test_two_runners_started_together_never_double_restore_or_double_notify(sett
 
         def bypassing_the_lock(c):  # even without the runner lock, each row is claimed once
             barrier.wait()
-            sweeps.end_measures(c.workflow(), D("2026-11-26"))
+            sweeps.end_measures(c.workflow(), D("2026-11-26"), job_actor("end_measures"))
 
         threads = [threading.Thread(target=f, args=(c,)) for c in containers for f in (via_runner, bypassing_the_lock)]
         for t in threads:

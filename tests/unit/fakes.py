@@ -110,9 +110,11 @@ class FakeCases:
 class FakeAudit:
     def __init__(self):
         self.staged: list = []
+        self.actors: list = []  # the actor of each staged change, in order
 
-    def stage(self, changes, now):
+    def stage(self, changes, now, actor):
         self.staged.extend(changes)
+        self.actors.extend(actor for _ in changes)
 
 
 class FakeFeed:
@@ -135,6 +137,7 @@ class FakeStore:
         self.numbers: dict = {}
         self.feed: list = []
         self.audit: list = []
+        self.audit_actors: list = []
 
 
 class FakePublisher:
@@ -171,11 +174,12 @@ class FakeUnitOfWork(UnitOfWork):
 
     def _commit(self):
         self.store.audit.extend(self.audit.staged)
-        self.audit.staged = []
+        self.store.audit_actors.extend(self.audit.actors)
+        self.audit.staged, self.audit.actors = [], []
         self.committed += 1
 
     def _rollback(self):
-        self.audit.staged = []
+        self.audit.staged, self.audit.actors = [], []
 
     def lock_subjects(self, keys):
         pass

@@ -37,3 +37,18 @@ def test_art10_upholding_an_objection_closes_the_open_repair_of_the_measure_it_r
     assert uow.committed == 2  # the intake and the decision: the closure is part of the decision's commit
     assert [e.event for e in uow.store.events][-2:] == ["revoked", "repair_closed"]
     assert uow.store.audit[-1].action == "repair_closed" and uow.store.audit[-1].entity_id == repair.id
+
+
+def test_the_audit_actor_is_the_principal_given_to_the_use_case():
+    """Issue 10: no ambient actor — the fake unit of work records whom each change was staged by."""
+    from credit_service.services.clients import Principal
+    uow = FakeUnitOfWork()
+    outcome, _ = _record(uow, fund_loss=Decimal("150000.00"), determined_on=TODAY - timedelta(days=30))
+    measure = uow.store.measures[outcome.violation.measures[0].id]
+    objection = _objection(uow, measure)
+    li = Principal(client_id="c", name="li", role="staff", region="370100", audit_name="console:li",
+                   request_id="r-1")
+    procedure.decide_objection(_workflow(uow), li, objection.id, "upheld", TODAY, "复核成立", None)
+    assert {(a.name, a.role, a.region, a.request_id) for a in uow.store.audit_actors[1:]} == {
+        ("console:li", "staff", "370100", "r-1")}
+    assert uow.store.audit_actors[0].name == "staff"  # the intake, by tests' acting("staff")
