@@ -132,12 +132,12 @@ def keys_rotate(batch: int) -> None:
     from .progress import Progress
     from .services.key_rotation import key_versions, rotate
     c = _container()
-    versions = key_versions(c.session_factory)
+    versions = key_versions(c.uow())
     todo = sum(n for name, n in versions.items()
                if (name.startswith("lookup ") and name != f"lookup {c.keys.hmac_id}")
                or (name.startswith("sealed ") and name != f"sealed {c.keys.encryption_id}"))
     progress = Progress("keys rotate", todo or None, "subjects")
-    summary = rotate(c.session_factory, c.keys, c.clock.now(), batch=batch, progress=progress)
+    summary = rotate(c.uow, c.keys, c.clock.now(), batch=batch, progress=progress)
     progress.finish()
     click.echo(f"keys rotated: {summary}")
 
@@ -148,7 +148,7 @@ def keys_status() -> None:
     from .services.key_rotation import key_versions
     c = _container()
     click.echo(f"current keys: lookup {c.keys.hmac_id}, sealed {c.keys.encryption_id}")
-    for name, count in sorted(key_versions(c.session_factory).items()):
+    for name, count in sorted(key_versions(c.uow()).items()):
         click.echo(f"{name}: {count}")
 
 

@@ -6,4 +6,4 @@ from credit_service.services.retention import prune
 
 
 def run(container, as_of=None) -> str:
-    return str(prune(container.session_factory, container.clock.now(), container.settings.change_retention_days))
+    return str(prune(container.uow, container.clock.now(), container.settings.change_retention_days))

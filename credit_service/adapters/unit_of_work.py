@@ -158,6 +158,17 @@ class SqlUnitOfWork(UnitOfWork):
         from .report_store import FrozenReports
         return FrozenReports(self.session)
 
+    # Repositories of the maintenance use cases (issue 10: no service holds SQL).
+    @property
+    def key_rotation(self):
+        from .key_store import KeyRotation
+        return KeyRotation(self.session)
+
+    @property
+    def retention(self):
+        from .retention_store import Retention
+        return Retention(self.session)
+
     @property
     def listings(self):
         from .listings import Listings

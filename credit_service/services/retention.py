@@ -9,17 +9,18 @@
 - `webhook_deliveries` (and their `webhook_attempts`): a delivered row goes once it is older than the
   retention and below its webhook's re-check window (so the re-check never enqueues it twice). Pending
   rows are never pruned; dead ones stay for the operator (`redeliver`) until the webhook is deleted.
+
+The rows are found and deleted through the unit of work's `retention` repository
+(adapters/retention_store.py), a batch per unit of work, so a long prune never holds locks for long.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Callable
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import sessionmaker
-
-from ..adapters.orm import SubjectChangeRow, WebhookAttemptRow, WebhookDeliveryRow, WebhookRow
 from . import webhooks as webhook_service
+from .unit_of_work import UnitOfWork
 
 BATCH = 5000  # rows per transaction: a long prune never holds locks for long
 
@@ -35,34 +36,30 @@ class Pruned:
                 f"({self.attempts} attempts)")
 
 
-def prune(session_factory: sessionmaker, now: datetime, retention_days: float, batch: int = BATCH) -> Pruned:
+def prune(uow_factory: Callable[[], UnitOfWork], now: datetime, retention_days: float,
+          batch: int = BATCH) -> Pruned:
     cutoff = now - timedelta(days=retention_days)
     pruned = Pruned()
-    ch = SubjectChangeRow.__table__.c
-    with session_factory() as session:
-        head = session.scalar(select(func.max(ch.seq))) or 0
-        held = session.scalar(select(func.min(WebhookRow.cursor)).where(WebhookRow.active.is_(True)))
-        webhooks = session.execute(select(WebhookRow.id, WebhookRow.cursor)).all()
+    with uow_factory() as uow:
+        head = uow.retention.feed_head()
+        held = uow.retention.lowest_active_cursor()
+        webhooks = uow.retention.webhook_cursors()
     limit = head if held is None else min(head, held - webhook_service.GAP_WINDOW)
     while True:  # the change feed, oldest first, a batch per transaction
-        with session_factory() as session, session.begin():
-            seqs = session.scalars(select(ch.seq).where(ch.seq < limit, ch.changed_at < cutoff)
-                                   .order_by(ch.seq).limit(batch)).all()
+        with uow_factory() as uow:
+            seqs = uow.retention.old_changes(limit, cutoff, batch)
             if not seqs:
                 break
-            session.execute(delete(SubjectChangeRow).where(ch.seq.in_(seqs)))
+            uow.retention.delete_changes(seqs)
+            uow.commit()
             pruned.changes += len(seqs)
-    d = WebhookDeliveryRow.__table__.c
     for webhook_id, cursor in webhooks:
         while True:
-            with session_factory() as session, session.begin():
-                ids = session.scalars(select(d.id).where(
-                    d.webhook_id == webhook_id, d.state == "delivered", d.delivered_at < cutoff,
-                    d.seq <= cursor - webhook_service.GAP_WINDOW).order_by(d.id).limit(batch)).all()
+            with uow_factory() as uow:
+                ids = uow.retention.old_deliveries(webhook_id, cutoff, cursor - webhook_service.GAP_WINDOW, batch)
                 if not ids:
                     break
-                pruned.attempts += session.execute(
-                    delete(WebhookAttemptRow).where(WebhookAttemptRow.delivery_id.in_(ids))).rowcount
-                session.execute(delete(WebhookDeliveryRow).where(d.id.in_(ids)))
+                pruned.attempts += uow.retention.delete_deliveries(ids)
+                uow.commit()
                 pruned.deliveries += len(ids)
     return pruned
