@@ -12,7 +12,7 @@ class AuditEventSchema(Schema):
     request_id = fields.String(allow_none=True)
     action = fields.String(metadata={"example": "objection_upheld"})
     entity = fields.String(metadata={"enum": ["violation", "measure", "notice", "objection", "repair",
-                                              "api_client"]})
+                                              "expert_recommendation", "api_client", "staff_user", "subject"]})
     entity_id = fields.String()
     subject_type = fields.String(allow_none=True)
     id_number = fields.String(allow_none=True)
