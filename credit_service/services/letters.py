@@ -11,6 +11,7 @@ from ..documents.config import DocumentSettings
 from ..documents.numbering import IssuedDocument
 from ..domain.rules import RuleBook
 from . import access
+from .audit import Change
 from .clients import Principal
 from .errors import Conflict
 from .measure_records import load
@@ -54,5 +55,9 @@ def letter(uow, principal: Principal, documents: DocumentSettings, rules: RuleBo
             def model(head):
                 return build.repair_reply(head, row, measure, violation, rules, number)
         issued = uow.letters.issue(documents, kind, row.region, row.id, today, model, principal.name, now)
+        if issued.newly_issued:  # a number was taken: the trail says by whom (printing again takes none)
+            uow.audit.stage([Change(action="document_issued", entity=what, entity_id=row.id,
+                                    subject_type=row.subject_type, id_number=row.id_number, region=row.region,
+                                    after={"kind": kind, "number": issued.number, "issued_on": today})], now)
         uow.commit()
     return Letter(issued, f"{kind}-{entity_id}.pdf")

@@ -248,6 +248,7 @@ def test_printable_notice_is_chinese_html_with_the_subject_masked(client, auth):
     assert PERSON_ID not in html and "张三" not in html
 
 
+@pytest.mark.article("第十条")
 def test_worklist_pages_with_a_total_filters_by_kind_and_counts_working_days_left(client, auth):
     """第十条: the review is due within 15 working days; the worklist no longer stops silently at 500."""
     measures = [record(client, auth)[0] for _ in range(5)]

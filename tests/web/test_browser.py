@@ -90,6 +90,7 @@ def test_console_monthly_report_table_and_charts(make_app, tmp_path):
         screenshot(driver, tmp_path, "1-monthly-report")
 
 
+@pytest.mark.article("第十条")
 def test_console_walk_worklist_case_modified_objection_decision_pdf_logout(make_app, tmp_path):
     """第十条 in a real browser at 1280×800: login → worklist → case → decide a modified objection (the
     consequence previewed) → the recomputed measures shown → the decision letter downloaded and read

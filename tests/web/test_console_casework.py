@@ -71,6 +71,8 @@ def _post(client, url: str, page_url: str, **data):
 
 # -- worklist ----------------------------------------------------------------------------------
 
+@pytest.mark.article("第十条")
+@pytest.mark.article("第十一条")
 def test_worklist_lists_the_regions_work_soonest_first_with_links_total_paging_and_filters(desk, web_client,
                                                                                            monkeypatch):
     """第十条/第十一条: reviews within 15 working days, repair replies within 15, open objection windows."""
@@ -102,6 +104,7 @@ def test_worklist_lists_the_regions_work_soonest_first_with_links_total_paging_a
 
 # -- search and the case page ------------------------------------------------------------------
 
+@pytest.mark.article("第七条")
 def test_search_posts_the_number_and_redirects_to_an_opaque_case_url_never_logging_it(desk, web_client, caplog):
     number, measure = desk.record()
     sign_in(web_client, "li")
@@ -125,6 +128,7 @@ def test_search_posts_the_number_and_redirects_to_an_opaque_case_url_never_loggi
 
 # -- actions -----------------------------------------------------------------------------------
 
+@pytest.mark.article("第十条")
 def test_paper_objection_evidence_and_a_modified_decision_previewed_then_confirmed(desk, web_client, tmp_path):
     """第十条: a paper objection dated by its receipt, its evidence completed, decided 'modified':
     the preview is computed by the use case and writes nothing; the confirmation recomputes the year."""
@@ -172,8 +176,13 @@ def test_paper_objection_evidence_and_a_modified_decision_previewed_then_confirm
         assert expected in letter, expected
     again = web_client.get(f"/console/objections/{objection.id}/decision.pdf")
     assert "济医保信复〔2026〕0001号" in pdf_text(again.data, tmp_path)  # printed again: the same number
+    with desk.app.extensions["credit_service"].session_factory() as s:
+        issued = s.scalars(select(AuditEventRow).where(AuditEventRow.action == "document_issued")).all()
+        assert [(e.actor, e.entity_id) for e in issued] == [("console:li", objection.id)]  # once, by li
 
 
+@pytest.mark.article("第十一条")
+@pytest.mark.article("第十二条")
 def test_paper_repair_previewed_and_approved_and_its_reply_and_the_notice_as_pdf(desk, web_client, tmp_path):
     """第十一条、第十二条: a repair received on paper, answered; the notice and the reply as letters."""
     number, measure = desk.record()
@@ -202,6 +211,7 @@ def test_paper_repair_previewed_and_approved_and_its_reply_and_the_notice_as_pdf
     assert "济医保信告〔2026〕0001号" in text and NAME in text and measure["article"] in text and number not in text
 
 
+@pytest.mark.article("第十条")
 def test_a_rule_refusal_is_shown_with_its_reason_and_nothing_is_written(desk, web_client):
     number, measure = desk.record()
     sign_in(web_client, "li")
@@ -215,6 +225,7 @@ def test_a_rule_refusal_is_shown_with_its_reason_and_nothing_is_written(desk, we
     assert web_client.get("/console/objections/nope/decision.pdf").status_code == 404
 
 
+@pytest.mark.article("第九条")
 def test_recording_a_violation_in_the_console_uses_the_intake_rules(desk, web_client):
     """第九条: the same tiers as POST /api/v1/violations."""
     number, _ = desk.record(fund_loss="1000.00")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from credit_service.adapters.orm import MeasureRow, ObjectionRow, RepairRow
@@ -58,6 +59,7 @@ def _letters(case: dict) -> list[str]:
             f"/console/repairs/{case['repair']}/reply.pdf"]
 
 
+@pytest.mark.article("第五条")
 def test_staff_of_370200_cannot_see_or_act_on_a_370100_case_and_nothing_is_written(desk, web_client):
     """第五条 and docs/access.md: a case file belongs to the region that decided the measure."""
     case = _worked_case(desk)

@@ -73,6 +73,9 @@ def snapshot(app, key: str, actors: tuple[str, ...]) -> dict:
         }
 
 
+@pytest.mark.article("第十条")
+@pytest.mark.article("第十一条")
+@pytest.mark.article("第十二条")
 def test_same_rules_same_answers_console_and_api_give_identical_records_audit_and_webhooks(desk, web_client):
     """第十条、第十一条、第十二条 through both doors: notice, paper objection, evidence, a modified
     decision with its recomputation, a paper repair approved."""
