@@ -24,8 +24,9 @@ from ..services.errors import Forbidden, NotFound, ServiceError, invalid_fields
 from credit_service.schemas.violation_rows import parse_violation
 from .auth import staff_page
 from .console import bp
-from .forms import (EvidenceCompleteForm, NoticeForm, ObjectionDecisionForm, PaperObjectionForm, PaperRepairForm,
-                    RepairDecisionForm, SearchForm, ViolationForm)
+from .forms import (HANDLINGS, OBJECTION_OUTCOMES, REPAIR_OUTCOMES, EvidenceCompleteForm, NoticeForm,
+                    ObjectionDecisionForm, PaperObjectionForm, PaperRepairForm, RepairDecisionForm, SearchForm,
+                    ViolationForm)
 from .pages import SUBJECT_NAMES, region_name, render_page
 
 PAGE_SIZE = 50
@@ -33,7 +34,6 @@ KIND_NAMES = {"objection_review": "异议复核", "repair_reply": "信用修复�
 MEASURE_KINDS = {"settlement_suspension": "暂停医疗费用联网结算", "joint_punishment_listing": "纳入失信联合惩戒对象名单",
                  "service_suspension": "中止医保医药服务", "qualification_revoked": "取消医保医（药）师资格",
                  "qualification_suspension": "暂停医保支付资格", "qualification_termination": "终止医保支付资格"}
-HANDLINGS = {"agreement": "协议处理", "administrative": "行政处罚", "criminal": "刑事处理"}
 STATES = {"pending": "待执行", "active": "执行中", "ended": "已期满", "revoked": "已撤销"}
 OUTCOMES = {"upheld": "异议成立", "modified": "异议部分成立", "rejected": "异议不成立", "approved": "同意修复"}
 DONE = {"violation": "已记录违约违法信息。", "notice": "已登记告知书送达。", "objection": "已登记纸质异议申请。",
@@ -156,7 +156,8 @@ def subject(subject_id: str):
                "repair": PaperRepairForm(formdata=None), "evidence": EvidenceCompleteForm(formdata=None),
                "objection_decision": ObjectionDecisionForm(formdata=None),
                "repair_decision": RepairDecisionForm(formdata=None)},
-        measure_kinds=MEASURE_KINDS, states=STATES, outcomes=OUTCOMES, handlings=HANDLINGS)
+        measure_kinds=MEASURE_KINDS, states=STATES, outcomes=OUTCOMES, handlings=HANDLINGS,
+        objection_outcomes=OBJECTION_OUTCOMES, repair_outcomes=REPAIR_OUTCOMES)
 
 
 def _timeline(record, today: date) -> list[dict]:

@@ -22,12 +22,20 @@ class PostForm(FlaskForm):
 
 # -- the console's case page (issue 11): each action's form; the use case judges the values --------
 from wtforms import BooleanField, DateField, SelectField, TextAreaField  # noqa: E402
+from wtforms.fields.choices import SelectChoice  # noqa: E402
 
-SUBJECT_TYPE_CHOICES = [("insured", "参保人"), ("physician", "医保医师"), ("pharmacist", "医保药师")]
+SUBJECT_TYPES = {"insured": "参保人", "physician": "医保医师", "pharmacist": "医保药师"}
+HANDLINGS = {"administrative": "行政处罚", "agreement": "协议处理", "criminal": "刑事处理"}
+OBJECTION_OUTCOMES = {"upheld": "异议成立", "modified": "异议部分成立（更正金额）", "rejected": "异议不成立"}
+REPAIR_OUTCOMES = {"approved": "同意信用修复", "rejected": "暂不予修复"}
+
+
+def _choices(words: dict[str, str]) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in words.items()]
 
 
 class SearchForm(FlaskForm):
-    subject_type = SelectField("主体类别", choices=SUBJECT_TYPE_CHOICES)
+    subject_type = SelectField("主体类别", choices=_choices(SUBJECT_TYPES))
     id_number = StringField("身份证号码", validators=[DataRequired("请填写身份证号码。"), Length(max=32)])
 
 
@@ -38,8 +46,7 @@ class ViolationForm(FlaskForm):
     occurred_on = DateField("发生日期", validators=[DataRequired("请填写发生日期。")])
     determined_on = DateField("认定日期", validators=[DataRequired("请填写认定日期。")])
     fund_loss = StringField("医保基金损失（元）", validators=[DataRequired("请填写损失金额。"), Length(max=32)])
-    handling = SelectField("处理方式", choices=[("administrative", "行政处理"), ("agreement", "协议处理"),
-                                                ("criminal", "移送司法（刑事）")])
+    handling = SelectField("处理方式", choices=_choices(HANDLINGS))
     fraud = BooleanField("欺诈骗保")
     points = StringField("记分（医师、药师）", validators=[Optional(), Length(max=4)])
     description = TextAreaField("违约违法情形", validators=[Optional(), Length(max=2000)])
@@ -69,8 +76,7 @@ class EvidenceCompleteForm(FlaskForm):
 
 
 class ObjectionDecisionForm(FlaskForm):
-    outcome = SelectField("复核决定", choices=[("upheld", "异议成立"), ("modified", "异议部分成立（更正金额）"),
-                                               ("rejected", "异议不成立")])
+    outcome = SelectField("复核决定", choices=_choices(OBJECTION_OUTCOMES))
     decided_on = DateField("决定日期", validators=[DataRequired("请填写决定日期。")])
     reason = TextAreaField("理由", validators=[DataRequired("请填写理由。"), Length(max=4000)])
     fund_loss = StringField("更正后的损失金额（元，仅部分成立时填写）", validators=[Optional(), Length(max=32)])
@@ -78,7 +84,7 @@ class ObjectionDecisionForm(FlaskForm):
 
 
 class RepairDecisionForm(FlaskForm):
-    outcome = SelectField("答复", choices=[("approved", "同意信用修复"), ("rejected", "暂不予修复")])
+    outcome = SelectField("答复", choices=_choices(REPAIR_OUTCOMES))
     decided_on = DateField("答复日期", validators=[DataRequired("请填写答复日期。")])
     reason = TextAreaField("理由", validators=[DataRequired("请填写理由。"), Length(max=4000)])
     confirm = StringField(validators=[Optional()])
