@@ -14,7 +14,7 @@ from credit_service.adapters.orm import (AuditEventRow, MeasureEventRow, Measure
 from credit_service.services import webhooks as webhook_service
 from tests.factories import id_number
 from tests.web.support import csrf_of, sign_in
-from tests.web.test_console_casework import Desk, _case_url, desk  # noqa: F401 (the fixture)
+from tests.web.test_console_casework import _case_url, desk  # noqa: F401 (the fixture)
 
 ACTOR_FIELDS = {"seq", "at", "actor", "role", "actor_region", "request_id", "id_number"}
 ROW_SKIP = {"id", "id_number", "measure_id", "violation_id", "created_at", "recorded_at", "recorded_by", "filed_by",
