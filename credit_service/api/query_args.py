@@ -32,7 +32,7 @@ def count_arg(args, name: str, default: int, maximum: int, minimum: int = 0) -> 
     if name not in args:
         return default
     value = args[name]
-    if not (value.isascii() and value.isdigit() and len(value) <= 9) or not minimum <= int(value) <= maximum:
+    if not (value.isascii() and value.isdigit() and len(value) <= 12) or not minimum <= int(value) <= maximum:
         raise Invalid(f"{name} 应为{minimum}至{maximum}之间的整数。", errors={name: ["超出允许范围或不是整数。"]})
     return int(value)
 

@@ -14,7 +14,8 @@ from ..domain.identity import mask_id_number
 from ..domain.money import format_yuan
 from ..services import access
 from ..services.errors import Invalid
-from ..services.record_queries import WORK_KINDS, WORKLIST_PAGE_MAX, worklist, year_record
+from ..services.record_queries import (WORK_KINDS, WORKLIST_OFFSET_MAX, WORKLIST_PAGE_MAX, worklist,
+                                       year_record)
 from ..services.status_query import score_of
 from .auth import require
 from .serializers import measure_row_json, notice_json, objection_json, repair_json, violation_row_json
@@ -105,7 +106,8 @@ def _year(value: str | None, today: date, c) -> int:
     {"in": "query", "name": "limit", "required": False,
      "schema": {"type": "integer", "minimum": 1, "maximum": WORKLIST_PAGE_MAX, "default": WORKLIST_PAGE_MAX},
      "description": "每页条数"},
-    {"in": "query", "name": "offset", "required": False, "schema": {"type": "integer", "minimum": 0, "default": 0},
+    {"in": "query", "name": "offset", "required": False,
+     "schema": {"type": "integer", "minimum": 0, "maximum": WORKLIST_OFFSET_MAX, "default": 0},
      "description": "分页：跳过的条数（total 为全部条数）"}])
 @blp.response(200, WorklistSchema)
 def staff_worklist():
@@ -116,7 +118,7 @@ def staff_worklist():
     due_before = date_arg(request.args, "due_before", c)
     kinds = choice_arg(request.args, "kind", WORK_KINDS)
     limit = count_arg(request.args, "limit", WORKLIST_PAGE_MAX, WORKLIST_PAGE_MAX, minimum=1)
-    offset = count_arg(request.args, "offset", 0, 10**9)
+    offset = count_arg(request.args, "offset", 0, WORKLIST_OFFSET_MAX)
     page = worklist(c.uow(), g.principal, c.clock.today(), region, due_before, limit=limit, offset=offset,
                     kinds=kinds, calendar=c.current_calendar())
     body = {"items": [{"kind": i.kind, "id": i.id, "measure_id": i.measure_id, "subject_type": i.subject_type,

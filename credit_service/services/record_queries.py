@@ -44,6 +44,7 @@ def year_record(uow: UnitOfWork, principal: Principal, subject_type: str, id_num
 
 WORK_KINDS = ("objection_review", "repair_reply", "objection_window")
 WORKLIST_PAGE_MAX = 500
+WORKLIST_OFFSET_MAX = 10**9  # far beyond any worklist; keeps the number within every database's integer
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,8 @@ def worklist(uow: UnitOfWork, principal: Principal, today: date, region: str | N
     of them with the total; the subjects' numbers opened (staff and admin see them). Staff: their own
     region only. With the working-day calendar, each item says how many working days are left."""
     region = access.region_for(principal, access.WORKLIST_READ, region)
-    if not 1 <= limit <= WORKLIST_PAGE_MAX or offset < 0:
-        raise Invalid(f"limit 须在1至{WORKLIST_PAGE_MAX}之间，offset 不能为负数。",
+    if not 1 <= limit <= WORKLIST_PAGE_MAX or not 0 <= offset <= WORKLIST_OFFSET_MAX:
+        raise Invalid(f"limit 须在1至{WORKLIST_PAGE_MAX}之间，offset 须在0至{WORKLIST_OFFSET_MAX}之间。",
                       errors={"limit" if not 1 <= limit <= WORKLIST_PAGE_MAX else "offset": ["超出允许范围。"]})
     if kinds is not None and (not kinds or set(kinds) - set(WORK_KINDS)):
         raise Invalid(f"kind 须为 {'、'.join(WORK_KINDS)} 之一。", errors={"kind": ["未知的事项类别。"]})

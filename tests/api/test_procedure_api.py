@@ -270,6 +270,8 @@ def test_worklist_pages_with_a_total_filters_by_kind_and_counts_working_days_lef
     problem_of(client.get("/api/v1/worklist?kind=everything", headers=auth("staff-jinan")), 422, "validation_failed")
     problem_of(client.get("/api/v1/worklist?limit=501", headers=auth("staff-jinan")), 422, "validation_failed")
     problem_of(client.get("/api/v1/worklist?offset=-1", headers=auth("staff-jinan")), 422, "validation_failed")
+    problem_of(client.get("/api/v1/worklist?offset=1000000001", headers=auth("staff-jinan")), 422, "validation_failed")
+    assert client.get("/api/v1/worklist?offset=1000000000", headers=auth("staff-jinan")).json["items"] == []
 
 
 def test_worklist_total_counts_beyond_the_page_cap(container, client, auth):
