@@ -13,6 +13,7 @@ from functools import wraps
 
 from flask import Response, abort, current_app, g, redirect, request, url_for
 
+from ..api.notice_page import _KIND, _STATE
 from ..api.problems import as_problem
 from ..documents import DocumentNotConfigured, render_pdf
 from ..domain.errors import RuleRefusal
@@ -31,10 +32,8 @@ from .pages import SUBJECT_NAMES, region_name, render_page
 
 PAGE_SIZE = 50
 KIND_NAMES = {"objection_review": "异议复核", "repair_reply": "信用修复答复", "objection_window": "异议期"}
-MEASURE_KINDS = {"settlement_suspension": "暂停医疗费用联网结算", "joint_punishment_listing": "纳入失信联合惩戒对象名单",
-                 "service_suspension": "中止医保医药服务", "qualification_revoked": "取消医保医（药）师资格",
-                 "qualification_suspension": "暂停医保支付资格", "qualification_termination": "终止医保支付资格"}
-STATES = {"pending": "待执行", "active": "执行中", "ended": "已期满", "revoked": "已撤销"}
+MEASURE_KINDS = _KIND  # the words the printed notice and the letters use
+STATES = _STATE
 OUTCOMES = {"upheld": "异议成立", "modified": "异议部分成立", "rejected": "异议不成立", "approved": "同意修复"}
 DONE = {"violation": "已记录违约违法信息。", "notice": "已登记告知书送达。", "objection": "已登记纸质异议申请。",
         "repair": "已登记纸质信用修复申请。", "evidence": "已登记材料补齐，复核期限已重新起算。",

@@ -24,8 +24,10 @@ class PostForm(FlaskForm):
 from wtforms import BooleanField, DateField, SelectField, TextAreaField  # noqa: E402
 from wtforms.fields.choices import SelectChoice  # noqa: E402
 
+from ..api.notice_page import _HANDLING  # noqa: E402
+
 SUBJECT_TYPES = {"insured": "参保人", "physician": "医保医师", "pharmacist": "医保药师"}
-HANDLINGS = {"administrative": "行政处罚", "agreement": "协议处理", "criminal": "刑事处理"}
+HANDLINGS = _HANDLING  # the words the letters use
 OBJECTION_OUTCOMES = {"upheld": "异议成立", "modified": "异议部分成立（更正金额）", "rejected": "异议不成立"}
 REPAIR_OUTCOMES = {"approved": "同意信用修复", "rejected": "暂不予修复"}
 
