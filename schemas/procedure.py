@@ -179,7 +179,12 @@ class WorklistItemSchema(Schema):
     due_on = fields.Date()
     provisional = fields.Boolean()
     overdue = fields.Boolean()
+    working_days_left = fields.Integer(metadata={
+        "description": "距期限的工作日数（今天之后至期限当日）；负数为已逾期的工作日数"})
 
 
 class WorklistSchema(Schema):
     items = fields.List(fields.Nested(WorklistItemSchema))
+    total = fields.Integer(metadata={"description": "符合条件的全部事项数（不止本页）"})
+    offset = fields.Integer()
+    limit = fields.Integer()

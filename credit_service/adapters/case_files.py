@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import String, func, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from .orm import (ExpertRecommendationRow, MeasureEventRow, MeasureRow, NoticeRow, ObjectionRow, RepairRow,
@@ -75,6 +75,13 @@ class CaseFiles:
         return list(self._session.scalars(select(ExpertRecommendationRow).where(
             ExpertRecommendationRow.subject_type == subject_type, ExpertRecommendationRow.id_number == key)))
 
+    def measures_created_by(self, cause: str) -> list[MeasureRow]:
+        """The measures a recomputation caused by `cause` (an objection's decision) created."""
+        return list(self._session.scalars(
+            select(MeasureRow).join(MeasureEventRow, MeasureEventRow.measure_id == MeasureRow.id)
+            .where(MeasureEventRow.event == "created", MeasureEventRow.ref == cause)
+            .order_by(MeasureRow.starts_on, MeasureRow.created_at)))
+
     # -- a subject's record ----------------------------------------------------------------------
     def violations_of(self, subject_type: str, key: str) -> list[ViolationRow]:
         """Every violation of the subject, in the order they were first decided."""
@@ -119,10 +126,12 @@ class CaseFiles:
                             .order_by(RepairRow.filed_on, RepairRow.created_at)).all()
         return YearRecord(list(violations), list(measures), list(notices), list(objections), list(repairs), partial)
 
-    def worklist(self, today: date, region: str | None, due_before: date | None, limit: int) -> list:
-        """Open reviews, unanswered repairs and still-open objection windows, soonest due first."""
+    def worklist(self, today: date, region: str | None, due_before: date | None, kinds: tuple[str, ...] | None,
+                 offset: int, limit: int) -> tuple[list, int]:
+        """Open reviews, unanswered repairs and still-open objection windows, soonest due first (then by
+        kind and id, so pages never overlap): one page of them and how many there are in all."""
         from ..services.record_queries import WorkItem
-        items = []
+        parts = []
         sources = (
             ("objection_review", ObjectionRow, ObjectionRow.review_due_on, ObjectionRow.review_due_provisional,
              ObjectionRow.state == "open"),
@@ -132,16 +141,25 @@ class CaseFiles:
              NoticeRow.window_closed_on.is_(None)),
         )
         for kind, table, due, provisional, still_open in sources:
-            query = select(table.id, table.measure_id, table.subject_type, table.id_number, table.region, due,
-                           provisional).where(still_open)
+            if kinds and kind not in kinds:
+                continue
+            query = select(literal_column(f"'{kind}'", String).label("kind"), table.id.label("id"),
+                           table.measure_id.label("measure_id"), table.subject_type.label("subject_type"),
+                           table.id_number.label("id_number"), table.region.label("region"), due.label("due_on"),
+                           provisional.label("provisional")).where(still_open)
             if kind == "objection_window":  # only windows a subject can still use
                 query = query.where(due >= today)
             if region:
                 query = query.where(table.region == region)
             if due_before:
                 query = query.where(due < due_before)
-            for row_id, measure_id, subject_type, key, row_region, due_on, is_provisional in self._session.execute(
-                    query.order_by(due).limit(limit)):
-                items.append(WorkItem(kind, row_id, measure_id, subject_type, key, row_region, due_on,
-                                      is_provisional, due_on < today))
-        return items
+            parts.append(query)
+        if not parts:
+            return [], 0
+        work = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("work")
+        total = self._session.scalar(select(func.count()).select_from(work))
+        rows = self._session.execute(select(work).order_by(work.c.due_on, work.c.kind, work.c.id)
+                                     .offset(offset).limit(limit))
+        return [WorkItem(kind, row_id, measure_id, subject_type, key, row_region, due_on, bool(is_provisional),
+                         due_on < today)
+                for kind, row_id, measure_id, subject_type, key, row_region, due_on, is_provisional in rows], total

@@ -59,3 +59,11 @@ def reveal_one(session: Session | Connection, keyring: KeyRing, key: str) -> str
     if number is None:  # every stored key has its subjects row (written in the same transaction)
         raise LookupError("subject key without a subjects row")
     return number
+
+
+def identify(session: Session, keyring: KeyRing, key: str) -> tuple[str, str] | None:
+    """(subject_type, identity number) of a current (not retired) lookup key, or None."""
+    c = SubjectRow.__table__.c
+    row = session.connection().execute(select(c.subject_type, c.id_sealed).where(
+        c.subject_key == key, c.retired_at.is_(None))).first()
+    return None if row is None else (row.subject_type, keyring.open(row.subject_type, row.id_sealed))

@@ -80,6 +80,11 @@ class SubjectRecords:
         from .subjects import reveal_one
         return reveal_one(self._session, self._keys, key)
 
+    def identify(self, key: str) -> tuple[str, str] | None:
+        """The subject (type, identity number) of a current lookup key, or None (unknown or retired key)."""
+        from .subjects import identify
+        return identify(self._session, self._keys, key)
+
 
 class AuditTrail:
     """Changes staged in this transaction; appended to the hash chain just before it commits."""
@@ -168,6 +173,12 @@ class SqlUnitOfWork(UnitOfWork):
     def retention(self):
         from .retention_store import Retention
         return Retention(self.session)
+
+    @property
+    def letters(self):
+        """The letters issued (numbered without gaps in this transaction): documents/numbering.py."""
+        from ..documents.numbering import Letters
+        return Letters(self.session)
 
     @property
     def listings(self):

@@ -14,11 +14,12 @@ from ..domain.identity import mask_id_number
 from ..domain.money import format_yuan
 from ..services import access
 from ..services.errors import Invalid
-from ..services.record_queries import worklist, year_record
+from ..services.record_queries import (WORK_KINDS, WORKLIST_OFFSET_MAX, WORKLIST_PAGE_MAX, worklist,
+                                       year_record)
 from ..services.status_query import score_of
 from .auth import require
 from .serializers import measure_row_json, notice_json, objection_json, repair_json, violation_row_json
-from .query_args import date_arg, region_arg
+from .query_args import choice_arg, count_arg, date_arg, region_arg
 from .status import _checked_subject
 from .request_body import Blueprint
 
@@ -98,15 +99,31 @@ def _year(value: str | None, today: date, c) -> int:
     {"in": "query", "name": "region", "required": False, "schema": REGION_SCHEMA,
      "description": "统筹区；经办人员缺省且只能为本统筹区"},
     {"in": "query", "name": "due_before", "required": False, "schema": {"type": "string", "format": "date"},
-     "description": "只列期限早于该日的事项"}])
+     "description": "只列期限早于该日的事项"},
+    {"in": "query", "name": "kind", "required": False, "explode": True,
+     "schema": {"type": "array", "items": {"type": "string", "enum": list(WORK_KINDS)}},
+     "description": "只列这些类别的事项（可重复）；缺省为全部"},
+    {"in": "query", "name": "limit", "required": False,
+     "schema": {"type": "integer", "minimum": 1, "maximum": WORKLIST_PAGE_MAX, "default": WORKLIST_PAGE_MAX},
+     "description": "每页条数"},
+    {"in": "query", "name": "offset", "required": False,
+     "schema": {"type": "integer", "minimum": 0, "maximum": WORKLIST_OFFSET_MAX, "default": 0},
+     "description": "分页：跳过的条数（total 为全部条数）"}])
 @blp.response(200, WorklistSchema)
 def staff_worklist():
-    """待复核的异议、待答复的修复申请、尚在异议期内的告知书，按期限先后排列（含暂定期限标记）。"""
+    """待复核的异议、待答复的修复申请、尚在异议期内的告知书，按期限先后排列（含暂定期限标记、剩余工作日），
+    分页，total 为符合条件的全部条数。"""
     c = current_app.extensions["credit_service"]
     region = region_arg(request.args)
     due_before = date_arg(request.args, "due_before", c)
-    items = worklist(c.uow(), g.principal, c.clock.today(), region, due_before)
+    kinds = choice_arg(request.args, "kind", WORK_KINDS)
+    limit = count_arg(request.args, "limit", WORKLIST_PAGE_MAX, WORKLIST_PAGE_MAX, minimum=1)
+    offset = count_arg(request.args, "offset", 0, WORKLIST_OFFSET_MAX)
+    page = worklist(c.uow(), g.principal, c.clock.today(), region, due_before, limit=limit, offset=offset,
+                    kinds=kinds, calendar=c.current_calendar())
     body = {"items": [{"kind": i.kind, "id": i.id, "measure_id": i.measure_id, "subject_type": i.subject_type,
                        "id_number": i.id_number, "region": i.region, "due_on": i.due_on.isoformat(),
-                       "provisional": i.provisional, "overdue": i.overdue} for i in items]}
+                       "provisional": i.provisional, "overdue": i.overdue, "working_days_left": i.working_days_left}
+                      for i in page.items],
+            "total": page.total, "offset": page.offset, "limit": page.limit}
     return Response(orjson.dumps(body), mimetype="application/json")

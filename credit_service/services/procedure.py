@@ -175,7 +175,9 @@ class ObjectionDecision:
 
 
 def decide_objection(w: Workflow, principal: Principal, objection_id: str, outcome: str, decided_on: date,
-                     reason: str, fund_loss: Decimal | None) -> ObjectionDecision:
+                     reason: str, fund_loss: Decimal | None, dry_run: bool = False) -> ObjectionDecision:
+    """`dry_run`: everything the decision would do, computed in a transaction that is then rolled
+    back — what it would revoke and create, shown before the decision is confirmed."""
     actor = principal.name
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
@@ -216,7 +218,8 @@ def decide_objection(w: Workflow, principal: Principal, objection_id: str, outco
             result.revoked, result.created = redone.revoked, redone.created
             uow.subjects_changed([(o.subject_type, o.id_number)], now)
         result.number = uow.subjects.reveal_one(o.id_number)
-        uow.commit()
+        if not dry_run:
+            uow.commit()
         return result
 
 
@@ -297,7 +300,8 @@ class RepairDecision:
 
 
 def decide_repair(w: Workflow, principal: Principal, repair_id: str, outcome: str, decided_on: date,
-                  reason: str) -> RepairDecision:
+                  reason: str, dry_run: bool = False) -> RepairDecision:
+    """`dry_run`: the decision computed and rolled back (whether credit would be restored), for a preview."""
     actor = principal.name
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
@@ -325,5 +329,6 @@ def decide_repair(w: Workflow, principal: Principal, repair_id: str, outcome: st
                 uow.subjects_changed([(m.subject_type, m.id_number)], now)
                 result.restored = True
         result.number = uow.subjects.reveal_one(r.id_number)
-        uow.commit()
+        if not dry_run:
+            uow.commit()
         return result

@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from ..domain.working_days import WorkingCalendar
 from . import access
+from .errors import Invalid, NotFound
 from .clients import Principal
 from .unit_of_work import UnitOfWork
 
@@ -40,6 +42,11 @@ def year_record(uow: UnitOfWork, principal: Principal, subject_type: str, id_num
     return record
 
 
+WORK_KINDS = ("objection_review", "repair_reply", "objection_window")
+WORKLIST_PAGE_MAX = 500
+WORKLIST_OFFSET_MAX = 10**9  # far beyond any worklist; keeps the number within every database's integer
+
+
 @dataclass(frozen=True)
 class WorkItem:
     kind: str  # "objection_review" | "repair_reply" | "objection_window"
@@ -51,16 +58,61 @@ class WorkItem:
     due_on: date
     provisional: bool
     overdue: bool
+    working_days_left: int | None = None  # negative: working days overdue
+    subject_key: str = ""  # the subject's lookup key: the console's opaque id of the subject
+
+
+@dataclass
+class WorkPage:
+    items: list[WorkItem]
+    total: int  # all the items the filters select, not only this page's
+    offset: int
+    limit: int
 
 
 def worklist(uow: UnitOfWork, principal: Principal, today: date, region: str | None, due_before: date | None,
-             limit: int = 500) -> list[WorkItem]:
-    """Open reviews, unanswered repairs and still-open objection windows, soonest due first; the
-    subjects' numbers opened (staff and admin see them). Staff: their own region only."""
+             limit: int = WORKLIST_PAGE_MAX, offset: int = 0, kinds: tuple[str, ...] | None = None,
+             calendar: WorkingCalendar | None = None) -> WorkPage:
+    """Open reviews, unanswered repairs and still-open objection windows, soonest due first, one page
+    of them with the total; the subjects' numbers opened (staff and admin see them). Staff: their own
+    region only. With the working-day calendar, each item says how many working days are left."""
     region = access.region_for(principal, access.WORKLIST_READ, region)
+    if not 1 <= limit <= WORKLIST_PAGE_MAX or not 0 <= offset <= WORKLIST_OFFSET_MAX:
+        raise Invalid(f"limit 须在1至{WORKLIST_PAGE_MAX}之间，offset 须在0至{WORKLIST_OFFSET_MAX}之间。",
+                      errors={"limit" if not 1 <= limit <= WORKLIST_PAGE_MAX else "offset": ["超出允许范围。"]})
+    if kinds is not None and (not kinds or set(kinds) - set(WORK_KINDS)):
+        raise Invalid(f"kind 须为 {'、'.join(WORK_KINDS)} 之一。", errors={"kind": ["未知的事项类别。"]})
     with uow:
-        items = sorted(uow.cases.worklist(today, region, due_before, limit), key=lambda i: (i.due_on, i.kind, i.id))
-        items = items[:limit]
+        items, total = uow.cases.worklist(today, region, due_before, kinds, offset, limit)
         numbers = uow.subjects.reveal(i.id_number for i in items)
-    return [WorkItem(i.kind, i.id, i.measure_id, i.subject_type, numbers[i.id_number], i.region, i.due_on,
-                     i.provisional, i.overdue) for i in items]
+    return WorkPage([WorkItem(i.kind, i.id, i.measure_id, i.subject_type, numbers[i.id_number], i.region, i.due_on,
+                              i.provisional, i.overdue, _working_days_left(calendar, today, i.due_on), i.id_number)
+                     for i in items], total, offset, limit)
+
+
+def _working_days_left(calendar: WorkingCalendar | None, today: date, due_on: date) -> int | None:
+    if calendar is None:
+        return None
+    if due_on >= today:
+        return calendar.working_days_between(today, due_on)
+    return -calendar.working_days_between(due_on, today)
+
+
+# -- the console's subject search: the subject named by an opaque id (its lookup key), never by its number --
+
+def find_subject(uow: UnitOfWork, principal: Principal, subject_type: str, id_number: str) -> str | None:
+    """The opaque id of a subject with a record (its current lookup key), or None if it has none."""
+    access.check_number(principal, access.RECORD_READ, subject_type, id_number, uow.keys.lookup_key)
+    key = uow.keys.lookup_key(subject_type, id_number)
+    with uow:
+        return key if uow.subjects.identify(key) is not None else None
+
+
+def subject_of(uow: UnitOfWork, principal: Principal, subject_key: str) -> tuple[str, str]:
+    """(subject_type, identity number) behind an opaque id from find_subject; 404 if there is none."""
+    with uow:
+        found = uow.subjects.identify(subject_key)
+    if found is None:
+        raise NotFound("未找到该信用主体。", code="subject_not_found")
+    access.check_number(principal, access.RECORD_READ, found[0], found[1], uow.keys.lookup_key)
+    return found

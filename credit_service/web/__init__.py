@@ -27,7 +27,7 @@ class WebDoors:
 
 
 def register_web(app: Flask, container) -> None:
-    from . import console, selfservice
+    from . import casework, console, selfservice  # noqa: F401 (casework adds its pages to console.bp)
 
     settings = container.settings
     store = SessionStore(container.session_factory, container.clock,

@@ -15,7 +15,7 @@ from ..services import access, reports, staff_accounts
 from ..services.errors import Forbidden, Invalid
 from .auth import protect_forms, staff_page, staff_principal, web_session
 from .charts import report_charts
-from .forms import LoginForm, OtpForm, PostForm
+from .forms import LoginForm, OtpForm
 from .oidc import SignInRefused, staff_role
 from .pages import ROLE_NAMES, region_name, render_page
 
@@ -144,13 +144,6 @@ def sso_callback():
         log.warning("staff single sign-on refused: %s", type(exc).__name__)
         return _login_page(LoginForm(formdata=None), "统一身份认证未通过，或该身份未获得本系统的角色和统筹区。", 401)
     return _signed_in(user)
-
-
-@bp.get("/worklist")
-@staff_page
-def worklist():
-    # The real worklist comes with the use cases of issue 10; this page proves the door.
-    return render_page("console/worklist.html", title="工作台", logout_form=PostForm())
 
 
 @bp.get("/reports/monthly")

@@ -246,3 +246,39 @@ def test_printable_notice_is_chinese_html_with_the_subject_masked(client, auth):
                  "15个工作日", "第十二条", "鲁医保发〔2024〕25号"):
         assert text in html, text
     assert PERSON_ID not in html and "张三" not in html
+
+
+@pytest.mark.article("第十条")
+def test_worklist_pages_with_a_total_filters_by_kind_and_counts_working_days_left(client, auth):
+    """第十条: the review is due within 15 working days; the worklist no longer stops silently at 500."""
+    measures = [record(client, auth)[0] for _ in range(5)]
+    for m, filed_on in zip(measures, ("2026-11-20", "2026-11-02", "2026-11-23", "2026-11-24", "2026-11-25")):
+        object_to(client, auth, m["id"], filed_on)
+    serve(client, auth, measures[0]["id"], received_on="2026-11-25")
+    whole = client.get("/api/v1/worklist", headers=auth("staff-jinan")).json
+    assert whole["total"] == 6 and len(whole["items"]) == 6
+    first = client.get("/api/v1/worklist?limit=2", headers=auth("staff-jinan")).json
+    second = client.get("/api/v1/worklist?limit=2&offset=2", headers=auth("staff-jinan")).json
+    assert first["total"] == second["total"] == 6 and (first["offset"], second["offset"]) == (0, 2)
+    assert [i["id"] for i in first["items"] + second["items"]] == [i["id"] for i in whole["items"][:4]]
+    assert [i["due_on"] for i in whole["items"]] == sorted(i["due_on"] for i in whole["items"])
+    reviews = client.get("/api/v1/worklist?kind=objection_review", headers=auth("staff-jinan")).json
+    assert reviews["total"] == 5 and {i["kind"] for i in reviews["items"]} == {"objection_review"}
+    overdue = whole["items"][0]
+    assert overdue["overdue"] and overdue["working_days_left"] < 0
+    assert whole["items"][1]["working_days_left"] > 0
+    problem_of(client.get("/api/v1/worklist?kind=everything", headers=auth("staff-jinan")), 422, "validation_failed")
+    problem_of(client.get("/api/v1/worklist?limit=501", headers=auth("staff-jinan")), 422, "validation_failed")
+    problem_of(client.get("/api/v1/worklist?offset=-1", headers=auth("staff-jinan")), 422, "validation_failed")
+    problem_of(client.get("/api/v1/worklist?offset=1000000001", headers=auth("staff-jinan")), 422, "validation_failed")
+    assert client.get("/api/v1/worklist?offset=1000000000", headers=auth("staff-jinan")).json["items"] == []
+
+
+def test_worklist_total_counts_beyond_the_page_cap(container, client, auth):
+    from datetime import date
+    from credit_service.services.record_queries import worklist
+    from tests.unit_helpers import acting
+    for _ in range(3):
+        object_to(client, auth, record(client, auth)[0]["id"], "2026-11-20")
+    page = worklist(container.uow(), acting("admin"), date(2026, 11, 26), None, None, limit=2)
+    assert page.total == 3 and len(page.items) == 2
