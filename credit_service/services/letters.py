@@ -58,6 +58,7 @@ def letter(uow, principal: Principal, documents: DocumentSettings, rules: RuleBo
         if issued.newly_issued:  # a number was taken: the trail says by whom (printing again takes none)
             uow.audit.stage([Change(action="document_issued", entity=what, entity_id=row.id,
                                     subject_type=row.subject_type, id_number=row.id_number, region=row.region,
-                                    after={"kind": kind, "number": issued.number, "issued_on": today})], now)
+                                    after={"kind": kind, "number": issued.number, "issued_on": today})], now,
+                            principal.actor)
         uow.commit()
     return Letter(issued, f"{kind}-{entity_id}.pdf")
