@@ -100,19 +100,30 @@ def write_snapshot(path: Path, facts: Mapping[tuple[str, str], SubjectFacts], he
     strings = _Strings()
     heap = bytearray(b"\x00")  # offset 0 means an empty slot
     shared: dict[bytes, int] = {}
+    # Most subjects share one facts object with many others (load_subject_facts shares "these record
+    # years, nothing else"): each object is encoded once, not once per subject. The object is kept with
+    # its offset, so that its id cannot be reused by another while this runs.
+    encoded: dict[int, tuple[int, SubjectFacts]] = {}
+    used = bytearray(slots)  # 1: the slot is taken (cheaper to test than the slot's offset bytes)
     pack_into, slot_size = _SLOT.pack_into, _SLOT.size
     for (subject_type, key), value in facts.items():
-        blob = _encode(value, value is unreadable_marker and unreadable_marker is not None, strings)
-        offset = shared.get(blob)
-        if offset is None:
-            offset = shared[blob] = len(heap)
-            heap += blob
-        digest = key_hash(subject_type, key)
+        known = encoded.get(id(value))
+        if known is None:
+            blob = _encode(value, value is unreadable_marker and unreadable_marker is not None, strings)
+            offset = shared.get(blob)
+            if offset is None:
+                offset = shared[blob] = len(heap)
+                heap += blob
+            encoded[id(value)] = (offset, value)
+        else:
+            offset = known[0]
+        digest = blake2b(f"{subject_type}\x00{key}".encode(), digest_size=16).digest()  # key_hash, inlined
         slot = int.from_bytes(digest[:8], "little") % slots
-        while table[slot * slot_size + 16:slot * slot_size + 20] != b"\x00\x00\x00\x00":
+        while used[slot]:
             if table[slot * slot_size:slot * slot_size + 16] == digest:
                 raise ValueError("two subjects with one key hash in a status index snapshot")
-            slot = (slot + 1) % slots
+            slot = slot + 1 if slot + 1 < slots else 0
+        used[slot] = 1
         pack_into(table, slot * slot_size, digest, offset)
     if len(heap) > 0xFFFFFFFF:
         raise ValueError("status index snapshot heap over 4 GiB")
