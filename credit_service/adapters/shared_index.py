@@ -42,6 +42,8 @@ _MEASURE = struct.Struct("<B16sHHHiiiB")  # id form, id, kind, region, article, 
 _YEAR = struct.Struct("<i")
 _POINTS = struct.Struct("<iq")
 _UNREADABLE = 1
+_FACTS_SIZE, _MEASURE_SIZE = _FACTS.size, _MEASURE.size
+_NO_YEARS: frozenset[int] = frozenset()
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 MAX_LOAD = 0.5  # linear probing: a look-up of an absent subject reads 2.5 slots on average
 CACHE_LIMIT = 100_000
@@ -159,12 +161,13 @@ class Snapshot:
         self._strings = json.loads(self._map[strings_at:strings_at + strings_size].decode())
         self._unreadable = unreadable_marker
         self._cache: dict[int, SubjectFacts] = {}
+        self._year_sets: dict[bytes, frozenset[int]] = {}
 
     def __len__(self) -> int:
         return self.subjects
 
     def get(self, key: tuple[str, str], default=None):
-        digest = key_hash(key[0], key[1])
+        digest = blake2b(f"{key[0]}\x00{key[1]}".encode(), digest_size=16).digest()  # key_hash, inlined
         slots, view, unpack = self._slots, self._map, _SLOT.unpack_from
         slot = int.from_bytes(digest[:8], "little") % slots
         while True:
@@ -182,27 +185,39 @@ class Snapshot:
         return facts
 
     def _decode(self, offset: int) -> SubjectFacts:
+        # The hot part of a look-up not cached yet: positional arguments, no helper calls, and the few
+        # distinct year sets made once (a dict keyed by their bytes).
         at = self._heap_at + offset
-        view, strings = self._map, self._strings
+        view, strings, day = self._map, self._strings, date.fromordinal
         flags, n_measures, n_years, n_recommended, n_points = _FACTS.unpack_from(view, at)
         if flags & _UNREADABLE:
             return self._unreadable
-        at += _FACTS.size
+        at += _FACTS_SIZE
         measures = []
         for _ in range(n_measures):
             form, ident, kind, region, article, starts, restores, again, unrepaired = _MEASURE.unpack_from(view, at)
-            at += _MEASURE.size
+            at += _MEASURE_SIZE
             measures.append(MeasureFact(ident.hex() if form == 0 else strings[int.from_bytes(ident, "little")],
-                                        strings[kind], strings[region], _from_day(starts), _from_day(restores),
-                                        bool(unrepaired), reregistration_from=_from_day(again),
-                                        article=strings[article]))
-        years = [_YEAR.unpack_from(view, at + 4 * i)[0] for i in range(n_years)]
+                                        strings[kind], strings[region], day(starts) if starts else None,
+                                        day(restores) if restores else None, bool(unrepaired),
+                                        day(again) if again else None, strings[article]))
+        years = self._year_set(view, at, n_years)
         at += 4 * n_years
-        recommended = [_YEAR.unpack_from(view, at + 4 * i)[0] for i in range(n_recommended)]
+        recommended = self._year_set(view, at, n_recommended)
         at += 4 * n_recommended
         points = tuple(_POINTS.unpack_from(view, at + _POINTS.size * i) for i in range(n_points))
-        return SubjectFacts(measures=tuple(measures), record_years=frozenset(years),
-                            recommended_years=frozenset(recommended), points=points)
+        return SubjectFacts(tuple(measures), years, recommended, points)
+
+    def _year_set(self, view, at: int, n: int) -> frozenset[int]:
+        if n == 0:
+            return _NO_YEARS
+        raw = view[at:at + 4 * n]
+        years = self._year_sets.get(raw)
+        if years is None:
+            if len(self._year_sets) >= CACHE_LIMIT:
+                self._year_sets.clear()
+            years = self._year_sets[raw] = frozenset(_YEAR.unpack_from(raw, 4 * i)[0] for i in range(n))
+        return years
 
     def keys_hashed(self) -> Iterable[bytes]:
         """Every key hash in the snapshot (tests)."""
