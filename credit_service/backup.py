@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import sqlite3
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -49,7 +50,9 @@ def backup(settings, target_parent: Path, now: datetime | None = None, progress=
     target = Path(target_parent) / f"credit-service-backup-{now:%Y%m%dT%H%M%SZ}"
     target.mkdir(parents=True, mode=0o700)
     copy = target / DATABASE_FILE
-    with sqlite3.connect(source, timeout=30) as src, sqlite3.connect(copy) as dst:
+    # closing(): a sqlite3 connection's own `with` only commits; both are closed before the copy is hashed
+    # (a file read while this process holds it open would drop the process's locks on it).
+    with closing(sqlite3.connect(source, timeout=30)) as src, closing(sqlite3.connect(copy)) as dst:
         # pages=1024 a step: other processes keep writing between steps; SQLite restarts the copy for
         # pages changed meanwhile, so the result is one consistent moment.
         src.backup(dst, pages=1024, progress=(lambda _s, remaining, total: progress(total - remaining, total))

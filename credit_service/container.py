@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
-from .adapters import audit_keys, key_check, pii
+from .adapters import audit_keys, change_bell, key_check, pii
 from .adapters.database import make_engine, make_session_factory
 from .adapters.status_index import StatusIndex
 from .calendar_config import CalendarConfigError, build_calendar
@@ -96,6 +96,7 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     pii.use(keys)  # the migrations use the same keys (everything else is given them)
     audit_keys.use(macs)  # the audit trail's appends, wherever they run
     session_factory = make_session_factory(engine)
+    change_bell.ring_after_feed_commits(engine, session_factory)  # SQLite: the other workers hear of changes
     read_engine = None
     if settings.read_database_url:  # a streaming replica, for the status index's full load (read_replica.py)
         read_engine = make_engine(settings.read_database_url, connect_timeout=settings.db_connect_timeout_seconds,
@@ -104,6 +105,11 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     index = StatusIndex(engine, poll_seconds=settings.index_poll_seconds, keyring=keys,
                         max_age_seconds=settings.index_max_age_seconds, read_engine=read_engine,
                         read_max_lag_seconds=settings.read_max_lag_seconds)
+    if settings.index_store == "shared":  # one index per node (issue 13 item 7)
+        from .adapters.node_index import NodeSnapshots
+        from .settings import _data_dir
+        index.use_node_snapshots(NodeSnapshots(_data_dir() / "status-index", settings.database_url,
+                                               build_timeout_seconds=settings.index_max_age_seconds))
     clock = clock or SystemClock()
     tokens = TokenCache(session_factory, clock)
     index.add_listener(tokens.on_change)

@@ -57,6 +57,9 @@ class Settings:
     # A process answers status checks from its index only while the index's last successful refresh
     # (poll or rebuild) is younger than this; older → 503 status_index_stale (docs/operations.md).
     index_max_age_seconds: float = 300.0
+    # "memory": each process holds its own index; "shared": the workers of a node map one snapshot file
+    # in the data directory (credit_service/adapters/node_index.py).
+    index_store: str = "memory"
     # The lawful range of the dates callers give (docs/operations.md): facts lie between the earliest
     # date and today; a day asked about may lie up to query_days_ahead days after today.
     earliest_date: date = date(1990, 1, 1)
@@ -190,6 +193,7 @@ def settings_problems(settings: "Settings") -> list[str]:
             (settings.query_days_ahead >= 0, "CREDIT_SERVICE_QUERY_DAYS_AHEAD must be ≥ 0"),
             (settings.index_max_age_seconds > 0, "CREDIT_SERVICE_INDEX_MAX_AGE_SECONDS must be > 0"),
             (settings.index_poll_seconds >= 0, "CREDIT_SERVICE_INDEX_POLL_SECONDS must be ≥ 0"),
+            (settings.index_store in ("memory", "shared"), "CREDIT_SERVICE_INDEX_STORE must be 'memory' or 'shared'"),
             (settings.change_retention_days > 0, "CREDIT_SERVICE_CHANGE_RETENTION_DAYS must be > 0"),
             (not settings.read_database_url or (settings.read_database_url.startswith("postgresql")
                                                 and not settings.is_sqlite),
@@ -261,7 +265,7 @@ def _conversions():
             ("webhook_backoff_seconds", float), ("webhook_timeout_seconds", float),
             ("webhook_allowed_hosts", str), ("audit_anchor_interval_seconds", float),
             ("web_idle_minutes", float), ("web_absolute_hours", float), ("web_cookie_secure", str),
-            ("index_max_age_seconds", float), ("earliest_date", date.fromisoformat),
+            ("index_max_age_seconds", float), ("index_store", str), ("earliest_date", date.fromisoformat),
             ("query_days_ahead", int), ("db_connect_timeout_seconds", float),
             ("db_statement_timeout_seconds", float), ("db_pool_timeout_seconds", float),
             ("change_retention_days", float), ("read_database_url", str), ("read_max_lag_seconds", float),

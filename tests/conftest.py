@@ -47,6 +47,46 @@ def database_url(tmp_path_factory) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def _sqlite_lock_witness(database_url):
+    """SQLite test database (Linux): a connection of the test process that holds its shared lock all session,
+    so that `_sqlite_locks_kept` can tell when a test made the process drop it (tests/sqlite_files.py)."""
+    import sqlite3
+    if not database_url.startswith("sqlite:///") or not os.path.exists("/proc/locks"):
+        yield None
+        return
+    path = database_url.split("///", 1)[1]
+    witness = {"path": path, "connection": None}
+
+    def arm():
+        if witness["connection"] is not None:
+            witness["connection"].close()
+        witness["connection"] = sqlite3.connect(path, check_same_thread=False)
+        witness["connection"].execute("SELECT count(*) FROM sqlite_master").fetchall()  # WAL: keeps a shared lock
+
+    witness["arm"] = arm
+    arm()
+    yield witness
+    witness["connection"].close()
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_locks_kept(request):
+    """Fails a test after which the test process no longer holds its SQLite lock on the test database: with
+    the lock gone another process may delete the -wal and -shm files under this process's connections, and
+    every later test fails with "disk I/O error" (tests/sqlite_files.py says how it happened once)."""
+    witness = request.getfixturevalue("_sqlite_lock_witness") if "database_url" in request.fixturenames else None
+    yield
+    if witness is None:
+        return
+    from tests.sqlite_files import locks_held
+    if not locks_held(witness["path"]):
+        witness["arm"]()  # for the tests after this one
+        pytest.fail("this test made the test process drop its SQLite locks on the test database (it closed a "
+                    "descriptor of the database file that SQLite did not open: read it from a child process, "
+                    "tests/sqlite_files.py)")
+
+
 @pytest.fixture
 def settings(database_url) -> Settings:
     yield Settings(database_url=database_url, secret_key="test", config_dir=PROJECT_ROOT / "config",

@@ -6,7 +6,8 @@ Each process keeps one extra connection that LISTENs and, on every notification,
 poller, which reads the new feed entries at once instead of at its next tick. Polling stays as the
 fallback: a lost connection or a missed notification costs at most one poll interval
 (CREDIT_SERVICE_INDEX_POLL_SECONDS) — and the listener reconnects and catches up by waking the poller.
-SQLite (one machine, the embedded default) has no NOTIFY: polling alone.
+SQLite (one machine, the embedded default) has no NOTIFY: the processes share a change bell instead
+(change_bell.py).
 """
 from __future__ import annotations
 

@@ -7,7 +7,9 @@ Freshness: the process that makes a change merges it into its own index right af
 every other process polls the subject_changes feed every `poll_seconds` (default 0.5 s), so a change
 is visible everywhere within about 1 s. Polling re-reads a window of recent sequence numbers because
 a transaction may commit after one that took a later number; a full rebuild every `rebuild_seconds`
-is the backstop for anything the window missed.
+is the backstop for anything the window missed. Every process is also told of a commit at once
+(PostgreSQL LISTEN/NOTIFY, change_notify.py; on SQLite the change bell, change_bell.py) and then
+polls at once; a status check told of a change not yet applied waits for it (at most 100 ms).
 
 Staleness is bounded: the index is answered from only while its last successful refresh (a poll or a
 rebuild) is younger than `max_age_seconds` (CREDIT_SERVICE_INDEX_MAX_AGE_SECONDS, default 300 s: long
@@ -107,8 +109,18 @@ class StatusIndex:
         # every worker — the README's walk-throughs need no sleep.
         self._notified = self._applied = 0
         self._caught_up = threading.Condition()
+        # SQLite: the stamp other processes on this machine write after a change (change_bell.py).
+        from .change_bell import view_for
+        self._bell = view_for(engine)
+        self._rung = self._bell[0]
         self._rebuilding = False
         _INDEXES.add(self)
+
+    _snapshots = None  # CREDIT_SERVICE_INDEX_STORE=shared: the node's snapshot files (node_index.py)
+
+    def use_node_snapshots(self, snapshots) -> None:
+        """Load from the node's shared snapshot instead of into this process's memory."""
+        self._snapshots = snapshots
 
     def add_listener(self, callback: Callable[[SubjectKey], None]) -> None:
         """Called for every changed feed entry (used by the token cache for client revocations)."""
@@ -155,11 +167,12 @@ class StatusIndex:
             self._too_old()
 
     def _ready(self) -> None:
-        # The hot path: one clock read and two comparisons while the index is loaded, polled from this
-        # process, fresh and not behind a notification. Anything else (first use, a forked child, the
-        # bound passed, a change notified and not applied yet) takes the slow path, which also moves
-        # the bound on after each refresh.
-        if self._monotonic() > self._answerable_until or self._notified != self._applied:
+        # The hot path: one clock read, one 8-byte read and three comparisons while the index is loaded,
+        # polled from this process, fresh and not behind a notification. Anything else (first use, a
+        # forked child, the bound passed, a change notified and not applied yet, the SQLite change bell
+        # rung) takes the slow path, which also moves the bound on after each refresh.
+        if self._monotonic() > self._answerable_until or self._notified != self._applied or \
+                self._bell[0] != self._rung:
             self._make_answerable()
 
     CATCH_UP_SECONDS = 0.1
@@ -167,6 +180,11 @@ class StatusIndex:
     def _make_answerable(self) -> None:
         if not self._loaded or self._poller_pid != os.getpid():
             self.ensure_ready()
+        rung = self._bell[0]
+        if rung != self._rung:
+            if self._poll_seconds > 0:  # a poller to wake (without one: polled at the maximum age, as before)
+                self.wake()  # before the stamp is taken as heard: a thread that sees it heard also waits
+            self._rung = rung
         if self._notified != self._applied:
             self._wait_for_poller(self._notified)
         self.ensure_fresh()
@@ -204,6 +222,9 @@ class StatusIndex:
 
     def _rebuild_locked(self) -> None:
         started, as_of = time.perf_counter(), self._monotonic()
+        if self._snapshots is not None:
+            from .node_index import rebuild_from_snapshot
+            return rebuild_from_snapshot(self, self._snapshots, started, as_of)
         unreadable: set[SubjectKey] = set()
         from .read_replica import engine_for_full_load
         source = engine_for_full_load(self._engine, self._read_engine, self._read_max_lag_seconds)
@@ -323,7 +344,9 @@ class StatusIndex:
 
     def wake(self) -> None:
         """Poll now, not at the next tick (a change was committed somewhere: change_notify.py)."""
-        self._notified += 1  # one thread (the listener) calls this
+        # The listener and, on SQLite, request threads (change bell) call this: an increment lost
+        # between two of them wakes the poller all the same, and each waits for a poll begun after it.
+        self._notified += 1
         self._wake.set()
 
     def _wait_for_poller(self, notified: int) -> None:

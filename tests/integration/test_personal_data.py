@@ -21,6 +21,7 @@ from credit_service.services.audit import verify
 from credit_service.services.clients import create_client
 from tests.conftest import PERSON_ID
 from tests.factories import TEST_ENCRYPTION_KEYS, TEST_HMAC_KEYS, TEST_KEYS, id_number, stored_key, violation
+from tests.sqlite_files import read_database_files
 from tests.workflow import on_day
 
 NEW_HMAC = "k2:" + "bmV3LWhtYWMta2V5LTAwMDAwMDAwMDAwMDAwMDAwMDA="
@@ -144,7 +145,8 @@ def test_no_table_holds_an_identity_number_after_a_full_case(client, container, 
             numbers["doctor"]}
     if make_url(database_url).get_backend_name() == "sqlite":  # also not in any page of the file or its WAL
         path = Path(make_url(database_url).database)
-        content = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+        # read by a child process: a read here would drop this process's SQLite locks (tests/sqlite_files.py)
+        content = read_database_files(path, Path(f"{path}-wal"))
         for number in people:
             assert number.encode() not in content and number.encode("utf-16-le") not in content
 
