@@ -74,3 +74,14 @@ def issue(session: Session, settings: DocumentSettings, kind: str, region: str, 
                                   issued_at=now))
     session.flush()
     return IssuedDocument(number, model, True)
+
+
+class Letters:
+    """The unit of work's repository of issued letters (adapters/unit_of_work.py: `uow.letters`)."""
+
+    def __init__(self, session: Session):
+        self._session = session
+
+    def issue(self, settings: DocumentSettings, kind: str, region: str, entity_id: str, on: date,
+              build: Callable[[Letterhead], object], issued_by: str, now: datetime) -> IssuedDocument:
+        return issue(self._session, settings, kind, region, entity_id, on, build, issued_by, now)
