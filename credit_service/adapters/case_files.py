@@ -67,7 +67,8 @@ class CaseFiles:
                                               EvidenceFileRow.case_id == case_id)
         if not with_content:
             query = query.options(defer(EvidenceFileRow.content))
-        return list(self._session.scalars(query.order_by(EvidenceFileRow.created_at, EvidenceFileRow.id)))
+        return list(self._session.scalars(query.order_by(EvidenceFileRow.created_at, EvidenceFileRow.filename,
+                                                            EvidenceFileRow.id)))
 
     def evidence_count(self, case_kind: str, case_id: str) -> int:
         self._session.flush()

@@ -15,6 +15,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..api.problems import as_problem
+from ..api.procedure import EVIDENCE_REQUEST_MAX_BYTES
+from ..api.procedure import evidence_download as file_response
 from ..documents import render_pdf
 from ..domain import evidence as evidence_rules
 from ..domain.errors import RuleRefusal
@@ -33,14 +35,12 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("selfservice", __name__, url_prefix="/me")
 
-# A filing may bring 20 files of up to 10 MB each (the use case checks each file; this bounds the request).
-FILING_MAX_BYTES = evidence_rules.MAX_FILES_PER_FILING * evidence_rules.MAX_FILE_BYTES + 1024 * 1024
 
 
 @bp.before_request
 def _limits_then_csrf():
     if request.endpoint in ("selfservice.file_objection", "selfservice.file_repair"):
-        request.max_content_length = FILING_MAX_BYTES  # before the CSRF check reads the form
+        request.max_content_length = EVIDENCE_REQUEST_MAX_BYTES  # before the CSRF check reads the form
     protect_forms()
 
 
@@ -155,15 +155,7 @@ def evidence_download(file_id: str):
     c = _c()
     row = evidence.evidence_file(c.uow(), g.principal, file_id)
     _viewed("evidence_file", "evidence_file", file_id)
-    return evidence_response(row)
-
-
-def evidence_response(row) -> Response:
-    """The stored bytes, as the type read from the content; never rendered by the browser as anything else."""
-    return Response(row.content, mimetype=row.content_type, headers={
-        "Content-Disposition": f"attachment; filename=\"evidence{evidence_rules.EXTENSIONS[row.content_type]}\"; "
-                               f"filename*=UTF-8''{quote(row.filename)}",
-        "X-Content-Type-Options": "nosniff", "Digest": f"sha-256={row.sha256}"})
+    return file_response(row)
 
 
 def _measure_today(measure_id: str):

@@ -39,6 +39,7 @@ def _file(client, path, measure_id, files=(), **fields):
     return client.post(path, data=data, content_type="multipart/form-data")
 
 
+@pytest.mark.article("第九条")
 def test_art9_today_says_suspended_with_the_restore_date_why_and_what_to_do(c, person):
     measure = suspended(c)
     page = person.get("/me/").get_data(as_text=True)
@@ -65,6 +66,7 @@ def test_practitioner_sees_qualification_and_points_this_year(make_app, provider
     assert "医保支付资格" in page and "2026年度记分：<strong>10分</strong>" in page
 
 
+@pytest.mark.article("第七条")
 def test_art7_record_by_natural_year_masks_the_number_and_names_the_person(c, person):
     suspended(c)
     page = person.get("/me/record?year=2026").get_data(as_text=True)
@@ -73,6 +75,7 @@ def test_art7_record_by_natural_year_masks_the_number_and_names_the_person(c, pe
     assert person.get("/me/record?year=abc").status_code == 404
 
 
+@pytest.mark.article("第十条")
 def test_art10_notice_pdf_is_the_numbered_letter(c, person):
     measure = suspended(c)
     response = person.get(f"/me/measures/{measure}/notice.pdf")
@@ -82,6 +85,7 @@ def test_art10_notice_pdf_is_the_numbered_letter(c, person):
     assert again.status_code == 200
 
 
+@pytest.mark.article("第十条")
 def test_art10_objection_with_evidence_files_filed_today(c, person):
     measure = suspended(c)
     response = _file(person, "/me/objections", measure, [(PDF.__class__(PDF), "收据.pdf")] if False else
@@ -130,6 +134,7 @@ def test_more_than_20_files_in_one_filing_is_refused(c, person):
     assert response.status_code == 422 and "最多附20个" in response.get_data(as_text=True)
 
 
+@pytest.mark.article("第十条")
 def test_art10_after_the_deadline_the_page_says_so_and_when_it_ended(c, app, provider, moving_clock):
     measure = suspended(c)
     moving_clock.advance(days=30)
@@ -142,6 +147,8 @@ def test_art10_after_the_deadline_the_page_says_so_and_when_it_ended(c, app, pro
     assert response.status_code == 422 and "objection" not in response.headers.get("Location", "")
 
 
+@pytest.mark.article("第十一条")
+@pytest.mark.article("第十二条")
 def test_art11_art12_repair_needs_each_condition_confirmed_and_says_when_the_reply_is_due(c, person):
     measure = suspended(c)
     page = person.get(f"/me/measures/{measure}/repair").get_data(as_text=True)
