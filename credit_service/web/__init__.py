@@ -27,7 +27,7 @@ class WebDoors:
 
 
 def register_web(app: Flask, container) -> None:
-    from . import console, selfservice
+    from . import console, console_evidence, selfservice  # noqa: F401 (console_evidence adds routes to console.bp)
 
     settings = container.settings
     store = SessionStore(container.session_factory, container.clock,

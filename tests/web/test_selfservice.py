@@ -231,3 +231,30 @@ def test_pages_are_no_store_and_work_without_a_session(c, person, app):
     stranger = app.test_client()
     assert stranger.get("/me/record").status_code == 303
     assert stranger.get("/me/applications").status_code == 303
+
+
+def test_the_console_partial_lists_a_cases_files_and_staff_of_the_deciding_region_download_them(c, person, app):
+    from flask import render_template
+    from credit_service.services import evidence, staff_accounts
+    from tests.web.support import PASSWORD, sign_in
+    measure = suspended(c)
+    _file(person, "/me/objections", measure, [(_io(PDF), "收据.pdf")], reason="理由")
+    with c.session_factory() as s:
+        objection = s.scalars(select(ObjectionRow)).one()
+        file_id = s.scalars(select(EvidenceFileRow.id)).one()
+    li, _ = staff_accounts.create_user(c.uow(), c.clock, "li", "staff", "370100", PASSWORD, "李经办")
+    staff_accounts.create_user(c.uow(), c.clock, "zhao", "staff", "370900", PASSWORD, "赵经办")
+    principal = clients.Principal(f"staff:{li.id}", "li", "staff", "370100")
+    files = evidence.evidence_of(c.uow(), principal, "objection", objection.id)
+    with app.test_request_context("/console/x"):
+        html = render_template("console/evidence_files.html", files=files)
+    assert "收据.pdf" in html and f"/console/evidence/{file_id}" in html
+    staff = app.test_client()
+    sign_in(staff, "li")
+    got = staff.get(f"/console/evidence/{file_id}")
+    assert got.status_code == 200 and got.data == PDF
+    other = app.test_client()
+    sign_in(other, "zhao")
+    assert other.get(f"/console/evidence/{file_id}").status_code == 403
+    assert app.test_client().get(f"/console/evidence/{file_id}").status_code == 303  # not signed in
+    assert person.get(f"/console/evidence/{file_id}").status_code == 303  # the person's session is not the console's
