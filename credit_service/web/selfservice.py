@@ -27,14 +27,13 @@ from ..services.people import person_signed_in
 from ..services.record_queries import year_record
 from .auth import person_page, person_principal, protect_forms, web_session
 from .console import error_page
-from .forms import ObjectionForm, PostForm, RepairForm
+from .forms import ObjectionForm, RepairForm
 from .oidc import SignInRefused
 from .pages import SUBJECT_NAMES, render_page
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("selfservice", __name__, url_prefix="/me")
-
 
 
 @bp.before_request

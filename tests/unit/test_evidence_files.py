@@ -35,3 +35,12 @@ def test_limits_refuse_the_whole_filing():
         check_uploads([Upload("p.png", b"\x89PNG\r\n\x1a\n")] * 5, already=16)
     assert refused.value.code == "too_many_evidence_files"
     assert len(check_uploads([Upload("p.png", b"\x89PNG\r\n\x1a\n")] * 4, already=16)) == 4
+
+
+def test_key_rotation_moves_every_column_that_names_a_subject_by_its_key():
+    """A table added later (evidence_files, issue 12) must be re-keyed too, or its rows are orphaned."""
+    from credit_service.adapters.orm import Base
+    from credit_service.services.key_rotation import SUBJECT_COLUMNS
+    named = {(table.name, column.name) for table in Base.metadata.sorted_tables for column in table.columns
+             if column.name in ("id_number", "subject_id_number")}
+    assert named - {("audit_events", "id_number")} == set(SUBJECT_COLUMNS)
