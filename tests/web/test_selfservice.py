@@ -253,8 +253,46 @@ def test_the_console_partial_lists_a_cases_files_and_staff_of_the_deciding_regio
     sign_in(staff, "li")
     got = staff.get(f"/console/evidence/{file_id}")
     assert got.status_code == 200 and got.data == PDF
+    # … and the case page (issue 11) includes the partial under the objection it belongs to
+    case_url = re.search(r'href="(/console/subjects/[^"]+)" class="case-link">异议复核<',
+                         staff.get("/console/worklist").get_data(as_text=True)).group(1)
+    case = staff.get(case_url).get_data(as_text=True)
+    item = case[case.index('class="case-item objection'):]
+    assert f'href="/console/evidence/{file_id}">收据.pdf</a>' in item[:item.index("</div>")]
     other = app.test_client()
     sign_in(other, "zhao")
     assert other.get(f"/console/evidence/{file_id}").status_code == 403
     assert app.test_client().get(f"/console/evidence/{file_id}").status_code == 303  # not signed in
     assert person.get(f"/console/evidence/{file_id}").status_code == 303  # the person's session is not the console's
+
+
+@pytest.mark.article("第十条")
+def test_art10_a_letter_not_yet_ready_or_not_configured_is_one_conflict_code_at_both_doors(c, person, app):
+    """One letters use case (services/letters.py) for the console and the person: the decision letter of an
+    objection under review is `letter_not_ready` (409) at both doors; a region without a letterhead is
+    `letter_not_configured` (409) and numbers nothing."""
+    from credit_service.adapters.orm import IssuedDocumentRow
+    from credit_service.documents.config import DocumentSettings
+    from credit_service.services import letters, staff_accounts
+    from credit_service.services.errors import Conflict
+    from tests.web.support import PASSWORD, sign_in
+    measure = suspended(c)
+    assert _file(person, "/me/objections", measure, reason="理由").status_code == 303
+    with c.session_factory() as s:
+        objection = s.scalars(select(ObjectionRow)).one()
+    assert person.get(f"/me/objections/{objection.id}/decision.pdf").status_code == 409
+    staff_accounts.create_user(c.uow(), c.clock, "li", "staff", "370100", PASSWORD, "李经办")
+    staff = app.test_client()
+    sign_in(staff, "li")
+    refused = staff.get(f"/console/objections/{objection.id}/decision.pdf")
+    assert refused.status_code == 409 and b"%PDF" not in refused.data
+    admin = clients.Principal("x", "staff", "admin")
+    with pytest.raises(Conflict) as not_ready:
+        letters.letter(c.uow(), admin, app.extensions["credit_service_web"].documents, c.rules, "objection",
+                       objection.id, c.clock.today(), c.clock.now())
+    assert not_ready.value.code == "letter_not_ready"
+    with pytest.raises(Conflict) as not_configured:
+        letters.letter(c.uow(), admin, DocumentSettings(), c.rules, "measure", measure, c.clock.today(), c.clock.now())
+    assert not_configured.value.code == "letter_not_configured"
+    with c.session_factory() as s:
+        assert s.scalars(select(IssuedDocumentRow)).all() == []
