@@ -37,7 +37,7 @@ def _case(container):
 
 
 def _worklist_ids(container, today=D("2026-06-01")):
-    return {i.id for i in record_queries.worklist(container.uow(), acting(), today, None, None)}
+    return {i.id for i in record_queries.worklist(container.uow(), acting(), today, None, None).items}
 
 
 @pytest.mark.article("第十条")
