@@ -188,3 +188,21 @@ class WorklistSchema(Schema):
     total = fields.Integer(metadata={"description": "符合条件的全部事项数（不止本页）"})
     offset = fields.Integer()
     limit = fields.Integer()
+
+
+class EvidenceFileSchema(Schema):
+    """证明材料 as stored: the type is the one read from the content; `href` downloads it."""
+
+    id = fields.String()
+    case = fields.String(metadata={"description": "objection | repair"})
+    case_id = fields.String()
+    filename = fields.String()
+    content_type = fields.String(metadata={"description": "application/pdf | image/jpeg | image/png"})
+    size = fields.Integer()
+    sha256 = fields.String()
+    uploaded_at = fields.String()
+    href = fields.String()
+
+
+class EvidenceListSchema(Schema):
+    files = fields.List(fields.Nested(EvidenceFileSchema))

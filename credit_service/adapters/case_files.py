@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import String, func, literal_column, select, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
-from .orm import (ExpertRecommendationRow, MeasureEventRow, MeasureRow, NoticeRow, ObjectionRow, RepairRow,
+from .orm import (EvidenceFileRow, ExpertRecommendationRow, MeasureEventRow, MeasureRow, NoticeRow, ObjectionRow, RepairRow,
                   ViolationRow)
 
 
@@ -82,7 +82,42 @@ class CaseFiles:
             .where(MeasureEventRow.event == "created", MeasureEventRow.ref == cause)
             .order_by(MeasureRow.starts_on, MeasureRow.created_at)))
 
+    # -- evidence files (证明材料) --------------------------------------------------------------------
+    def evidence_files(self, case_kind: str, case_id: str, with_content: bool = False) -> list[EvidenceFileRow]:
+        """The files of one objection or repair, oldest first (without their bytes unless asked)."""
+        query = select(EvidenceFileRow).where(EvidenceFileRow.case_kind == case_kind,
+                                              EvidenceFileRow.case_id == case_id)
+        if not with_content:
+            query = query.options(defer(EvidenceFileRow.content))
+        return list(self._session.scalars(query.order_by(EvidenceFileRow.created_at, EvidenceFileRow.filename,
+                                                            EvidenceFileRow.id)))
+
+    def evidence_count(self, case_kind: str, case_id: str) -> int:
+        self._session.flush()
+        return self._session.scalar(select(func.count()).select_from(EvidenceFileRow).where(
+            EvidenceFileRow.case_kind == case_kind, EvidenceFileRow.case_id == case_id)) or 0
+
+    def evidence_file(self, file_id: str) -> EvidenceFileRow | None:
+        return self._session.get(EvidenceFileRow, file_id)
+
     # -- a subject's record ----------------------------------------------------------------------
+    def record_years(self, subject_type: str, key: str) -> list[int]:
+        """The natural years (第七条) in which the subject has violations recorded, newest first."""
+        return list(self._session.scalars(
+            select(ViolationRow.record_year).where(ViolationRow.subject_type == subject_type,
+                                                   ViolationRow.id_number == key)
+            .distinct().order_by(ViolationRow.record_year.desc())))
+
+    def filings_of(self, subject_type: str, key: str) -> tuple[list[ObjectionRow], list[RepairRow]]:
+        """Every objection and repair application of the subject, newest first."""
+        objections = self._session.scalars(select(ObjectionRow).where(
+            ObjectionRow.subject_type == subject_type, ObjectionRow.id_number == key)
+            .order_by(ObjectionRow.filed_on.desc(), ObjectionRow.created_at.desc()))
+        repairs = self._session.scalars(select(RepairRow).where(
+            RepairRow.subject_type == subject_type, RepairRow.id_number == key)
+            .order_by(RepairRow.filed_on.desc(), RepairRow.created_at.desc()))
+        return list(objections), list(repairs)
+
     def violations_of(self, subject_type: str, key: str) -> list[ViolationRow]:
         """Every violation of the subject, in the order they were first decided."""
         return list(self._session.scalars(

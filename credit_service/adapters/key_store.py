@@ -14,7 +14,7 @@ SUBJECT_COLUMNS = (
     ("violations", "id_number"), ("measures", "id_number"), ("notices", "id_number"),
     ("objections", "id_number"), ("repairs", "id_number"), ("measure_events", "id_number"),
     ("expert_recommendations", "id_number"), ("subject_changes", "id_number"),
-    ("api_clients", "subject_id_number"),
+    ("api_clients", "subject_id_number"), ("evidence_files", "id_number"),
 )
 _S = SubjectRow.__table__.c
 _W = WebhookRow.__table__.c

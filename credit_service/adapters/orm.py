@@ -443,6 +443,30 @@ class DocumentCounterRow(Base):
     last_number: Mapped[int] = mapped_column(Integer)
 
 
+class EvidenceFileRow(Base):
+    """证明材料: a file brought with an objection or a repair application, kept in the database (in the
+    filing's transaction, backed up with it), with the SHA-256 of its content. The subject and region
+    are the case file's: who may download it is decided like who may read the case (services/access.py)."""
+
+    __tablename__ = "evidence_files"
+    __table_args__ = (Index("ix_evidence_files_case", "case_kind", "case_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    case_kind: Mapped[str] = mapped_column(String(16))  # "objection" | "repair"
+    case_id: Mapped[str] = mapped_column(String(32))
+    measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id"))
+    subject_type: Mapped[str] = mapped_column(String(16))
+    id_number: Mapped[str] = mapped_column(String(64), index=True)  # the lookup key
+    region: Mapped[str] = mapped_column(String(6))
+    filename: Mapped[str] = mapped_column(String(160))
+    content_type: Mapped[str] = mapped_column(String(32))  # from the content, never from the sender
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class IssuedDocumentRow(Base):
     """A letter as issued: its number and the content it was printed with (printed again unchanged)."""
 

@@ -1,16 +1,22 @@
 """Notices, objections and credit repair (Arts 10–12): thin views over services.procedure."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import orjson
-from flask import Response, current_app, g
+from flask import Response, current_app, g, request
 
 from credit_service.schemas.problems import PROBLEM, ProblemSchema
 from credit_service.schemas.procedure import (EvidenceCompleteRequestSchema, NoticeRequestSchema, NoticeSchema,
                                ObjectionDecisionRequestSchema, ObjectionDecisionSchema, ObjectionRequestSchema,
-                               ObjectionSchema, RepairDecisionRequestSchema, RepairRequestSchema, RepairSchema)
+                               ObjectionSchema, RepairDecisionRequestSchema, RepairRequestSchema, RepairSchema,
+                               EvidenceListSchema)
 
+from ..domain import evidence as evidence_rules
 from ..services import access
+from ..services import evidence as evidence_service
 from ..services import procedure as service
+from .violations import UnsupportedMediaType
 from .auth import require
 from .notice_page import NOTICE_CSP, render_notice
 from .serializers import measure_row_json, notice_json, objection_json, repair_json
@@ -19,6 +25,16 @@ from .request_body import Blueprint
 blp = Blueprint("procedure", __name__, url_prefix="/api/v1",
                 description="信用结果告知、异议与复核、信用修复（第十条至第十二条）")
 _CONFLICT = {"schema": ProblemSchema, "content_type": PROBLEM}
+# A request may bring a whole filing's files (each is checked by the use case: 10 MB, 20 per filing).
+EVIDENCE_REQUEST_MAX_BYTES = evidence_rules.MAX_FILES_PER_FILING * evidence_rules.MAX_FILE_BYTES + 1024 * 1024
+
+
+def evidence_download(row) -> Response:
+    """A stored evidence file as the type read from its content, always as an attachment (both doors)."""
+    return Response(row.content, mimetype=row.content_type, headers={
+        "Content-Disposition": f"attachment; filename=\"evidence{evidence_rules.EXTENSIONS[row.content_type]}\"; "
+                               f"filename*=UTF-8''{quote(row.filename)}",
+        "X-Content-Type-Options": "nosniff", "X-Content-SHA256": row.sha256})
 
 
 def _c():
@@ -150,3 +166,100 @@ def decide_repair(data, repair_id: str):
                                    data["reason"])
     return _json(repair_json(result.repair, result.number, True, c.clock.today(),
                              result.measure.credit_state == "restored"))
+
+
+# -- evidence files (证明材料) of objections and repairs --------------------------------------------
+
+_EVIDENCE_BODY = {
+    "required": True,
+    "description": "证明材料文件（字段名 evidence，可重复）：PDF、JPEG 或 PNG，按文件内容判断类型（与文件名无关），"
+                   f"每个不超过 {evidence_rules.MAX_FILE_BYTES // (1024 * 1024)} MB，每件申请合计不超过 "
+                   f"{evidence_rules.MAX_FILES_PER_FILING} 个。",
+    "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["evidence"], "properties": {
+        "evidence": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}},
+}
+
+
+def evidence_json(row) -> dict:
+    return {"id": row.id, "case": row.case_kind, "case_id": row.case_id, "filename": row.filename,
+            "content_type": row.content_type, "size": row.size, "sha256": row.sha256,
+            "uploaded_at": row.created_at.isoformat(), "href": f"/api/v1/evidence/{row.id}"}
+
+
+def _uploads() -> list[evidence_service.Upload]:
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType("证明材料须以 multipart/form-data 上传（字段名 evidence）。")
+    files = []
+    for part in request.files.getlist("evidence"):
+        content = part.stream.read(evidence_rules.MAX_FILE_BYTES + 1)  # one byte past the limit is enough to refuse
+        if part.filename or content:
+            files.append(evidence_service.Upload(part.filename, content))
+    return files
+
+
+def _add_evidence(case_kind: str, case_id: str) -> Response:
+    request.max_content_length = EVIDENCE_REQUEST_MAX_BYTES
+    rows = evidence_service.add_evidence(_c().workflow(), g.principal, case_kind, case_id, _uploads())
+    return _json({"files": [evidence_json(r) for r in rows]}, 201)
+
+
+def _list_evidence(case_kind: str, case_id: str) -> Response:
+    rows = evidence_service.evidence_of(_c().uow(), g.principal, case_kind, case_id)
+    return _json({"files": [evidence_json(r) for r in rows]})
+
+
+@blp.route("/objections/<objection_id>/evidence", methods=["POST"])
+@require(access.CASE_FILE)
+@blp.doc(requestBody=_EVIDENCE_BODY)
+@blp.response(201, description="已接收的证明材料（类型按内容判断，附 SHA-256）", schema=EvidenceListSchema)
+@blp.alt_response(404, **_CONFLICT, description="objection_not_found")
+@blp.alt_response(409, **_CONFLICT, description="objection_closed")
+@blp.alt_response(413, **_CONFLICT, description="evidence_too_large（单个文件超过10MB）")
+@blp.alt_response(415, **_CONFLICT, description="unsupported_media_type")
+@blp.alt_response(422, **_CONFLICT, description="evidence_type_not_allowed / too_many_evidence_files / validation_failed")
+def add_objection_evidence(objection_id: str):
+    """为复核中的异议补充证明材料（multipart，第十条）。"""
+    return _add_evidence("objection", objection_id)
+
+
+@blp.route("/objections/<objection_id>/evidence", methods=["GET"])
+@require(access.CASE_READ)
+@blp.response(200, description="该异议的证明材料（不含内容）", schema=EvidenceListSchema)
+@blp.alt_response(404, **_CONFLICT, description="objection_not_found")
+def list_objection_evidence(objection_id: str):
+    """一件异议的证明材料清单。"""
+    return _list_evidence("objection", objection_id)
+
+
+@blp.route("/repairs/<repair_id>/evidence", methods=["POST"])
+@require(access.CASE_FILE)
+@blp.doc(requestBody=_EVIDENCE_BODY)
+@blp.response(201, description="已接收的证明材料（类型按内容判断，附 SHA-256）", schema=EvidenceListSchema)
+@blp.alt_response(404, **_CONFLICT, description="repair_not_found")
+@blp.alt_response(409, **_CONFLICT, description="repair_decided")
+@blp.alt_response(413, **_CONFLICT, description="evidence_too_large（单个文件超过10MB）")
+@blp.alt_response(415, **_CONFLICT, description="unsupported_media_type")
+@blp.alt_response(422, **_CONFLICT, description="evidence_type_not_allowed / too_many_evidence_files / validation_failed")
+def add_repair_evidence(repair_id: str):
+    """为待答复的信用修复申请补充证明材料（multipart，第十一条、第十二条）。"""
+    return _add_evidence("repair", repair_id)
+
+
+@blp.route("/repairs/<repair_id>/evidence", methods=["GET"])
+@require(access.CASE_READ)
+@blp.response(200, description="该信用修复申请的证明材料（不含内容）", schema=EvidenceListSchema)
+@blp.alt_response(404, **_CONFLICT, description="repair_not_found")
+def list_repair_evidence(repair_id: str):
+    """一件信用修复申请的证明材料清单。"""
+    return _list_evidence("repair", repair_id)
+
+
+@blp.route("/evidence/<file_id>", methods=["GET"])
+@require(access.CASE_READ)
+@blp.response(200, description="文件内容（Content-Type 为按内容判断的类型；X-Content-SHA256 为其 SHA-256）",
+              content_type="application/octet-stream")
+@blp.alt_response(404, **_CONFLICT, description="evidence_not_found")
+def download_evidence(file_id: str):
+    """下载一个证明材料文件：本人、作出措施的统筹区经办人员、管理员。"""
+    row = evidence_service.evidence_file(_c().uow(), g.principal, file_id)
+    return evidence_download(row)

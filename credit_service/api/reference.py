@@ -70,6 +70,16 @@ OPERATIONS: dict[tuple[str, str], dict[int, tuple[str, ...]]] = {
         403: OWN_REGION,
         422: FIELDS + ("date_out_of_range", "repair_conditions_incomplete", "decided_before_filed",
                        "decided_in_future")},
+    # Evidence files (issue 12): multipart uploads to an open objection or repair, their list, one file.
+    ("post", "/api/v1/objections/{objection_id}/evidence"): {
+        403: CASE_FILE, 413: ("evidence_too_large",), 415: ("unsupported_media_type",),
+        422: FIELDS + ("evidence_type_not_allowed", "too_many_evidence_files")},
+    ("get", "/api/v1/objections/{objection_id}/evidence"): {403: CASE_FILE},
+    ("post", "/api/v1/repairs/{repair_id}/evidence"): {
+        403: CASE_FILE, 413: ("evidence_too_large",), 415: ("unsupported_media_type",),
+        422: FIELDS + ("evidence_type_not_allowed", "too_many_evidence_files")},
+    ("get", "/api/v1/repairs/{repair_id}/evidence"): {403: CASE_FILE},
+    ("get", "/api/v1/evidence/{file_id}"): {403: CASE_FILE},
     ("post", "/api/v1/subjects/{subject_type}/{id_number}/expert-recommendations"): {
         403: OWN_REGION, 422: FIELDS + ("invalid_id_number", "year_in_future")},
     ("get", "/api/v1/subjects/{subject_type}/{id_number}/expert-recommendations"): {422: SUBJECT_FIELDS},
@@ -89,7 +99,8 @@ OPERATIONS: dict[tuple[str, str], dict[int, tuple[str, ...]]] = {
     ("get", "/api/v1/lists/joint-punishment"): {403: OWN_REGION, 422: FIELDS},
 }
 
-TITLES = {401: "未认证", 403: "无权访问", 422: "请求内容不符合要求", 429: "请求过于频繁", 503: "服务暂不可用"}
+TITLES = {401: "未认证", 403: "无权访问", 413: "请求过大", 415: "不支持的内容类型", 422: "请求内容不符合要求", 429: "请求过于频繁",
+          503: "服务暂不可用"}
 PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}  # schemas/problems.py, as flask-smorest names it
 
 

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Sequence
 
 from ..clock import Clock
 from ..domain import procedure as rules_of
@@ -16,9 +17,11 @@ from ..domain.rules import RuleBook
 from ..domain.working_days import WorkingCalendar
 from ..adapters.orm import MeasureRow, NoticeRow, ObjectionRow, RepairRow, ViolationRow
 from . import access
+from . import evidence as evidence_files
 from .audit import Change
 from .clients import Principal
 from .errors import Conflict, Invalid, date_out_of_range
+from .evidence import Upload
 from .measure_records import add_event, load, procedure_for, view_of
 from .recompute import recompute_subject
 from .unit_of_work import DuplicateRow
@@ -92,9 +95,10 @@ def _answer(uow, principal: Principal, action: str, row, credit_restored: bool =
 
 
 def file_objection(w: Workflow, principal: Principal, measure_id: str, filed_on: date | None, reason: str,
-                   evidence: list[str]) -> CaseAnswer:
+                   evidence: list[str], files: Sequence[Upload] = ()) -> CaseAnswer:
     """`filed_on`: None for the service's today; staff may enter the day a paper filing was received
-    (domain.procedure.filing_date), a person files today."""
+    (domain.procedure.filing_date), a person files today. `files`: evidence files, stored with the
+    filing in its transaction (services/evidence.py)."""
     actor = principal.name
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
@@ -107,6 +111,7 @@ def file_objection(w: Workflow, principal: Principal, measure_id: str, filed_on:
                     if notice is not None else None)
         open_one = uow.cases.open_objection(m.id) is not None
         note = rules_of.check_objection(view_of(m), filed_on, today, deadline, open_one)
+        checked = evidence_files.check_uploads(files)
         due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).review_due(w.calendar, filed_on)
         objection = ObjectionRow(
             id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
@@ -117,6 +122,7 @@ def file_objection(w: Workflow, principal: Principal, measure_id: str, filed_on:
         uow.cases.add(objection)
         add_event(uow, m, "objection_filed", filed_on, now, principal.actor, ref=objection.id,
                   after={"review_due_on": due.due_on, "acceptance_note": note, **_entered(entered, actor)})
+        evidence_files.stage(uow, "objection", objection, checked, principal, now)
         answer = _answer(uow, principal, access.CASE_FILE, objection)
         try:
             uow.commit()
@@ -227,13 +233,14 @@ def decide_objection(w: Workflow, principal: Principal, objection_id: str, outco
 
 def file_repair(w: Workflow, principal: Principal, measure_id: str, subject_type: str, id_number: str,
                 filed_on: date | None, corrected: bool, adverse_effects_removed: bool, commitment: bool,
-                evidence: list[str]) -> CaseAnswer:
+                evidence: list[str], files: Sequence[Upload] = ()) -> CaseAnswer:
     """The subject applies (by its number) for the repair of one of its measures."""
     actor = principal.name
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         subject = (subject_type, uow.keys.lookup_key(subject_type, id_number))
         m = load(uow, "measure", measure_id, for_update=True)
+        _case_file(principal, access.CASE_FILE, m)  # a person naming their own number and another's measure: 403
         access.check_case_file(principal, access.CASE_FILE, *subject, m.region)  # the subject's: checked below
         w.refuse_early(filed_on=filed_on)
         filed_on, entered = rules_of.filing_date(filed_on, today, access.may(principal, access.PAPER_FILING))
@@ -242,6 +249,7 @@ def file_repair(w: Workflow, principal: Principal, measure_id: str, subject_type
                           errors={"measure_id": ["措施与 subject_type/id_number 不符。"]})
         open_one = uow.cases.open_repair(m.id)
         rules_of.check_repair(view_of(m), filed_on, today, open_one is not None)
+        checked = evidence_files.check_uploads(files)
         due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).repair_reply_due(w.calendar, filed_on)
         repair = RepairRow(
             id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number, region=m.region,
@@ -253,6 +261,7 @@ def file_repair(w: Workflow, principal: Principal, measure_id: str, subject_type
         add_event(uow, m, "repair_filed", filed_on, now, principal.actor, ref=repair.id,
                   after={"corrected": corrected, "adverse_effects_removed": adverse_effects_removed,
                          "commitment": commitment, "reply_due_on": due.due_on, **_entered(entered, actor)})
+        evidence_files.stage(uow, "repair", repair, checked, principal, now)
         try:
             uow.commit()
         except DuplicateRow:

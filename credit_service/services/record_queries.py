@@ -27,6 +27,11 @@ class YearRecord:
     def total_fund_loss(self) -> Decimal:
         return sum((v.fund_loss for v in self.violations if v.voided_on is None), Decimal("0.00"))
 
+    @property
+    def total_points(self) -> int:
+        """Practitioners' points (记分) of the year, as the ledger counts them (voided records do not count)."""
+        return sum((v.points or 0 for v in self.violations if v.voided_on is None), 0)
+
 
 def year_record(uow: UnitOfWork, principal: Principal, subject_type: str, id_number: str, year: int) -> YearRecord:
     """第七条：以一个自然年度为一个记录周期 — the violations determined in `year` and what followed.

@@ -15,12 +15,12 @@ from flask import Response, abort, current_app, g, redirect, request, url_for
 
 from ..api.notice_page import _KIND, _STATE
 from ..api.problems import as_problem
-from ..documents import DocumentNotConfigured, render_pdf
+from ..documents import render_pdf
 from ..domain.errors import RuleRefusal
 from ..domain.identity import id_number_problem, normalise_id_number
 from ..domain.money import MoneyError, parse_yuan
 from ..domain.status import measure_state
-from ..services import access, audit_query, intake, letters, procedure, record_queries
+from ..services import access, audit_query, evidence, intake, letters, procedure, record_queries
 from ..services.errors import Forbidden, NotFound, ServiceError, invalid_fields
 from credit_service.schemas.violation_rows import parse_violation
 from .auth import staff_page
@@ -142,6 +142,8 @@ def subject(subject_id: str):
     trail = audit_query.audit_events(c.uow(), g.principal, subject_type=subject_type, id_number=number)["events"]
     names = [v.name for v in record.violations if v.name]
     may_decide = access.may(g.principal, access.CASE_DECIDE)
+    files = {(kind, row.id): evidence.evidence_of(c.uow(), g.principal, kind, row.id)  # 证明材料 (issue 12)
+             for kind, rows in (("objection", record.objections), ("repair", record.repairs)) for row in rows}
     return render_page(
         "console/case.html", title="信用主体案卷", subject_id=subject_id, subject_type=subject_type,
         subject_word=SUBJECT_NAMES.get(subject_type, subject_type), number=number, name=names[-1] if names else "",
@@ -156,7 +158,7 @@ def subject(subject_id: str):
                "objection_decision": ObjectionDecisionForm(formdata=None),
                "repair_decision": RepairDecisionForm(formdata=None)},
         measure_kinds=MEASURE_KINDS, states=STATES, outcomes=OUTCOMES, handlings=HANDLINGS,
-        objection_outcomes=OBJECTION_OUTCOMES, repair_outcomes=REPAIR_OUTCOMES)
+        objection_outcomes=OBJECTION_OUTCOMES, repair_outcomes=REPAIR_OUTCOMES, evidence=files)
 
 
 def _timeline(record, today: date) -> list[dict]:
@@ -338,12 +340,8 @@ def reply_pdf(entity_id: str):
 
 def _pdf(what: str, entity_id: str) -> Response:
     c = _c()
-    try:
-        made = letters.letter(c.uow(), g.principal, _documents(), c.rules, what, entity_id, c.clock.today(),
-                              c.clock.now())
-    except DocumentNotConfigured as exc:
-        return render_page("console/refused.html", title="无法出具文书", status=409, detail=str(exc), errors={},
-                           back=None)
+    made = letters.letter(c.uow(), g.principal, _documents(), c.rules, what, entity_id, c.clock.today(),
+                          c.clock.now())  # not decided / no letterhead: a Conflict, the refused page (409)
     return Response(render_pdf(made.issued.model), mimetype="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{made.filename}"'})
 

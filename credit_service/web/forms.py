@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, HiddenField, MultipleFileField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 
@@ -90,3 +90,21 @@ class RepairDecisionForm(FlaskForm):
     decided_on = DateField("答复日期", validators=[DataRequired("请填写答复日期。")])
     reason = TextAreaField("理由", validators=[DataRequired("请填写理由。"), Length(max=4000)])
     confirm = StringField(validators=[Optional()])
+
+
+class ObjectionForm(FlaskForm):
+    """POST /me/objections (API.md § Self-service contract): the filing date is the server's today."""
+
+    measure_id = HiddenField(validators=[DataRequired(), Length(max=32)])
+    reason = TextAreaField("异议理由", validators=[DataRequired("请写明异议理由。"), Length(max=2000, message="异议理由最多2000字。")])
+    evidence = MultipleFileField("证明材料（可选，PDF、JPG 或 PNG，每个不超过10MB，最多20个）")
+
+
+class RepairForm(FlaskForm):
+    """POST /me/repairs: the three conditions of 第十二条, each confirmed, the commitment agreed."""
+
+    measure_id = HiddenField(validators=[DataRequired(), Length(max=32)])
+    corrected = BooleanField("我已纠正失信行为", validators=[DataRequired("请确认已纠正失信行为。")])
+    adverse_effects_removed = BooleanField("我已消除不良影响", validators=[DataRequired("请确认已消除不良影响。")])
+    commitment = BooleanField("我已阅读并同意上面的信用修复承诺", validators=[DataRequired("请阅读并同意信用修复承诺。")])
+    evidence = MultipleFileField("证明材料（可选，PDF、JPG 或 PNG，每个不超过10MB，最多20个）")
