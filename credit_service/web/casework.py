@@ -20,13 +20,13 @@ from ..domain.errors import RuleRefusal
 from ..domain.identity import id_number_problem, normalise_id_number
 from ..domain.money import MoneyError, parse_yuan
 from ..domain.status import measure_state
-from ..services import access, audit_query, evidence, intake, letters, procedure, record_queries
+from ..services import access, audit_query, evidence, intake, letters, procedure, qualification, record_queries
 from ..services.errors import Forbidden, NotFound, ServiceError, invalid_fields
 from credit_service.schemas.violation_rows import parse_violation
 from .auth import staff_page
 from .console import bp
 from .forms import (HANDLINGS, OBJECTION_OUTCOMES, REPAIR_OUTCOMES, EvidenceCompleteForm, NoticeForm,
-                    ObjectionDecisionForm, PaperObjectionForm, PaperRepairForm, RepairDecisionForm, SearchForm,
+                    ObjectionDecisionForm, PaperObjectionForm, PaperRepairForm, RepairDecisionForm, ReregistrationForm, SearchForm,
                     ViolationForm)
 from .pages import SUBJECT_NAMES, region_name, render_page
 
@@ -37,7 +37,8 @@ STATES = _STATE
 OUTCOMES = {"upheld": "异议成立", "modified": "异议部分成立", "rejected": "异议不成立", "approved": "同意修复"}
 DONE = {"violation": "已记录违约违法信息。", "notice": "已登记告知书送达。", "objection": "已登记纸质异议申请。",
         "repair": "已登记纸质信用修复申请。", "evidence": "已登记材料补齐，复核期限已重新起算。",
-        "objection_decided": "已作出复核决定。", "repair_decided": "已答复信用修复申请。"}
+        "objection_decided": "已作出复核决定。", "repair_decided": "已答复信用修复申请。",
+        "reregistered": "已登记重新登记备案，医保支付资格自备案之日起恢复正常。"}
 
 
 def _c():
@@ -156,7 +157,8 @@ def subject(subject_id: str):
                "notice": NoticeForm(formdata=None), "objection": PaperObjectionForm(formdata=None),
                "repair": PaperRepairForm(formdata=None), "evidence": EvidenceCompleteForm(formdata=None),
                "objection_decision": ObjectionDecisionForm(formdata=None),
-               "repair_decision": RepairDecisionForm(formdata=None)},
+               "repair_decision": RepairDecisionForm(formdata=None),
+               "reregistration": ReregistrationForm(formdata=None)},
         measure_kinds=MEASURE_KINDS, states=STATES, outcomes=OUTCOMES, handlings=HANDLINGS,
         objection_outcomes=OBJECTION_OUTCOMES, repair_outcomes=REPAIR_OUTCOMES, evidence=files)
 
@@ -267,6 +269,18 @@ def paper_repair(subject_id: str, measure_id: str):
                           bool(form.corrected.data), bool(form.adverse_effects_removed.data),
                           bool(form.commitment.data), _lines(form.evidence.data))
     return _back(subject_id, "repair")
+
+
+@bp.post("/subjects/<subject_id>/measures/<measure_id>/reregistration")
+@casework
+def reregistration(subject_id: str, measure_id: str):
+    """重新登记备案 after a terminated qualification's bar: the API's use case (refused before the bar ends)."""
+    form = ReregistrationForm()
+    if not form.validate():
+        raise _invalid(form)
+    qualification.record_reregistration(_c().workflow(), g.principal, measure_id, form.registered_on.data,
+                                        form.note.data or "")
+    return _back(subject_id, "reregistered")
 
 
 @bp.post("/subjects/<subject_id>/objections/<objection_id>/evidence-complete")

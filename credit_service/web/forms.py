@@ -73,6 +73,11 @@ class PaperRepairForm(FlaskForm):
     evidence = TextAreaField("证明材料（每行一项）", validators=[Optional(), Length(max=4000)])
 
 
+class ReregistrationForm(FlaskForm):
+    registered_on = DateField("重新登记备案日期", validators=[DataRequired("请填写重新登记备案日期。")])
+    note = StringField("备案文号或说明", validators=[Optional(), Length(max=200)])
+
+
 class EvidenceCompleteForm(FlaskForm):
     on = DateField("材料补齐日期", validators=[DataRequired("请填写材料补齐日期。")])
 

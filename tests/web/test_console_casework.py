@@ -245,3 +245,39 @@ def test_recording_a_violation_in_the_console_uses_the_intake_rules(desk, web_cl
                          region="370200", occurred_on="2026-10-02", determined_on="2026-11-20",
                          fund_loss="1.00", handling="administrative")
     assert other_region.status_code == 403
+
+
+@pytest.mark.article("第八条第二项")
+def test_art8_item2_reregistration_recorded_in_the_console_refused_before_the_bar_then_normal_from_that_day(
+        desk, web_client):
+    """Issue 11 item 4: 重新登记备案 in the console, through the API's use case (6 + 6 points in 2025:
+    terminated 2025-05-20, re-registration allowed from 2026-05-20)."""
+    doctor = id_number()
+    for points, day in ((6, "2025-03-01"), (6, "2025-05-20")):
+        body = violation(id_number=doctor, subject_type="physician", points=points, category="moderate",
+                         occurred_on=day, determined_on=day, handling="agreement", fund_loss="2000.00")
+        response = desk.api.post("/api/v1/violations", json=body, headers=desk.auth())
+        assert response.status_code == 201, response.json
+    (termination,) = [m for m in response.json["measures"] if m["kind"] == "qualification_termination"]
+    sign_in(web_client, "li")
+    case = _case_url(web_client, doctor, "physician")
+    key = case.rsplit("/", 1)[1]
+    page = web_client.get(f"{case}?year=2025").get_data(as_text=True)
+    assert "登记重新登记备案" in page and "2026-05-20" in page
+    url = f"/console/subjects/{key}/measures/{termination['id']}/reregistration"
+    before = desk.counts()
+    barred = _post(web_client, url, case, registered_on="2026-05-19", note="鲁医保备〔2026〕12号")
+    assert barred.status_code == 422 and "2026-05-20" in barred.get_data(as_text=True)
+    assert desk.counts() == before
+    other_region = web_client.application.test_client()
+    sign_in(other_region, "zhao")
+    assert _post(other_region, url, "/console/worklist", registered_on="2026-06-15").status_code in (403, 404)
+    done = _post(web_client, url, case, registered_on="2026-06-15", note="鲁医保备〔2026〕12号")
+    assert done.status_code == 303, done.get_data(as_text=True)
+    assert "已登记重新登记备案" in web_client.get(done.headers["Location"]).get_data(as_text=True)
+    with desk.app.extensions["credit_service"].session_factory() as s:
+        assert s.get(MeasureRow, termination["id"]).restores_on.isoformat() == "2026-06-15"
+        (entry,) = s.scalars(select(AuditEventRow).where(AuditEventRow.action == "measure_reregistered")).all()
+        assert entry.actor == "console:li"
+    status = desk.api.get(f"/api/v1/subjects/physician/{doctor}/status?on=2026-06-15", headers=desk.auth())
+    assert status.json["settlement_allowed"] is True and status.json["qualification"]["status"] == "normal"
