@@ -179,12 +179,15 @@ class Operations:
         series[1].observe(seconds)
         if not self.access_log:
             return
-        fields = {"method": method, "endpoint": endpoint, "status": int(status) if status.isdigit() else status,
-                  "duration_ms": round(seconds * 1000, 3), "client": principal.name if principal is not None else None}
+        status_field = int(status) if status.isdigit() else status
+        duration_ms = round(seconds * 1000, 3)
+        client = principal.name if principal is not None else None
         handler = direct_access_handler()
         if handler is not None:
-            write_access_line(handler, environ.get(REQUEST_ID_KEY), **fields)
+            write_access_line(handler, environ.get(REQUEST_ID_KEY), method, endpoint, status_field, duration_ms, client)
         elif access_log.isEnabledFor(logging.INFO):
+            fields = {"method": method, "endpoint": endpoint, "status": status_field, "duration_ms": duration_ms,
+                      "client": client}
             # makeRecord + handle: Logger.info would also walk the stack for the caller's file and
             # line, which costs more than everything else here and says nothing about a request.
             access_log.handle(access_log.makeRecord(
