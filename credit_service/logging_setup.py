@@ -110,7 +110,9 @@ class ServiceHandler(logging.StreamHandler):
     multiprocessing, not atexit). A kill -9 loses at most FLUSH_SECONDS of INFO lines."""
 
     FLUSH_SECONDS = 0.1
-    MAX_PENDING = 1000
+    # Beyond this many pending lines the request thread that appends one writes them all itself: above
+    # the lines one FLUSH_SECONDS brings at full speed (~1,500 a worker), so that it stays the flusher's job.
+    MAX_PENDING = 10_000
 
     def __init__(self, stream=None):
         super().__init__(stream)
@@ -118,13 +120,14 @@ class ServiceHandler(logging.StreamHandler):
         self.stream = getattr(self.stream, "_masked_stream", self.stream)
         self._pending: deque[str] = deque()
         self._write_lock = threading.Lock()
-        self._flusher_pid: int | None = None
+        self._flusher_started = False
         # A forked worker must not write its parent's pending lines a second time (nor inherit a held lock).
         os.register_at_fork(before=self.flush, after_in_child=self._after_fork)
 
     def _after_fork(self) -> None:
         self._pending = deque()
         self._write_lock = threading.Lock()
+        self._flusher_started = False  # the parent's flusher thread did not come along
 
     def setStream(self, stream):
         return super().setStream(getattr(stream, "_masked_stream", stream))
@@ -149,7 +152,7 @@ class ServiceHandler(logging.StreamHandler):
         self._pending.append(line)
         if urgent or len(self._pending) >= self.MAX_PENDING:
             self.flush()
-        elif self._flusher_pid != os.getpid():
+        elif not self._flusher_started:
             self._start_flusher()
 
     def flush(self) -> None:
@@ -164,7 +167,7 @@ class ServiceHandler(logging.StreamHandler):
                     pass  # a closed or broken stream: nothing else to tell it to
 
     def _start_flusher(self) -> None:
-        self._flusher_pid = os.getpid()  # per process: a forked worker has no copy of the thread
+        self._flusher_started = True
         atexit.register(self.flush)
         from multiprocessing import util
         util.Finalize(None, self.flush, exitpriority=100)
