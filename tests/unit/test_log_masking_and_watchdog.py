@@ -174,3 +174,26 @@ def test_the_direct_access_line_is_the_line_the_logging_path_writes(request_id, 
     by_logging, *direct = stream.getvalue().splitlines()
     assert direct == [by_logging, by_logging]
     assert not re.search(r"[0-9]{15}", by_logging)  # every long run of digits masked
+
+
+def test_a_forked_worker_starts_its_own_log_flusher(tmp_path):
+    """The server forks its workers after logging is set up: a worker's INFO lines must still leave
+    within a flush interval, without an exit hook (os._exit runs none), from the worker's own flusher."""
+    import os
+
+    from credit_service.logging_setup import ServiceHandler
+
+    path = tmp_path / "log"
+    with open(path, "w", buffering=1) as stream:
+        handler = ServiceHandler(stream)
+        handler.append_line("parent")  # the parent's flusher thread starts here
+        handler.flush()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            try:
+                handler.append_line("child")
+                time.sleep(ServiceHandler.FLUSH_SECONDS * 5)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+    assert path.read_text().splitlines() == ["parent", "child"]
