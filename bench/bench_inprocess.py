@@ -107,10 +107,51 @@ def profile(fn, calls: int, top: int = 18) -> str:
     return out.getvalue()
 
 
+def access_log_cost(app, status, log_path: Path, rounds: int = 7, calls: int = 20_000) -> dict:
+    """The access log's CPU cost per status request, with logging configured exactly as the server
+    configures it (serving.server_log_config: the service's JSON handler, batched writes) and the lines
+    going to a real file: rounds with the log on and off alternate on one app, medians compared."""
+    import logging.config
+    import statistics
+    from credit_service.logging_setup import server_log_config
+
+    operations = app.wsgi_app
+    while not hasattr(operations, "access_log"):
+        operations = getattr(operations, "app", None) or operations.wsgi_app
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    saved_stderr = os.dup(2)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(log_fd, 2)  # the handler writes to stderr, as in a server process
+    try:
+        logging.config.dictConfig(server_log_config())
+        per_call = {True: [], False: []}
+        for _ in range(rounds):
+            for on in (True, False):
+                operations.access_log = on
+                started = time.process_time()
+                for _ in range(calls):
+                    status()
+                per_call[on].append((time.process_time() - started) / calls * 1e6)
+        logging.shutdown()  # writes what is pending
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(log_fd)
+        operations.access_log = False
+    lines = sum(1 for _ in log_path.open()) if log_path.exists() else 0
+    on, off = statistics.median(per_call[True]), statistics.median(per_call[False])
+    common.say(f"access log (as the server writes it, to {log_path.name}): status {on:.1f} µs CPU/request with it, "
+               f"{off:.1f} without → +{on - off:.1f} µs ({(on - off) / off * 100:.0f} %); {lines:,} lines written")
+    if lines < rounds * calls:
+        raise SystemExit(f"FAILED: the access log wrote {lines:,} lines for {rounds * calls:,} requests")
+    return {"us_cpu_with": round(on, 2), "us_cpu_without": round(off, 2), "lines": lines,
+            "rounds_with": [round(x, 2) for x in per_call[True]], "rounds_without": [round(x, 2) for x in per_call[False]]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("BENCH_INPROC_SECONDS", 5)))
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--no-access-log", action="store_true", help="skip the access log's cost")
     args = parser.parse_args()
     args.seconds = min(args.seconds, 30)
 
@@ -221,6 +262,9 @@ def main() -> None:
     common.say(f"  (same through app.test_client(): {figures['batch_test_client']['items_per_second']:,} IDs/s)")
     common.say(f"domain only (status_on + status_json + mask): {figures['domain_only']['items_per_second']:,} IDs/s "
                f"per core — the ceiling without HTTP/JSON")
+
+    if not args.no_access_log:
+        figures["access_log"] = access_log_cost(app, status, common.RESULTS / "tmp" / "inprocess-access.log")
 
     profiles = {}
     if not args.no_profile:
