@@ -30,7 +30,7 @@ class Principal:
     role: str
     region: str | None = None
     subject_type: str | None = None
-    subject_id_number: str | None = None  # a person's lookup key (adapters/pii.py), not the number
+    subject_lookup_key: str | None = None  # a person's lookup key (adapters/pii.py), not the number
     expires_at: datetime | None = None  # refused from this instant (aware); None: does not expire
     # As the audit trail names the one acting (default: `name`), and the request it came in: set by the
     # door that names the Principal (API: the client; console: "console:<user>"; self-service: the person).
@@ -81,7 +81,7 @@ def create_client(uow: UnitOfWork, clock: Clock, name: str, role: str, region: s
             raise Conflict(f"客户端名称{name}已存在。", code="duplicate_client_name")
         uow.clients.add(ApiClientRow(
             id=principal.client_id, name=name, role=role, region=region, subject_type=subject_type,
-            subject_id_number=subject_key, token_hash=hash_token(token), created_at=now, expires_at=expires_at))
+            subject_lookup_key=subject_key, token_hash=hash_token(token), created_at=now, expires_at=expires_at))
         if id_number is not None:
             uow.subjects.remember([(subject_type, id_number)])
         uow.audit.stage([Change(
@@ -131,12 +131,12 @@ class ClientListing:
 def list_clients(uow: UnitOfWork) -> list[ClientListing]:
     with uow:
         rows = uow.clients.all()
-        numbers = uow.subjects.reveal(r.subject_id_number for r in rows if r.subject_id_number)
+        numbers = uow.subjects.reveal(r.subject_lookup_key for r in rows if r.subject_lookup_key)
 
     def subject(r) -> str | None:
-        if not r.subject_id_number:
+        if not r.subject_lookup_key:
             return None
-        number = numbers.get(r.subject_id_number)
+        number = numbers.get(r.subject_lookup_key)
         return f"{r.subject_type}:{mask_id_number(number) if number else '?'}"
 
     return [ClientListing(r.id, r.name, r.role, r.region, subject(r), as_shanghai(r.created_at),
@@ -204,7 +204,7 @@ class TokenCache:
         row = active_client(self._session_factory, token_hash)
         if row is None:
             return None
-        return Principal(row.id, row.name, row.role, row.region, row.subject_type, row.subject_id_number,
+        return Principal(row.id, row.name, row.role, row.region, row.subject_type, row.subject_lookup_key,
                          as_shanghai(row.expires_at))
 
     def _remember_miss(self, token_hash: str) -> None:

@@ -70,10 +70,10 @@ def test_0006_turns_stored_identity_numbers_into_lookup_keys_and_keeps_the_audit
     upgrade(url)
     key, doctor_key = stored_key(number), stored_key(doctor, "physician")
     with engine.connect() as c:
-        assert set(c.execute(text("SELECT id_number FROM violations")).scalars()) == {key, doctor_key}
-        assert c.execute(text("SELECT id_number FROM measures")).scalar() == key
-        assert c.execute(text("SELECT subject_id_number FROM api_clients")).scalar() == key
-        assert set(c.execute(text("SELECT id_number FROM subject_changes")).scalars()) == {key, "th"}
+        assert set(c.execute(text("SELECT lookup_key FROM violations")).scalars()) == {key, doctor_key}
+        assert c.execute(text("SELECT lookup_key FROM measures")).scalar() == key
+        assert c.execute(text("SELECT subject_lookup_key FROM api_clients")).scalar() == key
+        assert set(c.execute(text("SELECT lookup_key FROM subject_changes")).scalars()) == {key, "th"}
         sealed = dict(c.execute(text("SELECT subject_key, id_sealed FROM subjects")).all())
         assert TEST_KEYS.open("insured", sealed[key]) == number
         assert TEST_KEYS.open("physician", sealed[doctor_key]) == doctor
@@ -187,3 +187,4 @@ def test_0008_refuses_to_mac_a_broken_audit_chain(tmp_path):
     url = _database_at_0007(tmp_path, chain_ok=False)
     with pytest.raises(RuntimeError, match="哈希链"):
         upgrade(url)
+
