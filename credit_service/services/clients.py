@@ -7,8 +7,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
-from ..adapters.accounts import active_client
 from ..adapters.orm import ApiClientRow
 from ..adapters.status_index import CLIENT_FEED
 from ..clock import Clock, SystemClock
@@ -158,8 +158,9 @@ class TokenCache:
     MISS_SECONDS = 5.0
     MAX_MISSES = 10_000
 
-    def __init__(self, session_factory, clock: Clock | None = None, now=time.monotonic):
-        self._session_factory = session_factory
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock | None = None, now=time.monotonic):
+        """`uow_factory`: a new unit of work each call (the container's `uow`); a lookup is one read."""
+        self._uow_factory = uow_factory
         self._clock = clock or SystemClock()
         self._now = now
         self._known: dict[str, Principal] = {}
@@ -201,11 +202,12 @@ class TokenCache:
         return "invalid_token"
 
     def _load(self, token_hash: str) -> Principal | None:
-        row = active_client(self._session_factory, token_hash)
-        if row is None:
-            return None
-        return Principal(row.id, row.name, row.role, row.region, row.subject_type, row.subject_lookup_key,
-                         as_shanghai(row.expires_at))
+        with self._uow_factory() as uow:
+            row = uow.clients.active(token_hash)
+            if row is None:
+                return None
+            return Principal(row.id, row.name, row.role, row.region, row.subject_type, row.subject_lookup_key,
+                             as_shanghai(row.expires_at))
 
     def _remember_miss(self, token_hash: str) -> None:
         if len(self._missing) >= self.MAX_MISSES:

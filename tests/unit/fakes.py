@@ -125,10 +125,27 @@ class FakeFeed:
         self._store.feed.extend((t, n, origin) for t, n in sorted(set(keys)))
 
 
+class FakeClients:
+    """API clients by id; `lookups` counts the token look-ups (what would be one query each)."""
+
+    def __init__(self, store: "FakeStore"):
+        self._store = store
+
+    def add(self, row):
+        self._store.clients[row.id] = row
+
+    def active(self, token_hash: str):
+        self._store.client_lookups += 1
+        return next((r for r in self._store.clients.values()
+                     if r.token_hash == token_hash and r.revoked_at is None), None)
+
+
 class FakeStore:
     """What a database would hold, kept across units of work."""
 
     def __init__(self):
+        self.clients: dict = {}
+        self.client_lookups = 0
         self.violations: dict = {}
         self.measures: dict = {}
         self.objections: dict = {}
@@ -171,6 +188,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.cases = FakeCases(self.store)
         self.audit = FakeAudit()
         self.feed = FakeFeed(self.store)
+        self.clients = FakeClients(self.store)
 
     def _commit(self):
         self.store.audit.extend(self.audit.staged)
