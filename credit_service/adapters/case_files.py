@@ -195,6 +195,6 @@ class CaseFiles:
         total = self._session.scalar(select(func.count()).select_from(work))
         rows = self._session.execute(select(work).order_by(work.c.due_on, work.c.kind, work.c.id)
                                      .offset(offset).limit(limit))
-        return [WorkItem(kind, row_id, measure_id, subject_type, key, row_region, due_on, bool(is_provisional),
-                         due_on < today)
+        return [WorkItem(kind, row_id, measure_id, subject_type, "", row_region, due_on, bool(is_provisional),
+                         due_on < today, lookup_key=key)
                 for kind, row_id, measure_id, subject_type, key, row_region, due_on, is_provisional in rows], total

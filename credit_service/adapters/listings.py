@@ -18,7 +18,7 @@ from .orm import MeasureEventRow, MeasureRow, ViolationRow
 class Listing:
     measure_id: str
     subject_type: str
-    subject_key: str  # lookup key (adapters/pii.py)
+    lookup_key: str  # adapters/pii.py
     name: str | None
     region: str
     listed_on: date

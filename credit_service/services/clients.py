@@ -69,19 +69,19 @@ def create_client(uow: UnitOfWork, clock: Clock, name: str, role: str, region: s
         if problem := id_number_problem(id_number):
             raise Invalid(problem, code="invalid_id_number", errors={"subject": [problem]})
     token = secrets.token_urlsafe(32)
-    subject_key = None
+    lookup_key = None
     if id_number is not None:  # only the lookup key is stored, like everywhere else
-        subject_key = uow.keys.lookup_key(subject_type, id_number)
+        lookup_key = uow.keys.lookup_key(subject_type, id_number)
     now = clock.now()
     if expires_at is not None and expires_at <= now:
         raise Invalid("令牌的失效时间须晚于现在。", errors={"expires": ["not in the future"]})
-    principal = Principal(uuid.uuid4().hex, name, role, region, subject_type, subject_key, expires_at)
+    principal = Principal(uuid.uuid4().hex, name, role, region, subject_type, lookup_key, expires_at)
     with uow:
         if uow.clients.named(name) is not None:
             raise Conflict(f"客户端名称{name}已存在。", code="duplicate_client_name")
         uow.clients.add(ApiClientRow(
             id=principal.client_id, name=name, role=role, region=region, subject_type=subject_type,
-            subject_lookup_key=subject_key, token_hash=hash_token(token), created_at=now, expires_at=expires_at))
+            subject_lookup_key=lookup_key, token_hash=hash_token(token), created_at=now, expires_at=expires_at))
         if id_number is not None:
             uow.subjects.remember([(subject_type, id_number)])
         uow.audit.stage([Change(
