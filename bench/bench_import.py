@@ -50,10 +50,10 @@ from credit_service.domain.violations import ViolationInput  # noqa: E402
 
 TARGET_RATIO = 0.3
 SOURCE = "bench-import"
-V_COLUMNS = ("id", "source", "source_ref", "body_hash", "subject_type", "id_number", "name", "region",
+V_COLUMNS = ("id", "source", "source_ref", "body_hash", "subject_type", "lookup_key", "name", "region",
              "occurred_on", "determined_on", "record_year", "fund_loss_fen", "handling", "fraud", "points",
              "months_override", "description", "rule_set", "notes", "recorded_by", "recorded_at")
-M_COLUMNS = ("id", "violation_id", "kind", "subject_type", "id_number", "region", "record_year", "starts_on",
+M_COLUMNS = ("id", "violation_id", "kind", "subject_type", "lookup_key", "region", "record_year", "starts_on",
              "restores_on", "months", "rule_set", "article", "explanation", "past_expiry", "revoked_on",
              "created_at")
 

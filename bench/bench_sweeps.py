@@ -52,22 +52,22 @@ def seed(url: str, n: int) -> None:
     now = datetime(2026, 11, 1, tzinfo=SHANGHAI)
     violations, measures, repairs = [], [], []
     for i in range(n):
-        number = ring().lookup_key("insured", common.subject_id(i))  # the tables hold lookup keys (adapters/pii.py)
+        key = ring().lookup_key("insured", common.subject_id(i))  # the tables hold lookup keys (adapters/pii.py)
         start = date(2025, 1, 1) + timedelta(days=rng.randrange(669))
         vid, mid = uuid.uuid4().hex, uuid.uuid4().hex
         violations.append({"id": vid, "source": "bench", "source_ref": f"B{i}", "body_hash": "x", "subject_type": "insured",
-                           "id_number": number, "name": None, "region": "370100", "occurred_on": start,
+                           "lookup_key": key, "name": None, "region": "370100", "occurred_on": start,
                            "determined_on": start, "record_year": start.year, "fund_loss_fen": Decimal("50000.00"),
                            "handling": "administrative", "fraud": False, "points": None, "months_override": None,
                            "description": "", "rule_set": "shandong-2024-trial", "notes": "", "recorded_by": "bench",
                            "recorded_at": now, "intake_order": 0})
         measures.append({"id": mid, "violation_id": vid, "kind": "settlement_suspension", "subject_type": "insured",
-                         "id_number": number, "region": "370100", "record_year": start.year, "starts_on": start,
+                         "lookup_key": key, "region": "370100", "record_year": start.year, "starts_on": start,
                          "restores_on": add_months(start, 3), "months": 3, "rule_set": "shandong-2024-trial",
                          "article": "第九条第二项", "explanation": "bench", "past_expiry": False, "revoked_on": None,
                          "created_at": now})
         if i % 10 == 0:
-            repairs.append({"id": uuid.uuid4().hex, "measure_id": mid, "subject_type": "insured", "id_number": number,
+            repairs.append({"id": uuid.uuid4().hex, "measure_id": mid, "subject_type": "insured", "lookup_key": key,
                             "region": "370100", "filed_on": start, "corrected": True, "adverse_effects_removed": True,
                             "commitment": True, "evidence": "[]", "reply_due_on": start + timedelta(days=21),
                             "reply_due_provisional": False, "state": "approved", "decided_on": start + timedelta(days=5),

@@ -33,11 +33,11 @@ SOURCE = "bench-seed"
 RULE_SET = "shandong-2024-trial"
 RULES_EXPIRE = date(2026, 8, 9)
 NAMES = ("张三", "李四", "王五", "赵六", "孙七", "周八", "吴九", "郑十")
-VIOLATION_COLUMNS = ("id", "source", "source_ref", "body_hash", "subject_type", "id_number", "name", "region",
+VIOLATION_COLUMNS = ("id", "source", "source_ref", "body_hash", "subject_type", "lookup_key", "name", "region",
                      "occurred_on", "determined_on", "record_year", "fund_loss_fen", "handling", "fraud",
                      "points", "months_override", "description", "rule_set", "notes", "recorded_by",
                      "recorded_at")
-MEASURE_COLUMNS = ("id", "violation_id", "kind", "subject_type", "id_number", "region", "record_year",
+MEASURE_COLUMNS = ("id", "violation_id", "kind", "subject_type", "lookup_key", "region", "record_year",
                    "starts_on", "restores_on", "months", "rule_set", "article", "explanation", "past_expiry",
                    "revoked_on", "created_at")
 
@@ -97,7 +97,7 @@ def recreate_schema(url: str) -> None:
 def seeded_counts(conn, on: date) -> tuple[int, int, int]:
     with conn.cursor() as cur:
         violations = cur.execute("SELECT count(*) FROM violations WHERE source = %s", (SOURCE,)).fetchone()[0]
-        subjects = cur.execute("SELECT count(*) FROM (SELECT DISTINCT subject_type, id_number FROM violations "
+        subjects = cur.execute("SELECT count(*) FROM (SELECT DISTINCT subject_type, lookup_key FROM violations "
                                "WHERE source = %s) s", (SOURCE,)).fetchone()[0] if violations else 0
         active = cur.execute(
             "SELECT count(*) FROM measures m JOIN violations v ON v.id = m.violation_id "

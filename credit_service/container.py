@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,7 +112,8 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
         index.use_node_snapshots(NodeSnapshots(_data_dir() / "status-index", settings.database_url,
                                                build_timeout_seconds=settings.index_max_age_seconds))
     clock = clock or SystemClock()
-    tokens = TokenCache(session_factory, clock)
+    # A unit of work like every use case's (read only: nothing to publish).
+    tokens = TokenCache(partial(SqlUnitOfWork, session_factory, keys), clock)
     index.add_listener(tokens.on_change)
     return Container(settings=settings, engine=engine, session_factory=session_factory, rules=rules,
                      calendar=calendar, clock=clock, index=index, tokens=tokens, keys=keys,

@@ -43,7 +43,7 @@ def record(container, id_number: str, determined_on: str, fund_loss: str, *, mon
 def standing_measures(container, id_number: str) -> list[tuple]:
     """(kind, starts_on, restores_on, months) of the measures not revoked, in start order."""
     with container.session_factory() as s:
-        rows = s.scalars(select(MeasureRow).where(MeasureRow.id_number.in_(stored_keys(id_number)),
+        rows = s.scalars(select(MeasureRow).where(MeasureRow.lookup_key.in_(stored_keys(id_number)),
                                                   MeasureRow.revoked_on.is_(None))
                          .order_by(MeasureRow.starts_on, MeasureRow.kind)).all()
     return [(m.kind, m.starts_on.isoformat(), m.restores_on and m.restores_on.isoformat(), m.months) for m in rows]

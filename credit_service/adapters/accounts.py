@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from .orm import ApiClientRow, LoginFailureRow, StaffUserRow, WebSessionRow
 
@@ -26,15 +26,10 @@ class ApiClients:
     def all(self) -> list[ApiClientRow]:
         return list(self._session.scalars(select(ApiClientRow).order_by(ApiClientRow.created_at, ApiClientRow.name)))
 
-
-def active_client(session_factory: sessionmaker, token_hash: str) -> ApiClientRow | None:
-    """The unrevoked client of this token hash (the token cache's one query)."""
-    with session_factory() as session:
-        row = session.scalar(select(ApiClientRow).where(ApiClientRow.token_hash == token_hash,
-                                                        ApiClientRow.revoked_at.is_(None)))
-        if row is not None:
-            session.expunge(row)
-        return row
+    def active(self, token_hash: str) -> ApiClientRow | None:
+        """The unrevoked client of this token hash (the token cache's one query)."""
+        return self._session.scalar(select(ApiClientRow).where(ApiClientRow.token_hash == token_hash,
+                                                               ApiClientRow.revoked_at.is_(None)))
 
 
 class StaffAccounts:

@@ -54,7 +54,7 @@ class Change:
     entity: str  # "violation" | "measure" | "notice" | "objection" | "repair" | "api_client"
     entity_id: str
     subject_type: str | None = None
-    id_number: str | None = None
+    lookup_key: str | None = None  # the subject's lookup key (the payload's field `id_number`)
     region: str | None = None  # the pooling region the change concerns (staff read their own)
     before: dict | None = None
     after: dict | None = None
@@ -108,14 +108,14 @@ def append(session: Session, changes: Iterable[tuple[Change, Actor]], now: datet
         payload = {
             "seq": seq, "at": at, "actor": actor.name, "role": actor.role, "actor_region": actor.region,
             "request_id": actor.request_id, "action": change.action, "entity": change.entity,
-            "entity_id": change.entity_id, "subject_type": change.subject_type, "id_number": change.id_number,
+            "entity_id": change.entity_id, "subject_type": change.subject_type, "id_number": change.lookup_key,
             "region": change.region, "before": change.before, "after": change.after,
         }
         payload_text = canonical(payload)
         digest = chain_hash(previous, payload_text)
         rows.append({"seq": seq, "at": at, "day": at.date(), "action": change.action, "entity": change.entity,
                      "entity_id": change.entity_id, "subject_type": change.subject_type,
-                     "id_number": change.id_number, "region": change.region, "actor": actor.name,
+                     "lookup_key": change.lookup_key, "region": change.region, "actor": actor.name,
                      "payload": payload_text, "prev_hash": previous, "hash": digest,
                      "mac": macs.event_mac(seq, digest)})
         previous = digest
@@ -136,8 +136,11 @@ class Anchor:
     record: dict | None
 
 
-# Columns kept beside the payload for queries; they must say what the payload says.
-_MIRRORED = ("action", "entity", "entity_id", "subject_type", "id_number", "region", "actor")
+# Columns kept beside the payload for queries; they must say what the payload says: (payload field, column).
+# The payload's field `id_number` holds the lookup key, mirrored in the column `lookup_key` (named so by
+# migration 0019; the hashed payloads were never rewritten, so old and new events carry the same field).
+_MIRRORED = (("action", "action"), ("entity", "entity"), ("entity_id", "entity_id"),
+             ("subject_type", "subject_type"), ("id_number", "lookup_key"), ("region", "region"), ("actor", "actor"))
 
 
 def verify(session: Session, batch: int = 5000, keys: AuditKeys | None = None,
@@ -176,8 +179,8 @@ def verify(session: Session, batch: int = 5000, keys: AuditKeys | None = None,
                 payload = json.loads(row.payload)
             except ValueError:
                 payload = {}
-            for column in _MIRRORED:
-                if payload.get(column) != getattr(row, column):
+            for field, column in _MIRRORED:
+                if payload.get(field) != getattr(row, column):
                     problems.append(Broken(row.seq, f"字段 {column} 与记录内容不符（记录被篡改）"))
             if payload.get("seq") != row.seq:
                 problems.append(Broken(row.seq, "序号与记录内容不符（记录被篡改）"))
@@ -293,7 +296,7 @@ def events(session: Session, *, region: str | None, subject_type: str | None, ke
     if subject_type is not None:
         query = query.where(AuditEventRow.subject_type == subject_type)
     if keys is not None:
-        query = query.where(AuditEventRow.id_number.in_(keys))
+        query = query.where(AuditEventRow.lookup_key.in_(keys))
     if since is not None:
         query = query.where(AuditEventRow.day >= since)
     if until is not None:

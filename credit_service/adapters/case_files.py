@@ -65,7 +65,7 @@ class CaseFiles:
 
     def event(self, m: MeasureRow, event: str, on: date, now: datetime, ref: str = "", detail: str = "") -> None:
         """The transition, once (measure_events; unique per measure, event and reference)."""
-        self._session.add(MeasureEventRow(measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
+        self._session.add(MeasureEventRow(measure_id=m.id, subject_type=m.subject_type, lookup_key=m.lookup_key,
                                           event=event, ref=ref, on=on, detail=detail, recorded_at=now))
 
     def recommendation_by_id(self, recommendation_id: str, for_update: bool = False) -> ExpertRecommendationRow | None:
@@ -73,7 +73,7 @@ class CaseFiles:
 
     def recommendations_of(self, subject_type: str, key: str) -> list[ExpertRecommendationRow]:
         return list(self._session.scalars(select(ExpertRecommendationRow).where(
-            ExpertRecommendationRow.subject_type == subject_type, ExpertRecommendationRow.id_number == key)))
+            ExpertRecommendationRow.subject_type == subject_type, ExpertRecommendationRow.lookup_key == key)))
 
     def measures_created_by(self, cause: str) -> list[MeasureRow]:
         """The measures a recomputation caused by `cause` (an objection's decision) created."""
@@ -105,33 +105,33 @@ class CaseFiles:
         """The natural years (第七条) in which the subject has violations recorded, newest first."""
         return list(self._session.scalars(
             select(ViolationRow.record_year).where(ViolationRow.subject_type == subject_type,
-                                                   ViolationRow.id_number == key)
+                                                   ViolationRow.lookup_key == key)
             .distinct().order_by(ViolationRow.record_year.desc())))
 
     def filings_of(self, subject_type: str, key: str) -> tuple[list[ObjectionRow], list[RepairRow]]:
         """Every objection and repair application of the subject, newest first."""
         objections = self._session.scalars(select(ObjectionRow).where(
-            ObjectionRow.subject_type == subject_type, ObjectionRow.id_number == key)
+            ObjectionRow.subject_type == subject_type, ObjectionRow.lookup_key == key)
             .order_by(ObjectionRow.filed_on.desc(), ObjectionRow.created_at.desc()))
         repairs = self._session.scalars(select(RepairRow).where(
-            RepairRow.subject_type == subject_type, RepairRow.id_number == key)
+            RepairRow.subject_type == subject_type, RepairRow.lookup_key == key)
             .order_by(RepairRow.filed_on.desc(), RepairRow.created_at.desc()))
         return list(objections), list(repairs)
 
     def violations_of(self, subject_type: str, key: str) -> list[ViolationRow]:
         """Every violation of the subject, in the order they were first decided."""
         return list(self._session.scalars(
-            select(ViolationRow).where(ViolationRow.subject_type == subject_type, ViolationRow.id_number == key)
+            select(ViolationRow).where(ViolationRow.subject_type == subject_type, ViolationRow.lookup_key == key)
             .order_by(ViolationRow.recorded_at, ViolationRow.intake_order, ViolationRow.id)))
 
     def standing_measures_of(self, subject_type: str, key: str) -> list[MeasureRow]:
         return list(self._session.scalars(
-            select(MeasureRow).where(MeasureRow.subject_type == subject_type, MeasureRow.id_number == key,
+            select(MeasureRow).where(MeasureRow.subject_type == subject_type, MeasureRow.lookup_key == key,
                                      MeasureRow.revoked_on.is_(None))))
 
     def recommendation(self, subject_type: str, key: str, year: int) -> ExpertRecommendationRow | None:
         return self._session.scalar(select(ExpertRecommendationRow).where(
-            ExpertRecommendationRow.subject_type == subject_type, ExpertRecommendationRow.id_number == key,
+            ExpertRecommendationRow.subject_type == subject_type, ExpertRecommendationRow.lookup_key == key,
             ExpertRecommendationRow.year == year))
 
     def year_record(self, subject_type: str, key: str, year: int, region: str | None):
@@ -140,9 +140,9 @@ class CaseFiles:
         from ..services.record_queries import YearRecord
         s = self._session
         violation_query = select(ViolationRow).where(
-            ViolationRow.subject_type == subject_type, ViolationRow.id_number == key, ViolationRow.record_year == year)
+            ViolationRow.subject_type == subject_type, ViolationRow.lookup_key == key, ViolationRow.record_year == year)
         measure_query = select(MeasureRow).where(
-            MeasureRow.subject_type == subject_type, MeasureRow.id_number == key, MeasureRow.record_year == year)
+            MeasureRow.subject_type == subject_type, MeasureRow.lookup_key == key, MeasureRow.record_year == year)
         partial = False
         if region is not None:
             partial = s.scalar(violation_query.with_only_columns(ViolationRow.id)
@@ -180,7 +180,7 @@ class CaseFiles:
                 continue
             query = select(literal_column(f"'{kind}'", String).label("kind"), table.id.label("id"),
                            table.measure_id.label("measure_id"), table.subject_type.label("subject_type"),
-                           table.id_number.label("id_number"), table.region.label("region"), due.label("due_on"),
+                           table.lookup_key.label("lookup_key"), table.region.label("region"), due.label("due_on"),
                            provisional.label("provisional")).where(still_open)
             if kind == "objection_window":  # only windows a subject can still use
                 query = query.where(due >= today)
@@ -195,6 +195,6 @@ class CaseFiles:
         total = self._session.scalar(select(func.count()).select_from(work))
         rows = self._session.execute(select(work).order_by(work.c.due_on, work.c.kind, work.c.id)
                                      .offset(offset).limit(limit))
-        return [WorkItem(kind, row_id, measure_id, subject_type, key, row_region, due_on, bool(is_provisional),
-                         due_on < today)
+        return [WorkItem(kind, row_id, measure_id, subject_type, "", row_region, due_on, bool(is_provisional),
+                         due_on < today, lookup_key=key)
                 for kind, row_id, measure_id, subject_type, key, row_region, due_on, is_provisional in rows], total

@@ -11,10 +11,10 @@ from .orm import SubjectRow, WebhookRow
 
 # Every column that names a subject by its lookup key, but the audit trail's (never rewritten).
 SUBJECT_COLUMNS = (
-    ("violations", "id_number"), ("measures", "id_number"), ("notices", "id_number"),
-    ("objections", "id_number"), ("repairs", "id_number"), ("measure_events", "id_number"),
-    ("expert_recommendations", "id_number"), ("subject_changes", "id_number"),
-    ("api_clients", "subject_id_number"), ("evidence_files", "id_number"),
+    ("violations", "lookup_key"), ("measures", "lookup_key"), ("notices", "lookup_key"),
+    ("objections", "lookup_key"), ("repairs", "lookup_key"), ("measure_events", "lookup_key"),
+    ("expert_recommendations", "lookup_key"), ("subject_changes", "lookup_key"),
+    ("api_clients", "subject_lookup_key"), ("evidence_files", "lookup_key"),
 )
 _S = SubjectRow.__table__.c
 _W = WebhookRow.__table__.c

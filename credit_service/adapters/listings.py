@@ -18,7 +18,7 @@ from .orm import MeasureEventRow, MeasureRow, ViolationRow
 class Listing:
     measure_id: str
     subject_type: str
-    subject_key: str  # lookup key (adapters/pii.py)
+    lookup_key: str  # adapters/pii.py
     name: str | None
     region: str
     listed_on: date
@@ -35,7 +35,7 @@ class Listings:
 
     def _query(self, region: str | None):
         m, v = MeasureRow.__table__.c, ViolationRow.__table__.c
-        query = (select(m.id, m.subject_type, m.id_number, v.name, m.region, m.starts_on, m.article, m.rule_set,
+        query = (select(m.id, m.subject_type, m.lookup_key, v.name, m.region, m.starts_on, m.article, m.rule_set,
                         m.created_at, m.revoked_on, m.revoked_by)
                  .select_from(MeasureRow.__table__.join(ViolationRow.__table__, v.id == m.violation_id))
                  .where(m.kind == JOINT_PUNISHMENT_LISTING))

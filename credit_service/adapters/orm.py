@@ -1,8 +1,9 @@
 """SQLAlchemy 2 typed models. Money is stored as integer fen (分): exact on every database.
 
-Identity numbers (PIPL): every `id_number` / `subject_id_number` column holds the subject's lookup
+Identity numbers (PIPL): every `lookup_key` / `subject_lookup_key` column holds the subject's lookup
 key (keyed HMAC, adapters/pii.py), never the number; the number itself is kept only sealed
-(AES-GCM) in `subjects`, for the staff who may see it."""
+(AES-GCM) in `subjects`, for the staff who may see it. (Until migration 0019 these columns were named
+`id_number` / `subject_id_number`.)"""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -46,7 +47,7 @@ class ViolationRow(Base):
     __tablename__ = "violations"
     __table_args__ = (
         UniqueConstraint("source", "source_ref", name="uq_violations_source_ref"),
-        Index("ix_violations_subject_year", "id_number", "subject_type", "record_year"),
+        Index("ix_violations_subject_year", "lookup_key", "subject_type", "record_year"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -54,7 +55,7 @@ class ViolationRow(Base):
     source_ref: Mapped[str] = mapped_column(String(128))
     body_hash: Mapped[str] = mapped_column(String(64))
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(64))
+    lookup_key: Mapped[str] = mapped_column(String(64))
     name: Mapped[str | None] = mapped_column(String(64))
     region: Mapped[str] = mapped_column(String(6))
     occurred_on: Mapped[date] = mapped_column(Date)
@@ -83,7 +84,7 @@ class ViolationRow(Base):
 class MeasureRow(Base):
     __tablename__ = "measures"
     __table_args__ = (
-        Index("ix_measures_subject", "id_number", "subject_type"),
+        Index("ix_measures_subject", "lookup_key", "subject_type"),
         # The sweeps look for measures due to start or to end.
         Index("ix_measures_due_start", "starts_on", sqlite_where=text("activated_on IS NULL"),
               postgresql_where=text("activated_on IS NULL")),
@@ -95,7 +96,7 @@ class MeasureRow(Base):
     violation_id: Mapped[str] = mapped_column(ForeignKey("violations.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(64))
+    lookup_key: Mapped[str] = mapped_column(String(64))
     region: Mapped[str] = mapped_column(String(6))
     record_year: Mapped[int] = mapped_column(Integer)
     starts_on: Mapped[date] = mapped_column(Date)
@@ -129,7 +130,7 @@ class SubjectChangeRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                      autoincrement=True)
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(64))
+    lookup_key: Mapped[str] = mapped_column(String(64))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # Which process wrote it: that process already applied the change to its own index.
     origin: Mapped[str | None] = mapped_column(String(48))
@@ -139,11 +140,11 @@ class ExpertRecommendationRow(Base):
     """Staff mark an outstanding practitioner for a year (第八条第一项：优先推荐入医保专家库)."""
 
     __tablename__ = "expert_recommendations"
-    __table_args__ = (UniqueConstraint("subject_type", "id_number", "year", name="uq_expert_recommendations"),)
+    __table_args__ = (UniqueConstraint("subject_type", "lookup_key", "year", name="uq_expert_recommendations"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(64), index=True)
+    lookup_key: Mapped[str] = mapped_column(String(64), index=True)
     year: Mapped[int] = mapped_column(Integer)
     region: Mapped[str] = mapped_column(String(6))
     reason: Mapped[str] = mapped_column(Text)
@@ -163,7 +164,7 @@ class ApiClientRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     region: Mapped[str | None] = mapped_column(String(6))
     subject_type: Mapped[str | None] = mapped_column(String(16))
-    subject_id_number: Mapped[str | None] = mapped_column(String(64))
+    subject_lookup_key: Mapped[str | None] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -257,7 +258,7 @@ class NoticeRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id"), unique=True)
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(64), index=True)
+    lookup_key: Mapped[str] = mapped_column(String(64), index=True)
     region: Mapped[str] = mapped_column(String(6))
     served_on: Mapped[date] = mapped_column(Date)
     received_on: Mapped[date] = mapped_column(Date)
@@ -281,7 +282,7 @@ class ObjectionRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id"), index=True)
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(64), index=True)
+    lookup_key: Mapped[str] = mapped_column(String(64), index=True)
     region: Mapped[str] = mapped_column(String(6), index=True)
     filed_on: Mapped[date] = mapped_column(Date)
     # True: a date staff entered (a paper filing's day of receipt); False: the service's day of filing.
@@ -316,7 +317,7 @@ class RepairRow(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id"), index=True)
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(64), index=True)
+    lookup_key: Mapped[str] = mapped_column(String(64), index=True)
     region: Mapped[str] = mapped_column(String(6), index=True)
     filed_on: Mapped[date] = mapped_column(Date)
     filed_on_entered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -346,7 +347,7 @@ class MeasureEventRow(Base):
                                     autoincrement=True)
     measure_id: Mapped[str] = mapped_column(String(32), index=True)
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(64))
+    lookup_key: Mapped[str] = mapped_column(String(64))
     event: Mapped[str] = mapped_column(String(32))
     ref: Mapped[str] = mapped_column(String(32), default="")  # the notice/objection/repair it concerns
     on: Mapped[date] = mapped_column(Date)
@@ -359,7 +360,7 @@ class AuditEventRow(Base):
     the other columns mirror it for queries."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_subject", "id_number", "subject_type", "day"),
+    __table_args__ = (Index("ix_audit_events_subject", "lookup_key", "subject_type", "day"),
                       Index("ix_audit_events_region_day", "region", "day"))
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
@@ -370,7 +371,7 @@ class AuditEventRow(Base):
     entity: Mapped[str] = mapped_column(String(24))
     entity_id: Mapped[str] = mapped_column(String(64))
     subject_type: Mapped[str | None] = mapped_column(String(16))
-    id_number: Mapped[str | None] = mapped_column(String(64))
+    lookup_key: Mapped[str | None] = mapped_column(String(64))
     region: Mapped[str | None] = mapped_column(String(6))
     actor: Mapped[str] = mapped_column(String(128))
     payload: Mapped[str] = mapped_column(Text)
@@ -456,7 +457,7 @@ class EvidenceFileRow(Base):
     case_id: Mapped[str] = mapped_column(String(32))
     measure_id: Mapped[str] = mapped_column(ForeignKey("measures.id"))
     subject_type: Mapped[str] = mapped_column(String(16))
-    id_number: Mapped[str] = mapped_column(String(64), index=True)  # the lookup key
+    lookup_key: Mapped[str] = mapped_column(String(64), index=True)
     region: Mapped[str] = mapped_column(String(6))
     filename: Mapped[str] = mapped_column(String(160))
     content_type: Mapped[str] = mapped_column(String(32))  # from the content, never from the sender

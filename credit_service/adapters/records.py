@@ -67,25 +67,25 @@ def measures_of_violations(session: Session, violation_ids: Sequence[str]) -> di
 def load_ledgers(session: Session, keys: Iterable[SubjectKey]) -> dict[SubjectKey, SubjectLedger]:
     keys = set(keys)
     ledgers: dict[SubjectKey, SubjectLedger] = {k: SubjectLedger() for k in keys}
-    numbers = sorted({n for _, n in keys})
+    lookup_keys = sorted({n for _, n in keys})
     dialect = session.get_bind().dialect.name
-    for chunk in _chunks(numbers, _chunk_size(dialect)):
+    for chunk in _chunks(lookup_keys, _chunk_size(dialect)):
         totals = session.execute(
-            select(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year,
+            select(ViolationRow.subject_type, ViolationRow.lookup_key, ViolationRow.record_year,
                    func.sum(ViolationRow.__table__.c.fund_loss_fen), func.sum(ViolationRow.points))
-            .where(_member_of(dialect, ViolationRow.id_number, chunk), ViolationRow.voided_on.is_(None))
-            .group_by(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year))
-        for subject_type, id_number, year, total, points in totals:  # SUM keeps the Yuan type: already yuan
-            if (subject_type, id_number) in ledgers:
-                ledgers[(subject_type, id_number)].year_loss[year] += total
-                ledgers[(subject_type, id_number)].year_points[year] += points or 0
+            .where(_member_of(dialect, ViolationRow.lookup_key, chunk), ViolationRow.voided_on.is_(None))
+            .group_by(ViolationRow.subject_type, ViolationRow.lookup_key, ViolationRow.record_year))
+        for subject_type, lookup_key, year, total, points in totals:  # SUM keeps the Yuan type: already yuan
+            if (subject_type, lookup_key) in ledgers:
+                ledgers[(subject_type, lookup_key)].year_loss[year] += total
+                ledgers[(subject_type, lookup_key)].year_points[year] += points or 0
         measures = session.execute(
-            select(MeasureRow.subject_type, MeasureRow.id_number, MeasureRow.record_year, MeasureRow.kind,
+            select(MeasureRow.subject_type, MeasureRow.lookup_key, MeasureRow.record_year, MeasureRow.kind,
                    MeasureRow.months, MeasureRow.restores_on, MeasureRow.reregistration_from)
-            .where(_member_of(dialect, MeasureRow.id_number, chunk), MeasureRow.revoked_on.is_(None)))
-        for subject_type, id_number, year, kind, months, restores_on, again in measures:
-            if (subject_type, id_number) in ledgers:
-                ledgers[(subject_type, id_number)].note_measure(year, kind, months, restores_on, again)
+            .where(_member_of(dialect, MeasureRow.lookup_key, chunk), MeasureRow.revoked_on.is_(None)))
+        for subject_type, lookup_key, year, kind, months, restores_on, again in measures:
+            if (subject_type, lookup_key) in ledgers:
+                ledgers[(subject_type, lookup_key)].note_measure(year, kind, months, restores_on, again)
     return ledgers
 
 
@@ -96,7 +96,7 @@ def insert_rows(session: Session, violations: list[dict], measures: list[dict], 
         bulk_insert(connection, ViolationRow.__table__, violations)
     if measures:
         bulk_insert(connection, MeasureRow.__table__, measures)
-    changes = [{"subject_type": t, "id_number": n, "changed_at": changed_at, "origin": origin}
+    changes = [{"subject_type": t, "lookup_key": n, "changed_at": changed_at, "origin": origin}
                for t, n in sorted(set(changed))]
     if changes:
         bulk_insert(connection, SubjectChangeRow.__table__, changes)
@@ -152,31 +152,31 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     m, v, r = MeasureRow.__table__.c, ViolationRow.__table__.c, ExpertRecommendationRow.__table__.c
     dialect = connection.dialect.name
     measure_query = select(m.id, m.kind, m.region, _day_text(dialect, m.starts_on), _day_text(dialect, m.restores_on),
-                           m.subject_type, m.id_number, m.credit_state,
+                           m.subject_type, m.lookup_key, m.credit_state,
                            _day_text(dialect, m.reregistration_from), m.article).where(m.revoked_on.is_(None))
-    year_query = select(v.subject_type, v.id_number, v.record_year).where(v.voided_on.is_(None)).distinct()
-    recommendation_query = select(r.subject_type, r.id_number, r.year).where(r.withdrawn_on.is_(None))
+    year_query = select(v.subject_type, v.lookup_key, v.record_year).where(v.voided_on.is_(None)).distinct()
+    recommendation_query = select(r.subject_type, r.lookup_key, r.year).where(r.withdrawn_on.is_(None))
     # Practitioners' points per record year, for the credit evaluation (few rows: agreement violations).
-    points_query = select(v.subject_type, v.id_number, v.record_year, func.sum(v.points)).where(
-        v.voided_on.is_(None), v.points > 0).group_by(v.subject_type, v.id_number, v.record_year)
+    points_query = select(v.subject_type, v.lookup_key, v.record_year, func.sum(v.points)).where(
+        v.voided_on.is_(None), v.points > 0).group_by(v.subject_type, v.lookup_key, v.record_year)
     if keys is None:
         batches = [(measure_query, year_query, recommendation_query, points_query)]
     else:
         wanted = set(keys)
-        numbers = sorted({n for _, n in wanted})
-        batches = [(measure_query.where(_member_of(dialect, m.id_number, c)),
-                    year_query.where(_member_of(dialect, v.id_number, c)),
-                    recommendation_query.where(_member_of(dialect, r.id_number, c)),
-                    points_query.where(_member_of(dialect, v.id_number, c)))
-                   for c in _chunks(numbers, _chunk_size(dialect))]
+        lookup_keys = sorted({n for _, n in wanted})
+        batches = [(measure_query.where(_member_of(dialect, m.lookup_key, c)),
+                    year_query.where(_member_of(dialect, v.lookup_key, c)),
+                    recommendation_query.where(_member_of(dialect, r.lookup_key, c)),
+                    points_query.where(_member_of(dialect, v.lookup_key, c)))
+                   for c in _chunks(lookup_keys, _chunk_size(dialect))]
     types = {t: t for t in ("insured", "physician", "pharmacist")}  # one str object per type
     articles: dict[str, str] = {}  # one str object per article (a few dozen), not one per measure
     points: dict[SubjectKey, dict[int, int]] = defaultdict(dict)
     for mq, yq, rq, pq in batches:
         # .all(): one bulk fetch; iterating the result would fetch row by row (3× slower for 1M rows).
-        for mid, kind, region, starts_on, restores_on, subject_type, id_number, credit, again, article in \
+        for mid, kind, region, starts_on, restores_on, subject_type, lookup_key, credit, again, article in \
                 connection.execute(mq).all():
-            key = (types.get(subject_type, subject_type), id_number)
+            key = (types.get(subject_type, subject_type), lookup_key)
             try:
                 fact = MeasureFact(mid, kind, region, _day(starts_on), _optional_day(restores_on),
                                    credit == "unrepaired", reregistration_from=_optional_day(again),
@@ -185,16 +185,16 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
                 _skip("measures", f"a date of measure {mid}", exc, key, bad)
                 continue
             measures[key].append(fact)
-        for subject_type, id_number, year, total in connection.execute(pq).all():
-            points[(types.get(subject_type, subject_type), id_number)][year] = int(total)
-        for subject_type, id_number, year in connection.execute(rq).all():
+        for subject_type, lookup_key, year, total in connection.execute(pq).all():
+            points[(types.get(subject_type, subject_type), lookup_key)][year] = int(total)
+        for subject_type, lookup_key, year in connection.execute(rq).all():
             if year.__class__ is not int:
-                _skip("expert_recommendations", "an expert recommendation", year, (subject_type, id_number), bad)
+                _skip("expert_recommendations", "an expert recommendation", year, (subject_type, lookup_key), bad)
                 continue
-            recommended[(subject_type, id_number)].add(year)
+            recommended[(subject_type, lookup_key)].add(year)
         get = year_masks.get
-        for subject_type, id_number, year in connection.execute(yq).all():
-            key = (types.get(subject_type, subject_type), id_number)
+        for subject_type, lookup_key, year in connection.execute(yq).all():
+            key = (types.get(subject_type, subject_type), lookup_key)
             bit = bit_of_year.get(year)
             if bit is None:
                 if year.__class__ is not int:
@@ -274,7 +274,7 @@ def _skip(table: str, what: str, problem, key: SubjectKey, bad: set[SubjectKey])
 def changes_since(connection: Connection, floor: int) -> list[tuple[int, str, str, str | None]]:
     c = SubjectChangeRow.__table__.c
     return [tuple(r) for r in connection.execute(
-        select(c.seq, c.subject_type, c.id_number, c.origin).where(c.seq > floor).order_by(c.seq))]
+        select(c.seq, c.subject_type, c.lookup_key, c.origin).where(c.seq > floor).order_by(c.seq))]
 
 
 def latest_change_seq(connection: Connection) -> int:

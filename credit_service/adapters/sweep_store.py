@@ -28,7 +28,7 @@ class Sweeps:
         so a second runner takes other rows (or none), and re-checks `where` on rows that a concurrent
         transaction just changed; SQLite: the transaction began with BEGIN IMMEDIATE (one writer)."""
         m = MeasureRow.__table__.c
-        query = select(m.id, m.subject_type, m.id_number, m.region, m.starts_on, m.restores_on).where(*where) \
+        query = select(m.id, m.subject_type, m.lookup_key, m.region, m.starts_on, m.restores_on).where(*where) \
             .order_by(*order_by).limit(CHUNK)
         if self._session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)

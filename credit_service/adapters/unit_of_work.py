@@ -31,7 +31,7 @@ class ChangeFeed:
 
     def append(self, keys: Iterable[SubjectKey], now: datetime, origin: str | None = None) -> None:
         """`origin` None: every process, this one included, reloads these subjects from the database."""
-        rows = [{"subject_type": t, "id_number": n, "changed_at": now, "origin": origin} for t, n in sorted(set(keys))]
+        rows = [{"subject_type": t, "lookup_key": n, "changed_at": now, "origin": origin} for t, n in sorted(set(keys))]
         if rows:
             self._session.execute(insert(SubjectChangeRow), rows)
 
@@ -213,6 +213,6 @@ class SqlUnitOfWork(UnitOfWork):
                              {"ids": lock_ids})
 
 
-def _lock_id(subject_type: str, id_number: str) -> int:
-    digest = hashlib.blake2b(f"{subject_type}:{id_number}".encode(), digest_size=8).digest()
+def _lock_id(subject_type: str, lookup_key: str) -> int:
+    digest = hashlib.blake2b(f"{subject_type}:{lookup_key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)

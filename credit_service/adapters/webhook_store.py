@@ -53,10 +53,10 @@ class Webhooks:
             WebhookDeliveryRow.webhook_id == webhook_id, WebhookDeliveryRow.state == "dead")))
 
     def feed_after(self, floor: int, limit: int) -> list:
-        """Subject entries of the change feed after seq `floor` (seq, subject_type, id_number, changed_at)."""
+        """Subject entries of the change feed after seq `floor` (seq, subject_type, lookup_key, changed_at)."""
         c = SubjectChangeRow.__table__.c
         return self._session.execute(
-            select(c.seq, c.subject_type, c.id_number, c.changed_at)
+            select(c.seq, c.subject_type, c.lookup_key, c.changed_at)
             .where(c.seq > floor, c.subject_type != CLIENT_FEED).order_by(c.seq).limit(limit)).all()
 
     def latest_seq(self) -> int:
@@ -80,7 +80,7 @@ class Webhooks:
             t = table.c
             for chunk in _chunks(wanted, _chunk_size(dialect)):
                 for subject_type, key, region in connection.execute(
-                        select(t.subject_type, t.id_number, t.region).where(_member_of(dialect, t.id_number, chunk))
+                        select(t.subject_type, t.lookup_key, t.region).where(_member_of(dialect, t.lookup_key, chunk))
                         .distinct()):
                     found.setdefault((subject_type, key), set()).add(region)
         return found

@@ -130,7 +130,7 @@ def may(principal: "Principal | None", action: str) -> bool:
 
 
 def owns(principal: "Principal", subject_type: str, lookup_key: str) -> bool:
-    return (principal.subject_type, principal.subject_id_number) == (subject_type, lookup_key)
+    return (principal.subject_type, principal.subject_lookup_key) == (subject_type, lookup_key)
 
 
 def check_subject(principal: "Principal", action: str, subject_type: str, lookup_key: str) -> str:

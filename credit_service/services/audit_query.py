@@ -29,7 +29,7 @@ def audit_events(uow: UnitOfWork, principal: Principal, *, region: str | None = 
         rows = uow.audit.events(region=region, subject_type=subject_type, keys=keys, since=since, until=until,
                                 after=after, limit=PAGE + 1)
         # Events name the subject's lookup key; staff and admin see the number (from `subjects`).
-        numbers = uow.subjects.reveal(row.id_number for row in rows[:PAGE])
+        numbers = uow.subjects.reveal(row.lookup_key for row in rows[:PAGE])
     events = []
     for row in rows[:PAGE]:
         event = json.loads(row.payload)

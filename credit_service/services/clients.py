@@ -7,8 +7,8 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
-from ..adapters.accounts import active_client
 from ..adapters.orm import ApiClientRow
 from ..adapters.status_index import CLIENT_FEED
 from ..clock import Clock, SystemClock
@@ -30,7 +30,7 @@ class Principal:
     role: str
     region: str | None = None
     subject_type: str | None = None
-    subject_id_number: str | None = None  # a person's lookup key (adapters/pii.py), not the number
+    subject_lookup_key: str | None = None  # a person's lookup key (adapters/pii.py), not the number
     expires_at: datetime | None = None  # refused from this instant (aware); None: does not expire
     # As the audit trail names the one acting (default: `name`), and the request it came in: set by the
     # door that names the Principal (API: the client; console: "console:<user>"; self-service: the person).
@@ -69,19 +69,19 @@ def create_client(uow: UnitOfWork, clock: Clock, name: str, role: str, region: s
         if problem := id_number_problem(id_number):
             raise Invalid(problem, code="invalid_id_number", errors={"subject": [problem]})
     token = secrets.token_urlsafe(32)
-    subject_key = None
+    lookup_key = None
     if id_number is not None:  # only the lookup key is stored, like everywhere else
-        subject_key = uow.keys.lookup_key(subject_type, id_number)
+        lookup_key = uow.keys.lookup_key(subject_type, id_number)
     now = clock.now()
     if expires_at is not None and expires_at <= now:
         raise Invalid("令牌的失效时间须晚于现在。", errors={"expires": ["not in the future"]})
-    principal = Principal(uuid.uuid4().hex, name, role, region, subject_type, subject_key, expires_at)
+    principal = Principal(uuid.uuid4().hex, name, role, region, subject_type, lookup_key, expires_at)
     with uow:
         if uow.clients.named(name) is not None:
             raise Conflict(f"客户端名称{name}已存在。", code="duplicate_client_name")
         uow.clients.add(ApiClientRow(
             id=principal.client_id, name=name, role=role, region=region, subject_type=subject_type,
-            subject_id_number=subject_key, token_hash=hash_token(token), created_at=now, expires_at=expires_at))
+            subject_lookup_key=lookup_key, token_hash=hash_token(token), created_at=now, expires_at=expires_at))
         if id_number is not None:
             uow.subjects.remember([(subject_type, id_number)])
         uow.audit.stage([Change(
@@ -131,12 +131,12 @@ class ClientListing:
 def list_clients(uow: UnitOfWork) -> list[ClientListing]:
     with uow:
         rows = uow.clients.all()
-        numbers = uow.subjects.reveal(r.subject_id_number for r in rows if r.subject_id_number)
+        numbers = uow.subjects.reveal(r.subject_lookup_key for r in rows if r.subject_lookup_key)
 
     def subject(r) -> str | None:
-        if not r.subject_id_number:
+        if not r.subject_lookup_key:
             return None
-        number = numbers.get(r.subject_id_number)
+        number = numbers.get(r.subject_lookup_key)
         return f"{r.subject_type}:{mask_id_number(number) if number else '?'}"
 
     return [ClientListing(r.id, r.name, r.role, r.region, subject(r), as_shanghai(r.created_at),
@@ -158,8 +158,9 @@ class TokenCache:
     MISS_SECONDS = 5.0
     MAX_MISSES = 10_000
 
-    def __init__(self, session_factory, clock: Clock | None = None, now=time.monotonic):
-        self._session_factory = session_factory
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], clock: Clock | None = None, now=time.monotonic):
+        """`uow_factory`: a new unit of work each call (the container's `uow`); a lookup is one read."""
+        self._uow_factory = uow_factory
         self._clock = clock or SystemClock()
         self._now = now
         self._known: dict[str, Principal] = {}
@@ -201,11 +202,12 @@ class TokenCache:
         return "invalid_token"
 
     def _load(self, token_hash: str) -> Principal | None:
-        row = active_client(self._session_factory, token_hash)
-        if row is None:
-            return None
-        return Principal(row.id, row.name, row.role, row.region, row.subject_type, row.subject_id_number,
-                         as_shanghai(row.expires_at))
+        with self._uow_factory() as uow:
+            row = uow.clients.active(token_hash)
+            if row is None:
+                return None
+            return Principal(row.id, row.name, row.role, row.region, row.subject_type, row.subject_lookup_key,
+                             as_shanghai(row.expires_at))
 
     def _remember_miss(self, token_hash: str) -> None:
         if len(self._missing) >= self.MAX_MISSES:

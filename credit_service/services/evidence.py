@@ -69,14 +69,14 @@ def stage(uow, case_kind: str, case, files: Sequence[CheckedFile], principal: Pr
     rows = []
     for f in files:
         row = EvidenceFileRow(id=uuid.uuid4().hex, case_kind=case_kind, case_id=case.id, measure_id=case.measure_id,
-                              subject_type=case.subject_type, id_number=case.id_number, region=case.region,
+                              subject_type=case.subject_type, lookup_key=case.lookup_key, region=case.region,
                               filename=f.filename, content_type=f.content_type, size=len(f.content), sha256=f.sha256,
                               content=f.content, uploaded_by=principal.name[:128], created_at=now)
         uow.cases.add(row)
         rows.append(row)
     if rows:
         uow.audit.stage([Change(action="evidence_added", entity=case_kind, entity_id=case.id,
-                                subject_type=case.subject_type, id_number=case.id_number, region=case.region,
+                                subject_type=case.subject_type, lookup_key=case.lookup_key, region=case.region,
                                 after={"files": [{"id": r.id, "name": r.filename, "type": r.content_type,
                                                   "size": r.size, "sha256": r.sha256} for r in rows]})], now,
                         principal.actor)
@@ -94,7 +94,7 @@ def add_evidence(w, principal: Principal, case_kind: str, case_id: str, uploads:
     now = w.clock.now()
     with w.uow_factory() as uow:
         case = _case(uow, case_kind, case_id, for_update=True)
-        access.check_case_file(principal, access.CASE_FILE, case.subject_type, case.id_number, case.region)
+        access.check_case_file(principal, access.CASE_FILE, case.subject_type, case.lookup_key, case.region)
         if case.state != "open":
             if case_kind == "objection":
                 raise Conflict("该异议已作出复核决定，不能再补充证明材料。", code="objection_closed")
@@ -111,7 +111,7 @@ def evidence_of(uow, principal: Principal, case_kind: str, case_id: str) -> list
     """The files of one objection or repair (without their bytes): whoever may read the case file."""
     with uow:
         case = _case(uow, case_kind, case_id)
-        access.check_case_file(principal, access.CASE_READ, case.subject_type, case.id_number, case.region)
+        access.check_case_file(principal, access.CASE_READ, case.subject_type, case.lookup_key, case.region)
         return uow.cases.evidence_files(case_kind, case.id)
 
 
@@ -121,6 +121,6 @@ def evidence_file(uow, principal: Principal, file_id: str) -> EvidenceFileRow:
         row = uow.cases.evidence_file(file_id)
         if row is None:
             raise NotFound(f"未找到编号为{file_id}的证明材料。", code="evidence_not_found")
-        access.check_case_file(principal, access.CASE_READ, row.subject_type, row.id_number, row.region)
+        access.check_case_file(principal, access.CASE_READ, row.subject_type, row.lookup_key, row.region)
         row.content  # loaded before the session closes  # noqa: B018
         return row

@@ -59,7 +59,7 @@ def _check_practitioner(subject_type: str) -> None:
 
 def _change(row: ExpertRecommendationRow, action: str, before: dict | None, after: dict) -> Change:
     return Change(action=action, entity=_ENTITY, entity_id=row.id, subject_type=row.subject_type,
-                  id_number=row.id_number, region=row.region, before=before, after={"year": row.year, **after})
+                  lookup_key=row.lookup_key, region=row.region, before=before, after={"year": row.year, **after})
 
 
 def recommend_expert(uow: UnitOfWork, clock: Clock, principal: Principal, subject_type: str, id_number: str,
@@ -84,7 +84,7 @@ def recommend_expert(uow: UnitOfWork, clock: Clock, principal: Principal, subjec
             row.withdrawn_on = row.withdrawn_by = row.withdrawal_reason = None
         else:
             before = None
-            row = ExpertRecommendationRow(id=uuid.uuid4().hex, subject_type=subject_type, id_number=key,
+            row = ExpertRecommendationRow(id=uuid.uuid4().hex, subject_type=subject_type, lookup_key=key,
                                           year=year, region=region, reason=reason, marked_by=actor, marked_at=now)
             uow.cases.add(row)
         uow.audit.stage([_change(row, "expert_recommended", before, {"reason": reason, "marked_by": actor})], now,
@@ -122,7 +122,7 @@ def withdraw_expert_recommendation(uow: UnitOfWork, clock: Clock, principal: Pri
         uow.audit.stage([_change(row, "expert_recommendation_withdrawn", {"withdrawn_on": None},
                                  {"withdrawn_on": today, "reason": reason, "withdrawn_by": principal.name})], now,
                         principal.actor)
-        uow.subjects_changed([(row.subject_type, row.id_number)], now)
-        shown = _shown(row, uow.subjects.reveal_one(row.id_number))
+        uow.subjects_changed([(row.subject_type, row.lookup_key)], now)
+        shown = _shown(row, uow.subjects.reveal_one(row.lookup_key))
         uow.commit()
         return shown

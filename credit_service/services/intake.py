@@ -131,7 +131,7 @@ def _record(uow: UnitOfWork, principal: Principal, rows: list[ViolationInput | S
             fingerprint = (v.body_hash(), key)
             earlier = existing.get(ref)
             if earlier is not None:
-                outcomes[i] = _replay(i, v, fingerprint, (earlier.body_hash, (earlier.subject_type, earlier.id_number)),
+                outcomes[i] = _replay(i, v, fingerprint, (earlier.body_hash, (earlier.subject_type, earlier.lookup_key)),
                                       lambda: _from_row(earlier, replay_measures.get(earlier.id, []), v))
                 continue
             if ref in in_batch:
@@ -185,7 +185,7 @@ def _audit_changes(outcomes, stored: dict) -> list[Change]:
         r, v = o.violation, o.violation.input
         changes.append(Change(
             action="violation_recorded", entity="violation", entity_id=r.id, subject_type=v.subject_type,
-            id_number=stored[v.subject][1], region=v.region,
+            lookup_key=stored[v.subject][1], region=v.region,
             after={"source": v.source, "source_ref": v.source_ref, "occurred_on": v.occurred_on,
                    "determined_on": v.determined_on, "fund_loss": v.fund_loss, "handling": v.handling,
                    "fraud": v.fraud, "points": v.points, "months": v.months_override, "rule_set": r.rule_set,
@@ -203,13 +203,13 @@ def _replay(i: int, v: ViolationInput, fingerprint: tuple, first_fingerprint: tu
     return RowOutcome(i, "duplicate", violation=first())
 
 
-def _new_records(v: ViolationInput, subject_key: str, body_hash: str, decision: Decision, actor: str, now, violation_rows: list,
+def _new_records(v: ViolationInput, lookup_key: str, body_hash: str, decision: Decision, actor: str, now, violation_rows: list,
                  measure_rows: list, order: int = 0) -> RecordedViolation:
     violation_id = uuid.uuid4().hex
     notes = "".join(decision.notes)
     violation_rows.append({
         "id": violation_id, "source": v.source, "source_ref": v.source_ref, "body_hash": body_hash,
-        "subject_type": v.subject_type, "id_number": subject_key, "name": v.name, "region": v.region,
+        "subject_type": v.subject_type, "lookup_key": lookup_key, "name": v.name, "region": v.region,
         "occurred_on": v.occurred_on, "determined_on": v.determined_on, "record_year": v.record_year,
         "fund_loss_fen": v.fund_loss, "handling": v.handling, "fraud": v.fraud, "points": v.points,
         "category": v.category,
@@ -225,7 +225,7 @@ def _new_records(v: ViolationInput, subject_key: str, body_hash: str, decision: 
         recorded.measures.append(measure)
         measure_rows.append({
             "id": measure.id, "violation_id": violation_id, "kind": draft.kind,
-            "subject_type": v.subject_type, "id_number": subject_key, "region": v.region,
+            "subject_type": v.subject_type, "lookup_key": lookup_key, "region": v.region,
             "record_year": v.record_year, "starts_on": draft.starts_on, "restores_on": draft.restores_on,
             "months": draft.months, "rule_set": draft.rule_set, "article": draft.article,
             "explanation": draft.explanation, "past_expiry": draft.past_expiry, "revoked_on": None,

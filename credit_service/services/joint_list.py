@@ -54,10 +54,10 @@ def joint_punishment_list(uow, principal: Principal, since: date | None, region:
             since_at = datetime(since.year, since.month, since.day, tzinfo=SHANGHAI)
             found = ([("added", x) for x in uow.listings.added_since(region, since, since_at)]
                      + [("removed", x) for x in uow.listings.removed_since(region, since, since_at)])
-        numbers = uow.listings.numbers(x.subject_key for _, x in found)
+        numbers = uow.listings.numbers(x.lookup_key for _, x in found)
     entries = []
     for change, x in found:
-        number = numbers.get(x.subject_key, "")
+        number = numbers.get(x.lookup_key, "")
         rs = rules.get(x.rule_set)
         entries.append(Entry(
             change=change, measure_id=x.measure_id, subject_type=x.subject_type,

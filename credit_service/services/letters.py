@@ -35,10 +35,10 @@ def letter(uow, principal: Principal, documents: DocumentSettings, rules: RuleBo
     kind = KIND_OF[what]
     with uow:
         row = load(uow, what, entity_id)
-        access.check_case_file(principal, access.CASE_READ, row.subject_type, row.id_number, row.region)
+        access.check_case_file(principal, access.CASE_READ, row.subject_type, row.lookup_key, row.region)
         measure = row if what == "measure" else load(uow, "measure", row.measure_id)
         violation = uow.cases.violation(measure.violation_id)
-        number = uow.subjects.reveal_one(row.id_number)
+        number = uow.subjects.reveal_one(row.lookup_key)
         if what == "measure":
             notice = uow.cases.notice_of(measure.id)
 
@@ -63,7 +63,7 @@ def letter(uow, principal: Principal, documents: DocumentSettings, rules: RuleBo
             raise Conflict(str(exc), code="letter_not_configured") from None
         if issued.newly_issued:  # a number was taken: the trail says by whom (printing again takes none)
             uow.audit.stage([Change(action="document_issued", entity=what, entity_id=row.id,
-                                    subject_type=row.subject_type, id_number=row.id_number, region=row.region,
+                                    subject_type=row.subject_type, lookup_key=row.lookup_key, region=row.region,
                                     after={"kind": kind, "number": issued.number, "issued_on": today})], now,
                             principal.actor)
         uow.commit()

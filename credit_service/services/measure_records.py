@@ -42,7 +42,7 @@ def add_event(uow, m, event: str, on: date, now: datetime, actor: Actor, ref: st
               after: dict | None = None, before: dict | None = None) -> None:
     """The transition, once (measure_events), and its audit-trail entry by `actor`, in this transaction."""
     uow.cases.event(m, event, on, now, ref=ref, detail=detail)
-    uow.audit.stage([measure_change(m.id, m.subject_type, m.id_number, m.region, event, on, ref, detail, after,
+    uow.audit.stage([measure_change(m.id, m.subject_type, m.lookup_key, m.region, event, on, ref, detail, after,
                                     before)], now, actor)
 
 
@@ -56,14 +56,14 @@ _EVENT_ENTITY = {
 }
 
 
-def measure_change(measure_id: str, subject_type: str, id_number: str, region: str, event: str, on: date,
+def measure_change(measure_id: str, subject_type: str, lookup_key: str, region: str, event: str, on: date,
                    ref: str = "", detail: str = "", after: dict | None = None,
                    before: dict | None = None) -> Change:
     """The audit entry of a measure event: about the notice/objection/repair it concerns, if any."""
     entity = _EVENT_ENTITY.get(event, "measure")
     action = event if entity != "measure" else f"measure_{event}"
     return Change(action=action, entity=entity, entity_id=measure_id if entity == "measure" else ref,
-                  subject_type=subject_type, id_number=id_number, region=region, before=before,
+                  subject_type=subject_type, lookup_key=lookup_key, region=region, before=before,
                   after={"measure_id": measure_id, "on": on, **({"cause": ref} if ref and entity == "measure"
                                                                 else {}),
                          **({"detail": detail} if detail else {}), **(after or {})})

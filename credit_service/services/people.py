@@ -29,17 +29,17 @@ def person_signed_in(uow: UnitOfWork, clock: Clock, keys: KeyRing, subject_type:
     with uow:
         key = uow.subjects.remember([(subject_type, id_number)])[(subject_type, id_number)]
         uow.audit.stage([Change(action="person_signed_in", entity="subject", entity_id=key,
-                                subject_type=subject_type, id_number=key)], clock.now(), actor)
+                                subject_type=subject_type, lookup_key=key)], clock.now(), actor)
         uow.commit()
     return key
 
 
 def _own(principal: Principal, action: str) -> tuple[str, str]:
     """The subject a person principal is bound to (type, lookup key); anyone else is refused here."""
-    if principal.subject_type is None or principal.subject_id_number is None:
+    if principal.subject_type is None or principal.subject_lookup_key is None:
         raise Forbidden("自助服务仅供已实名登录的本人使用。", code="not_own_subject")
-    access.check_subject(principal, action, principal.subject_type, principal.subject_id_number)
-    return principal.subject_type, principal.subject_id_number
+    access.check_subject(principal, action, principal.subject_type, principal.subject_lookup_key)
+    return principal.subject_type, principal.subject_lookup_key
 
 
 def own_number(uow: UnitOfWork, principal: Principal) -> tuple[str, str]:
@@ -56,7 +56,7 @@ def person_viewed(uow: UnitOfWork, clock: Clock, principal: Principal, page: str
     subject_type, key = _own(principal, access.RECORD_READ)
     with uow:
         uow.audit.stage([Change(action="person_viewed", entity=entity, entity_id=entity_id or key,
-                                subject_type=subject_type, id_number=key, after={"page": page})], clock.now(),
+                                subject_type=subject_type, lookup_key=key, after={"page": page})], clock.now(),
                         principal.actor)
         uow.commit()
 
@@ -113,7 +113,7 @@ def today_for(source, workflow, principal: Principal) -> Today:
     status = status_of(principal, source, subject_type, number, day, None)
     emergency = status_of(principal, source, subject_type, number, day, True)
     answer = Today(on=day, status=status, emergency_settles=emergency["settlement_allowed"])
-    key = principal.subject_id_number
+    key = principal.subject_lookup_key
     with workflow.uow_factory() as uow:
         for m in sorted(uow.cases.standing_measures_of(subject_type, key), key=lambda m: (m.starts_on, m.id)):
             state = measure_state(m.starts_on, m.restores_on, False, day)

@@ -46,7 +46,7 @@ class Workflow:
 # -- 信用结果告知书 ---------------------------------------------------------------------------------
 
 def _case_file(principal: Principal, action: str, row) -> None:
-    access.check_case_file(principal, action, row.subject_type, row.id_number, row.region)
+    access.check_case_file(principal, action, row.subject_type, row.lookup_key, row.region)
 
 
 def serve_notice(w: Workflow, principal: Principal, measure_id: str, served_on: date, received_on: date) -> NoticeRow:
@@ -58,7 +58,7 @@ def serve_notice(w: Workflow, principal: Principal, measure_id: str, served_on: 
         w.refuse_early(served_on=served_on, received_on=received_on)
         rules_of.check_notice(view_of(m), served_on, received_on, today, uow.cases.notice_of(m.id) is not None)
         deadline = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).objection_deadline(w.calendar, received_on)
-        notice = NoticeRow(id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
+        notice = NoticeRow(id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, lookup_key=m.lookup_key,
                            region=m.region, served_on=served_on, received_on=received_on,
                            objection_deadline=deadline.due_on, deadline_provisional=deadline.provisional,
                            recorded_by=actor, created_at=now)
@@ -90,7 +90,7 @@ class CaseAnswer:
 
 
 def _answer(uow, principal: Principal, action: str, row, credit_restored: bool = False) -> CaseAnswer:
-    return CaseAnswer(row, uow.subjects.reveal_one(row.id_number),
+    return CaseAnswer(row, uow.subjects.reveal_one(row.lookup_key),
                       access.sees_full_numbers(principal, action), credit_restored)
 
 
@@ -114,7 +114,7 @@ def file_objection(w: Workflow, principal: Principal, measure_id: str, filed_on:
         checked = evidence_files.check_uploads(files)
         due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).review_due(w.calendar, filed_on)
         objection = ObjectionRow(
-            id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number,
+            id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, lookup_key=m.lookup_key,
             region=m.region, filed_on=filed_on, filed_on_entered=entered, reason=reason,
             evidence=json.dumps(evidence, ensure_ascii=False),
             acceptance_note=note, review_due_on=due.due_on, review_due_provisional=due.provisional, state="open",
@@ -190,7 +190,7 @@ def decide_objection(w: Workflow, principal: Principal, objection_id: str, outco
         o = load(uow, "objection", objection_id, for_update=True)
         _case_file(principal, access.CASE_DECIDE, o)
         w.refuse_early(decided_on=decided_on)
-        uow.lock_subjects([(o.subject_type, o.id_number)])  # the year is recomputed: serialise with intake
+        uow.lock_subjects([(o.subject_type, o.lookup_key)])  # the year is recomputed: serialise with intake
         m = load(uow, "measure", o.measure_id)
         violation = uow.cases.violation(m.violation_id)
         rules_of.check_objection_decision(o.state, outcome, decided_on, o.filed_on, today, fund_loss is not None,
@@ -200,7 +200,7 @@ def decide_objection(w: Workflow, principal: Principal, objection_id: str, outco
         if o.decided_late and o.overdue_on is None:  # as the overdue sweep would have flagged it
             o.overdue_on = o.review_due_on + timedelta(days=1)
         o.corrected_fund_loss = fund_loss
-        result = ObjectionDecision(objection=o, subject=(o.subject_type, o.id_number))
+        result = ObjectionDecision(objection=o, subject=(o.subject_type, o.lookup_key))
         add_event(uow, m, f"objection_{outcome}", decided_on, now, principal.actor, ref=o.id,
                   detail="逾期作出复核决定" if o.decided_late else "", before={"state": "open"},
                   after={"state": "decided", "outcome": outcome, "reason": reason, "fund_loss": fund_loss,
@@ -215,15 +215,15 @@ def decide_objection(w: Workflow, principal: Principal, objection_id: str, outco
                 violation.fund_loss = fund_loss
             uow.audit.stage([Change(
                 action="violation_voided" if outcome == "upheld" else "violation_corrected", entity="violation",
-                entity_id=violation.id, subject_type=violation.subject_type, id_number=violation.id_number,
+                entity_id=violation.id, subject_type=violation.subject_type, lookup_key=violation.lookup_key,
                 region=violation.region, before=before,
                 after={"fund_loss": violation.fund_loss, "voided_on": violation.voided_on, "objection": o.id})], now,
                 principal.actor)
-            redone = recompute_subject(uow, o.subject_type, o.id_number, violation.record_year, w.rules, decided_on,
+            redone = recompute_subject(uow, o.subject_type, o.lookup_key, violation.record_year, w.rules, decided_on,
                                        o.id, now, principal)
             result.revoked, result.created = redone.revoked, redone.created
-            uow.subjects_changed([(o.subject_type, o.id_number)], now)
-        result.number = uow.subjects.reveal_one(o.id_number)
+            uow.subjects_changed([(o.subject_type, o.lookup_key)], now)
+        result.number = uow.subjects.reveal_one(o.lookup_key)
         if not dry_run:
             uow.commit()
         return result
@@ -244,7 +244,7 @@ def file_repair(w: Workflow, principal: Principal, measure_id: str, subject_type
         access.check_case_file(principal, access.CASE_FILE, *subject, m.region)  # the subject's: checked below
         w.refuse_early(filed_on=filed_on)
         filed_on, entered = rules_of.filing_date(filed_on, today, access.may(principal, access.PAPER_FILING))
-        if (m.subject_type, m.id_number) != subject:
+        if (m.subject_type, m.lookup_key) != subject:
             raise Invalid("该措施不属于申请中的信用主体。", code="measure_not_of_subject",
                           errors={"measure_id": ["措施与 subject_type/id_number 不符。"]})
         open_one = uow.cases.open_repair(m.id)
@@ -252,7 +252,7 @@ def file_repair(w: Workflow, principal: Principal, measure_id: str, subject_type
         checked = evidence_files.check_uploads(files)
         due = procedure_for(w.rules, m.rule_set, m.region, m.starts_on).repair_reply_due(w.calendar, filed_on)
         repair = RepairRow(
-            id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, id_number=m.id_number, region=m.region,
+            id=uuid.uuid4().hex, measure_id=m.id, subject_type=m.subject_type, lookup_key=m.lookup_key, region=m.region,
             filed_on=filed_on, filed_on_entered=entered, corrected=corrected,
             adverse_effects_removed=adverse_effects_removed,
             commitment=commitment, evidence=json.dumps(evidence, ensure_ascii=False), reply_due_on=due.due_on,
@@ -292,7 +292,7 @@ def notice_letter(uow, principal: Principal, measure_id: str) -> NoticeLetter:
         m = load(uow, "measure", measure_id)
         _case_file(principal, access.CASE_READ, m)
         return NoticeLetter(m, uow.cases.violation(m.violation_id), uow.cases.notice_of(measure_id),
-                            uow.subjects.reveal_one(m.id_number))
+                            uow.subjects.reveal_one(m.lookup_key))
 
 
 def repair_view(r: RepairRow) -> RepairView:
@@ -335,9 +335,9 @@ def decide_repair(w: Workflow, principal: Principal, repair_id: str, outcome: st
                 m.credit_state, m.credit_restored_on, m.credit_restored_how, m.credit_note = (
                     restoration.credit_state, restoration.on, restoration.how, restoration.explanation)
                 add_event(uow, m, "credit_restored", restoration.on, now, principal.actor, ref=r.id, detail=restoration.explanation)
-                uow.subjects_changed([(m.subject_type, m.id_number)], now)
+                uow.subjects_changed([(m.subject_type, m.lookup_key)], now)
                 result.restored = True
-        result.number = uow.subjects.reveal_one(r.id_number)
+        result.number = uow.subjects.reveal_one(r.lookup_key)
         if not dry_run:
             uow.commit()
         return result

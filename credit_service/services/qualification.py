@@ -32,9 +32,9 @@ def record_reregistration(w: Workflow, principal: Principal, measure_id: str, re
     now, today = w.clock.now(), w.clock.today()
     with w.uow_factory() as uow:
         m = load(uow, "measure", measure_id, for_update=True)
-        access.check_case_file(principal, access.REREGISTER, m.subject_type, m.id_number, m.region)
+        access.check_case_file(principal, access.REREGISTER, m.subject_type, m.lookup_key, m.region)
         w.refuse_early(registered_on=registered_on)
-        uow.lock_subjects([(m.subject_type, m.id_number)])  # later decisions read the ledger it changes
+        uow.lock_subjects([(m.subject_type, m.lookup_key)])  # later decisions read the ledger it changes
         check_reregistration(m.kind, m.starts_on, m.restores_on, m.revoked_on, m.reregistration_from, registered_on,
                              today)
         article = _article(w, m.rule_set)
@@ -44,8 +44,8 @@ def record_reregistration(w: Workflow, principal: Principal, measure_id: str, re
                   before={"restores_on": None},
                   after={"restores_on": registered_on, "reregistration_from": m.reregistration_from,
                          "article": article, "note": note, "recorded_by": principal.name})
-        uow.subjects_changed([(m.subject_type, m.id_number)], now)
-        number = uow.subjects.reveal_one(m.id_number)
+        uow.subjects_changed([(m.subject_type, m.lookup_key)], now)
+        number = uow.subjects.reveal_one(m.lookup_key)
         uow.commit()
         return Reregistration(m, number, article)
 

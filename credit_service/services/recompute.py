@@ -28,12 +28,12 @@ class Recomputed:
     created: list[MeasureRow]
 
 
-def recompute_subject(uow, subject_type: str, id_number: str, from_year: int, rules: RuleBook,
+def recompute_subject(uow, subject_type: str, lookup_key: str, from_year: int, rules: RuleBook,
                       on: date, cause: str, now: datetime, principal: Principal) -> Recomputed:
-    """`id_number`: the subject's lookup key; `principal`: who decided the objection (`cause`). An objection
+    """`lookup_key`: the subject's lookup key; `principal`: who decided the objection (`cause`). An objection
     or repair application still open on a revoked measure is closed in this same transaction (_revoke)."""
-    violations = uow.cases.violations_of(subject_type, id_number)
-    measures = uow.cases.standing_measures_of(subject_type, id_number)
+    violations = uow.cases.violations_of(subject_type, lookup_key)
+    measures = uow.cases.standing_measures_of(subject_type, lookup_key)
     ledger = SubjectLedger()
     standing: dict[str, list[MeasureRow]] = {}
     for m in measures:
@@ -97,7 +97,7 @@ def _same(m: MeasureRow, draft: MeasureDraft) -> bool:
 
 def _create(uow, v: ViolationRow, draft: MeasureDraft, note: str, now: datetime) -> MeasureRow:
     row = MeasureRow(id=uuid.uuid4().hex, violation_id=v.id, kind=draft.kind, subject_type=v.subject_type,
-                     id_number=v.id_number, region=v.region, record_year=v.record_year, starts_on=draft.starts_on,
+                     lookup_key=v.lookup_key, region=v.region, record_year=v.record_year, starts_on=draft.starts_on,
                      restores_on=draft.restores_on, months=draft.months, rule_set=draft.rule_set,
                      article=draft.article, explanation=draft.explanation + note, past_expiry=draft.past_expiry,
                      reregistration_from=draft.reregistration_from, revoked_on=None, created_at=now)

@@ -58,13 +58,13 @@ class WorkItem:
     id: str
     measure_id: str
     subject_type: str
-    id_number: str
+    id_number: str  # the subject's number, opened ("" as the repository reads the item)
     region: str
     due_on: date
     provisional: bool
     overdue: bool
     working_days_left: int | None = None  # negative: working days overdue
-    subject_key: str = ""  # the subject's lookup key: the console's opaque id of the subject
+    lookup_key: str = ""  # the subject's lookup key: the console's opaque id of the subject
 
 
 @dataclass
@@ -89,9 +89,9 @@ def worklist(uow: UnitOfWork, principal: Principal, today: date, region: str | N
         raise Invalid(f"kind 须为 {'、'.join(WORK_KINDS)} 之一。", errors={"kind": ["未知的事项类别。"]})
     with uow:
         items, total = uow.cases.worklist(today, region, due_before, kinds, offset, limit)
-        numbers = uow.subjects.reveal(i.id_number for i in items)
-    return WorkPage([WorkItem(i.kind, i.id, i.measure_id, i.subject_type, numbers[i.id_number], i.region, i.due_on,
-                              i.provisional, i.overdue, _working_days_left(calendar, today, i.due_on), i.id_number)
+        numbers = uow.subjects.reveal(i.lookup_key for i in items)
+    return WorkPage([WorkItem(i.kind, i.id, i.measure_id, i.subject_type, numbers[i.lookup_key], i.region, i.due_on,
+                              i.provisional, i.overdue, _working_days_left(calendar, today, i.due_on), i.lookup_key)
                      for i in items], total, offset, limit)
 
 
@@ -113,10 +113,11 @@ def find_subject(uow: UnitOfWork, principal: Principal, subject_type: str, id_nu
         return key if uow.subjects.identify(key) is not None else None
 
 
-def subject_of(uow: UnitOfWork, principal: Principal, subject_key: str) -> tuple[str, str]:
-    """(subject_type, identity number) behind an opaque id from find_subject; 404 if there is none."""
+def subject_of(uow: UnitOfWork, principal: Principal, lookup_key: str) -> tuple[str, str]:
+    """(subject_type, identity number) behind an opaque id from find_subject (a lookup key); 404 if there is
+    none."""
     with uow:
-        found = uow.subjects.identify(subject_key)
+        found = uow.subjects.identify(lookup_key)
     if found is None:
         raise NotFound("未找到该信用主体。", code="subject_not_found")
     access.check_number(principal, access.RECORD_READ, found[0], found[1], uow.keys.lookup_key)

@@ -18,7 +18,7 @@ from .procedure import Workflow, repair_view
 
 
 def _events(rows, event: str, day_of, now, detail_of=None) -> list[dict]:
-    return [{"measure_id": r.id, "subject_type": r.subject_type, "id_number": r.id_number, "event": event, "ref": "",
+    return [{"measure_id": r.id, "subject_type": r.subject_type, "lookup_key": r.lookup_key, "event": event, "ref": "",
              "on": day_of(r), "detail": detail_of(r) if detail_of else "", "recorded_at": now} for r in rows]
 
 
@@ -32,9 +32,9 @@ def activate_measures(w: Workflow, as_of: date, actor: Actor) -> str:
             now = w.clock.now()
             uow.sweeps.mark_activated(due)
             uow.sweeps.add_events(_events(due, "activated", lambda r: r.starts_on, now))
-            uow.audit.stage([measure_change(r.id, r.subject_type, r.id_number, r.region, "activated", r.starts_on)
+            uow.audit.stage([measure_change(r.id, r.subject_type, r.lookup_key, r.region, "activated", r.starts_on)
                              for r in due], now, actor)
-            uow.subjects_changed([(r.subject_type, r.id_number) for r in due], now)
+            uow.subjects_changed([(r.subject_type, r.lookup_key) for r in due], now)
             uow.commit()
             done += len(due)
     return f"{done}项措施已生效"
@@ -63,13 +63,13 @@ def end_measures(w: Workflow, as_of: date, actor: Actor) -> str:
                 o = outcomes[d.id]
                 events += _events([d], f"credit_{o.credit_state}", lambda _: o.on, now, lambda _: o.explanation)
             uow.sweeps.add_events(events)
-            uow.audit.stage([measure_change(d.id, d.subject_type, d.id_number, d.region, "ended", d.restores_on,
+            uow.audit.stage([measure_change(d.id, d.subject_type, d.lookup_key, d.region, "ended", d.restores_on,
                                            after={"credit_state": outcomes[d.id].credit_state,
                                                   "credit_restored_on": outcomes[d.id].on
                                                   if outcomes[d.id].credit_state == "restored" else None,
                                                   "credit_restored_how": outcomes[d.id].how})
                             for d in due], now, actor)
-            uow.subjects_changed([(d.subject_type, d.id_number) for d in due], now)
+            uow.subjects_changed([(d.subject_type, d.lookup_key) for d in due], now)
             uow.commit()
             ended += len(due)
             restored += sum(o.credit_state == "restored" for o in outcomes.values())

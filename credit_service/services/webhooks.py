@@ -181,13 +181,13 @@ def _enqueue_one(uow: UnitOfWork, clock: Clock, webhook_id: str) -> tuple[int, b
         fresh = [e for e in entries if e.seq not in done and e.subject_type in SUBJECT_TYPES][:ENQUEUE_BATCH]
         more = len(fresh) == ENQUEUE_BATCH
         top = max([webhook.cursor] + ([fresh[-1].seq] if more else [e.seq for e in entries]))
-        regions = uow.webhooks.record_regions({(e.subject_type, e.id_number) for e in fresh})
-        new = [e for e in fresh if scope.entitles(e.subject_type, regions.get((e.subject_type, e.id_number), ()))]
+        regions = uow.webhooks.record_regions({(e.subject_type, e.lookup_key) for e in fresh})
+        new = [e for e in fresh if scope.entitles(e.subject_type, regions.get((e.subject_type, e.lookup_key), ()))]
         if new:
-            keys = {(e.subject_type, e.id_number) for e in new}
+            keys = {(e.subject_type, e.lookup_key) for e in new}
             facts = uow.webhooks.subject_facts(keys)
             # The feed holds lookup keys; the pseudonym is of the number, so that it outlives key rotations.
-            numbers = uow.subjects.reveal(e.id_number for e in new)
+            numbers = uow.subjects.reveal(e.lookup_key for e in new)
             pseudonym_key = _open_pseudonym_key(uow.keys, webhook)
             today, now = clock.today(), clock.now()
             rows = []
@@ -195,8 +195,8 @@ def _enqueue_one(uow: UnitOfWork, clock: Clock, webhook_id: str) -> tuple[int, b
                 payload = {
                     "event_id": event_id(e.seq), "type": STATUS_CHANGED, "seq": e.seq,
                     "changed_at": _iso(e.changed_at),
-                    "subject_key": subject_pseudonym(pseudonym_key, e.subject_type, numbers[e.id_number]),
-                    "status": event_status(e.subject_type, facts.get((e.subject_type, e.id_number), CLEAN), today),
+                    "subject_key": subject_pseudonym(pseudonym_key, e.subject_type, numbers[e.lookup_key]),
+                    "status": event_status(e.subject_type, facts.get((e.subject_type, e.lookup_key), CLEAN), today),
                 }
                 rows.append({"webhook_id": webhook_id, "seq": e.seq, "event_id": event_id(e.seq),
                              "event_type": STATUS_CHANGED, "state": "pending", "attempts": 0,

@@ -43,7 +43,7 @@ def person_principal() -> Principal | None:
     if s is None or s.door != ME or not s.signed_in or not s.subject_key:
         return None
     return Principal(client_id=access.PERSON, name="self-service", role=access.PERSON, subject_type=s.subject_type,
-                     subject_id_number=s.subject_key, audit_name=f"person:{s.subject_key}"[:128],
+                     subject_lookup_key=s.subject_key, audit_name=f"person:{s.subject_key}"[:128],
                      request_id=_request_id())
 
 

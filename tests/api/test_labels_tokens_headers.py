@@ -146,7 +146,7 @@ def test_finding_11_a_revoked_token_is_refused_and_then_remembered_as_a_miss(cli
 def test_finding_11_remembered_misses_are_bounded_and_expire(container):
     from credit_service.services.clients import TokenCache
     now = [1000.0]
-    cache = TokenCache(container.session_factory, now=lambda: now[0])
+    cache = TokenCache(container.uow, now=lambda: now[0])
     cache.MAX_MISSES = 50
     for i in range(120):
         assert cache.principal_for(f"made-up-{i}") is None

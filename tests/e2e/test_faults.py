@@ -107,18 +107,18 @@ def test_kill_9_during_a_large_import_keeps_every_acknowledged_row_and_half_writ
         measures_of: dict[str, set[str]] = {}
         for m in session.scalars(select(MeasureRow)):
             measures_of.setdefault(m.violation_id, set()).add(m.id)
-        fed = {n for (n,) in session.execute(select(SubjectChangeRow.id_number))}
+        fed = {n for (n,) in session.execute(select(SubjectChangeRow.lookup_key))}
         orphan_measures = session.scalar(select(func.count()).select_from(MeasureRow).where(
             MeasureRow.violation_id.not_in(select(ViolationRow.id))))
     # Every acknowledged row is there, whole: its fields, its measures, its change-feed (outbox) entry.
     for name, answer in acknowledged.items():
         for row, result in zip(batches[name], answer["results"]):
             v = stored[row["source_ref"]]
-            assert (v.id, v.id_number, str(v.fund_loss), v.determined_on.isoformat()) == (
+            assert (v.id, v.lookup_key, str(v.fund_loss), v.determined_on.isoformat()) == (
                 result["violation_id"], stored_key(row["subject"]["id_number"]), row["fund_loss"],
                 row["determined_on"])
             assert measures_of.get(v.id, set()) == {m["id"] for m in result["measures"]} != set()
-            assert v.id_number in fed
+            assert v.lookup_key in fed
     # The import in flight is all or nothing; whatever is there is whole too.
     c_refs = [r["source_ref"] for r in batches["C"]]
     present = [ref for ref in c_refs if ref in stored]
@@ -128,7 +128,7 @@ def test_kill_9_during_a_large_import_keeps_every_acknowledged_row_and_half_writ
     if c_acknowledged:
         assert len(present) == len(c_refs)
     for ref in present:
-        assert measures_of.get(stored[ref].id) and stored[ref].id_number in fed
+        assert measures_of.get(stored[ref].id) and stored[ref].lookup_key in fed
     assert orphan_measures == 0
 
     # A restarted server answers from what was stored, and the sender can safely send the lost import again.
@@ -176,7 +176,7 @@ def test_webhooks_reach_a_failing_then_recovering_receiver_exactly_once_across_a
         receiver.close()
     from credit_service.adapters.subjects import reveal
     with container.session_factory() as session:
-        feed = {r.seq: r.id_number for r in session.scalars(select(SubjectChangeRow))
+        feed = {r.seq: r.lookup_key for r in session.scalars(select(SubjectChangeRow))
                 if r.subject_type == "insured"}
         numbers = reveal(session, container.keys, feed.values())  # the feed holds lookup keys
         feed = {seq: numbers[key] for seq, key in feed.items()}

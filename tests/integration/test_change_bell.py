@@ -38,7 +38,7 @@ def database(tmp_path):
 
 
 def _feed_row(n: int = 0) -> SubjectChangeRow:
-    return SubjectChangeRow(subject_type="insured", id_number=f"key-{n}", changed_at=NOW, origin=None)
+    return SubjectChangeRow(subject_type="insured", lookup_key=f"key-{n}", changed_at=NOW, origin=None)
 
 
 def test_every_way_of_appending_to_the_feed_rings_after_commit(database):

@@ -49,7 +49,7 @@ def test_art9_concurrent_violations_of_one_person_never_overlap_or_double_count(
         c.engine.dispose()
     assert errors == []
     with container.session_factory() as session:
-        measures = session.scalars(select(MeasureRow).where(MeasureRow.id_number == stored_key(person))
+        measures = session.scalars(select(MeasureRow).where(MeasureRow.lookup_key == stored_key(person))
                                    .order_by(MeasureRow.starts_on)).all()
     # 240,000.00 yuan in 2025 → 第九条第四项, 9 months in all: 3 (tier 1) + 3 (to tier 2) + 3 (to tier 3) + 0
     assert sum(m.months for m in measures) == 9

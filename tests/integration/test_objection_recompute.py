@@ -77,7 +77,7 @@ def test_art10_decision_recomputes_the_year(container, violations, objected, out
     result = object_and_decide(container, target, outcome, fund_loss)
     assert standing_measures(container, person) == expected
     with container.session_factory() as s:
-        revoked = s.scalars(select(MeasureRow).where(MeasureRow.id_number.in_(stored_keys(person)),
+        revoked = s.scalars(select(MeasureRow).where(MeasureRow.lookup_key.in_(stored_keys(person)),
                                                      MeasureRow.revoked_on.is_not(None))).all()
     assert {m.id for m in revoked} == {m.id for m in result.revoked}
     assert all(m.revoked_on == date(2026, 6, 10) and m.revoked_by == result.objection.id for m in revoked)
@@ -90,7 +90,7 @@ def test_art10_decision_recomputes_the_year(container, violations, objected, out
 
 def standing_rows(container, person):
     with container.session_factory() as s:
-        return s.scalars(select(MeasureRow).where(MeasureRow.id_number.in_(stored_keys(person)),
+        return s.scalars(select(MeasureRow).where(MeasureRow.lookup_key.in_(stored_keys(person)),
                                                   MeasureRow.revoked_on.is_(None))).all()
 
 

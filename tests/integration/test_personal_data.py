@@ -258,7 +258,7 @@ def test_rotation_keeps_every_answer_and_the_audit_chain_and_the_old_keys_can_go
         # Nothing but the audit trail (never rewritten) and retired subjects rows names an old key.
         values = _every_text_value(container.engine)
         old = {(t, c) for t, c, v in values if v.startswith("t1:")}
-        assert old == {("audit_events", "id_number"), ("subjects", "subject_key")}
+        assert old == {("audit_events", "lookup_key"), ("subjects", "subject_key")}
         with container.session_factory() as session:
             assert session.scalar(text("SELECT count(*) FROM subjects WHERE subject_key LIKE 't1:%' "
                                        "AND retired_at IS NULL")) == 0

@@ -43,14 +43,14 @@ def _poison(container, number: str, sql: str, **params) -> None:
     _record(container, number)
     with container.engine.begin() as connection:
         connection.execute(text(sql), {"key": stored_key(number), **params})
-        connection.execute(text("INSERT INTO subject_changes (subject_type, id_number, changed_at, origin) "
+        connection.execute(text("INSERT INTO subject_changes (subject_type, lookup_key, changed_at, origin) "
                                 "VALUES ('insured', :key, :at, 'another-process')"),
                            {"key": stored_key(number), "at": container.clock.now()})
 
 
 def _poison_year(container, number: str, year: int) -> None:
     _poison(container, number, "UPDATE violations SET occurred_on = :day, determined_on = :day, "
-                               "record_year = :year WHERE id_number = :key",
+                               "record_year = :year WHERE lookup_key = :key",
             day=f"{max(year, 1):04d}-12-31" if 0 < year < 10000 else "1899-12-31", year=year)
 
 
@@ -99,7 +99,7 @@ def test_finding_1_an_unreadable_measure_row_is_skipped_logged_counted_and_never
     before = _skipped("measures")
     with caplog.at_level(logging.WARNING, logger="credit_service.adapters"):
         _poison(other_process, poisoned, f"UPDATE measures SET {column} = '{_unreadable_date(container)}' "
-                                         "WHERE id_number = :key")
+                                         "WHERE lookup_key = :key")
         container.index.poll_once()
         _record(other_process, later)
         container.index.poll_once()

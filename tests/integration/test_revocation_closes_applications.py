@@ -90,7 +90,7 @@ def test_art10_closing_happens_in_the_revoking_transaction_and_is_published_once
                                "金额更正", Decimal("90000.00"))
     with container.session_factory() as s:
         entries = s.scalars(select(SubjectChangeRow).where(SubjectChangeRow.seq > before)).all()
-        assert len([e for e in entries if e.id_number in keys]) == 1
+        assert len([e for e in entries if e.lookup_key in keys]) == 1
         closed = s.get(ObjectionRow, on_other.id)
         decided = s.get(ObjectionRow, on_target.id)
         assert closed.state == "closed" and decided.state == "decided"

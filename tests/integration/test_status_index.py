@@ -62,13 +62,13 @@ def test_a_change_committed_late_with_a_lower_sequence_number_is_not_missed(cont
     table = SubjectChangeRow.__table__
     with other_process.engine.begin() as connection:  # the fast transaction, already seen
         head = latest_change_seq(connection)
-        connection.execute(insert(table).values(seq=head + 500, subject_type="insured", id_number=stored_key(id_number()),
+        connection.execute(insert(table).values(seq=head + 500, subject_type="insured", lookup_key=stored_key(id_number()),
                                                 changed_at=other_process.clock.now()))
     container.index.poll_once()
     late = id_number()
     intake.record_violations(other_process.uow(), acting("test"), [violation_input(id_number=late)], other_process.rules, other_process.clock)
     with other_process.engine.begin() as connection:  # the slow one: its number is below the one seen
-        connection.execute(table.update().where(table.c.id_number == stored_key(late)).values(seq=head + 400))
+        connection.execute(table.update().where(table.c.lookup_key == stored_key(late)).values(seq=head + 400))
     container.index.poll_once()
     assert container.index.get("insured", late) is not CLEAN
 

@@ -250,18 +250,18 @@ def scenario(container, people: list[str]) -> dict[date, list]:
 def snapshot(container, people: list[str]) -> dict:
     """Every workflow field, keyed by what is stable across runs (ids are random)."""
     def key_of(m):
-        return (keys.index(m.id_number), m.kind, m.starts_on, m.restores_on)
+        return (keys.index(m.lookup_key), m.kind, m.starts_on, m.restores_on)
 
     keys = [stored_key(p) for p in people]
     with container.session_factory() as s:
-        measures = s.scalars(select(MeasureRow).where(MeasureRow.id_number.in_(keys))).all()
+        measures = s.scalars(select(MeasureRow).where(MeasureRow.lookup_key.in_(keys))).all()
         by_id = {m.id: key_of(m) for m in measures}
         snap = {
             "measures": sorted((key_of(m), m.months, m.revoked_on, m.activated_on, m.ended_on, m.credit_state,
                                 m.credit_restored_on, m.credit_restored_how) for m in measures),
-            "violations": sorted((keys.index(v.id_number), v.determined_on, v.fund_loss, v.voided_on,
+            "violations": sorted((keys.index(v.lookup_key), v.determined_on, v.fund_loss, v.voided_on,
                                   v.reported_fund_loss) for v in s.scalars(
-                select(ViolationRow).where(ViolationRow.id_number.in_(keys)))),
+                select(ViolationRow).where(ViolationRow.lookup_key.in_(keys)))),
             "notices": sorted((by_id[n.measure_id], n.objection_deadline, n.deadline_provisional,
                                n.window_closed_on) for n in s.scalars(select(NoticeRow))),
             "objections": sorted((by_id[o.measure_id], o.state, o.outcome, o.review_due_on, o.overdue_on,

@@ -65,8 +65,8 @@ def _subject_feed(container) -> dict[int, tuple[str, str]]:
     from credit_service.adapters.subjects import reveal
     with container.session_factory() as session:
         rows = [r for r in session.scalars(select(SubjectChangeRow)) if r.subject_type != "client"]
-        numbers = reveal(session, container.keys, (r.id_number for r in rows))
-        return {r.seq: (r.subject_type, numbers[r.id_number]) for r in rows}
+        numbers = reveal(session, container.keys, (r.lookup_key for r in rows))
+        return {r.seq: (r.subject_type, numbers[r.lookup_key]) for r in rows}
 
 
 def _dedup(events: list[dict]) -> dict[str, dict]:
@@ -217,7 +217,7 @@ def test_a_change_committed_by_a_process_that_then_died_is_still_delivered(setti
 def test_a_change_that_commits_below_the_cursor_is_still_delivered(client, auth, container, receiver, hook):
     # A transaction takes its sequence number, others take later ones and commit, and it commits last.
     with container.engine.begin() as connection:  # hold a number below the others' (a placeholder)
-        connection.execute(text("INSERT INTO subject_changes (subject_type, id_number, changed_at) "
+        connection.execute(text("INSERT INTO subject_changes (subject_type, lookup_key, changed_at) "
                                 "VALUES ('client', 'placeholder', :t)"), {"t": container.clock.now()})
         late_seq = connection.execute(text("SELECT max(seq) FROM subject_changes")).scalar()
     number = id_number()  # the late transaction changes a subject with a record in the webhook's scope
@@ -228,7 +228,7 @@ def test_a_change_that_commits_below_the_cursor_is_still_delivered(client, auth,
         from credit_service.adapters.subjects import remember
         key = remember(connection, container.keys, [("insured", number)])[("insured", number)]
         connection.execute(text("DELETE FROM subject_changes WHERE seq = :s"), {"s": late_seq})
-        connection.execute(text("INSERT INTO subject_changes (seq, subject_type, id_number, changed_at) "
+        connection.execute(text("INSERT INTO subject_changes (seq, subject_type, lookup_key, changed_at) "
                                 "VALUES (:s, 'insured', :n, :t)"), {"s": late_seq, "n": key,
                                                                       "t": container.clock.now()})
     with container.session_factory() as session:

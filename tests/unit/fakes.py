@@ -34,12 +34,12 @@ class FakeSubjects:
     def ledgers(self, keys):
         ledgers = {k: SubjectLedger() for k in keys}
         for v in self._store.violations.values():
-            if (v.subject_type, v.id_number) in ledgers and v.voided_on is None:
-                ledgers[(v.subject_type, v.id_number)].year_loss[v.record_year] += v.fund_loss
-                ledgers[(v.subject_type, v.id_number)].year_points[v.record_year] += v.points or 0
+            if (v.subject_type, v.lookup_key) in ledgers and v.voided_on is None:
+                ledgers[(v.subject_type, v.lookup_key)].year_loss[v.record_year] += v.fund_loss
+                ledgers[(v.subject_type, v.lookup_key)].year_points[v.record_year] += v.points or 0
         for m in self._store.measures.values():
-            if (m.subject_type, m.id_number) in ledgers and m.revoked_on is None:
-                ledgers[(m.subject_type, m.id_number)].note_measure(m.record_year, m.kind, m.months, m.restores_on,
+            if (m.subject_type, m.lookup_key) in ledgers and m.revoked_on is None:
+                ledgers[(m.subject_type, m.lookup_key)].note_measure(m.record_year, m.kind, m.months, m.restores_on,
                                                                     m.reregistration_from)
         return ledgers
 
@@ -95,16 +95,16 @@ class FakeCases:
 
     def event(self, m, event, on, now, ref="", detail=""):
         self._store.events.append(MeasureEventRow(measure_id=m.id, subject_type=m.subject_type,
-                                                  id_number=m.id_number, event=event, ref=ref, on=on,
+                                                  lookup_key=m.lookup_key, event=event, ref=ref, on=on,
                                                   detail=detail, recorded_at=now))
 
     def violations_of(self, subject_type, key):
-        return sorted((v for v in self._store.violations.values() if (v.subject_type, v.id_number) == (subject_type, key)),
+        return sorted((v for v in self._store.violations.values() if (v.subject_type, v.lookup_key) == (subject_type, key)),
                       key=lambda v: (v.recorded_at, v.intake_order, v.id))
 
     def standing_measures_of(self, subject_type, key):
         return [m for m in self._store.measures.values()
-                if (m.subject_type, m.id_number) == (subject_type, key) and m.revoked_on is None]
+                if (m.subject_type, m.lookup_key) == (subject_type, key) and m.revoked_on is None]
 
 
 class FakeAudit:
@@ -125,10 +125,27 @@ class FakeFeed:
         self._store.feed.extend((t, n, origin) for t, n in sorted(set(keys)))
 
 
+class FakeClients:
+    """API clients by id; `lookups` counts the token look-ups (what would be one query each)."""
+
+    def __init__(self, store: "FakeStore"):
+        self._store = store
+
+    def add(self, row):
+        self._store.clients[row.id] = row
+
+    def active(self, token_hash: str):
+        self._store.client_lookups += 1
+        return next((r for r in self._store.clients.values()
+                     if r.token_hash == token_hash and r.revoked_at is None), None)
+
+
 class FakeStore:
     """What a database would hold, kept across units of work."""
 
     def __init__(self):
+        self.clients: dict = {}
+        self.client_lookups = 0
         self.violations: dict = {}
         self.measures: dict = {}
         self.objections: dict = {}
@@ -171,6 +188,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.cases = FakeCases(self.store)
         self.audit = FakeAudit()
         self.feed = FakeFeed(self.store)
+        self.clients = FakeClients(self.store)
 
     def _commit(self):
         self.store.audit.extend(self.audit.staged)

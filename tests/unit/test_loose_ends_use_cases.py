@@ -17,7 +17,7 @@ from tests.unit_helpers import acting
 
 def _repair(uow, measure) -> RepairRow:
     row = RepairRow(id=uuid.uuid4().hex, measure_id=measure.id, subject_type=measure.subject_type,
-                    id_number=measure.id_number, region=measure.region, filed_on=TODAY - timedelta(days=3),
+                    lookup_key=measure.lookup_key, region=measure.region, filed_on=TODAY - timedelta(days=3),
                     filed_on_entered=False, corrected=True, adverse_effects_removed=True, commitment=True,
                     evidence="[]", reply_due_on=TODAY + timedelta(days=12), reply_due_provisional=False,
                     state="open", filed_by="person", created_at=datetime(2026, 10, 30, tzinfo=SHANGHAI))

@@ -44,3 +44,18 @@ def test_no_use_case_takes_a_session_or_a_session_factory():
                 if names & {"session", "session_factory"}:
                     offenders.append(f"{path.name}:{node.name}")
     assert offenders == []
+
+
+def test_no_object_of_the_use_cases_is_built_with_a_session_or_a_session_factory():
+    """Constructors and methods too (the rule above looks at functions only): an object of services/ — the
+    bearer-token cache, say — reaches the database through a unit of work, like every use case."""
+    offenders = []
+    for path in _modules("services"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                for item in node.body:
+                    if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        names = {a.arg for a in item.args.args + item.args.kwonlyargs}
+                        if names & {"session", "session_factory"}:
+                            offenders.append(f"{path.name}:{node.name}.{item.name}")
+    assert offenders == []

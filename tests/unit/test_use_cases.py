@@ -64,7 +64,7 @@ def test_a_staff_member_cannot_record_a_violation_of_another_region():
 
 def _objection(uow, measure) -> ObjectionRow:
     row = ObjectionRow(id=uuid.uuid4().hex, measure_id=measure.id, subject_type=measure.subject_type,
-                       id_number=uow.keys.lookup_key("insured", PERSON), region=measure.region,
+                       lookup_key=uow.keys.lookup_key("insured", PERSON), region=measure.region,
                        filed_on=TODAY - timedelta(days=10), filed_on_entered=False, reason="金额有误", evidence="[]",
                        acceptance_note="", review_due_on=TODAY + timedelta(days=10), review_due_provisional=False,
                        state="open", filed_by="person", created_at=datetime(2026, 10, 23, tzinfo=SHANGHAI),

@@ -30,7 +30,7 @@ def _worked_case(desk: Desk):
     procedure.decide_objection(w, acting(), first.id, "modified", D("2026-11-10"), "更正", Decimal("60000.00"))
     with c.session_factory() as s:
         standing = s.scalars(select(MeasureRow).where(MeasureRow.revoked_on.is_(None),
-                                                      MeasureRow.id_number == first.id_number)).one()
+                                                      MeasureRow.lookup_key == first.lookup_key)).one()
     repair = procedure.file_repair(w, acting(), standing.id, "insured", number, D("2026-11-11"), True, True, True,
                                    []).row
     procedure.decide_repair(w, acting(), repair.id, "approved", D("2026-11-12"), "同意")

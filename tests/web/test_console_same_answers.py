@@ -17,7 +17,7 @@ from tests.web.support import csrf_of, sign_in
 from tests.web.test_console_casework import _case_url, desk  # noqa: F401 (the fixture)
 
 ACTOR_FIELDS = {"seq", "at", "actor", "role", "actor_region", "request_id", "id_number"}
-ROW_SKIP = {"id", "id_number", "measure_id", "violation_id", "created_at", "recorded_at", "recorded_by", "filed_by",
+ROW_SKIP = {"id", "lookup_key", "measure_id", "violation_id", "created_at", "recorded_at", "recorded_by", "filed_by",
             "decided_by", "source", "source_ref", "body_hash", "revoked_by", "voided_by", "ref", "intake_order"}
 
 
@@ -29,7 +29,7 @@ def make_app(make_app):
 
 
 def _rows(session, row_class, key):
-    rows = session.scalars(select(row_class).where(row_class.id_number == key)).all()
+    rows = session.scalars(select(row_class).where(row_class.lookup_key == key)).all()
     out = []
     for row in rows:
         out.append({a.key: getattr(row, a.key) for a in inspect(row).mapper.column_attrs
@@ -49,17 +49,17 @@ def snapshot(app, key: str, actors: tuple[str, ...]) -> dict:
     c = app.extensions["credit_service"]
     ids: dict[str, str] = {}
     with c.session_factory() as s:
-        measure_ids = [m.id for m in s.scalars(select(MeasureRow).where(MeasureRow.id_number == key)
+        measure_ids = [m.id for m in s.scalars(select(MeasureRow).where(MeasureRow.lookup_key == key)
                                                .order_by(MeasureRow.starts_on, MeasureRow.created_at))]
-        events = s.scalars(select(AuditEventRow).where(AuditEventRow.id_number == key)
+        events = s.scalars(select(AuditEventRow).where(AuditEventRow.lookup_key == key)
                            .order_by(AuditEventRow.seq)).all()
         trail = []
         for event in events:
             payload = {k: v for k, v in json.loads(event.payload).items() if k not in ACTOR_FIELDS}
             trail.append(_normalised(json.dumps(payload, sort_keys=True, ensure_ascii=False), ids, actors))
-        steps = s.scalars(select(MeasureEventRow).where(MeasureEventRow.id_number == key)
+        steps = s.scalars(select(MeasureEventRow).where(MeasureEventRow.lookup_key == key)
                           .order_by(MeasureEventRow.id)).all()
-        seqs = [r.seq for r in s.scalars(select(SubjectChangeRow).where(SubjectChangeRow.id_number == key))]
+        seqs = [r.seq for r in s.scalars(select(SubjectChangeRow).where(SubjectChangeRow.lookup_key == key))]
         hooks = s.scalars(select(WebhookDeliveryRow).where(WebhookDeliveryRow.seq.in_(seqs))
                           .order_by(WebhookDeliveryRow.seq)).all()
         return {
@@ -106,7 +106,7 @@ def test_same_rules_same_answers_console_and_api_give_identical_records_audit_an
     post(f"/console/subjects/{key}/objections/{objection_id}/decision", outcome="modified", decided_on="2026-11-20",
          reason="经核实损失为6万元", fund_loss="60000.00", confirm="yes")
     with app.extensions["credit_service"].session_factory() as s:
-        standing = s.scalar(select(MeasureRow.id).where(MeasureRow.id_number == key, MeasureRow.revoked_on.is_(None)))
+        standing = s.scalar(select(MeasureRow.id).where(MeasureRow.lookup_key == key, MeasureRow.revoked_on.is_(None)))
     post(f"/console/subjects/{key}/measures/{standing}/repairs", filed_on="2026-11-21", corrected="y",
          adverse_effects_removed="y", commitment="y", evidence="退款凭证")
     with app.extensions["credit_service"].session_factory() as s:
@@ -143,5 +143,5 @@ def test_same_rules_same_answers_console_and_api_give_identical_records_audit_an
     for part in by_console:
         assert by_console[part] == by_api[part], part
     with c.session_factory() as s:  # the actor is the console user, as the API's is its client
-        actors = {e.actor for e in s.scalars(select(AuditEventRow).where(AuditEventRow.id_number.in_([key, api_key])))}
+        actors = {e.actor for e in s.scalars(select(AuditEventRow).where(AuditEventRow.lookup_key.in_([key, api_key])))}
     assert {"console:li", "staff-jinan"} <= actors

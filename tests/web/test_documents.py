@@ -57,7 +57,7 @@ def case(container):
     procedure.decide_objection(w, acting("test"), objection.id, "modified", D("2026-11-20"), "经核实损失为6万元",
                                Decimal("60000.00"))
     with container.session_factory() as s:
-        standing = s.scalars(select(MeasureRow).where(MeasureRow.id_number == measure.id_number,
+        standing = s.scalars(select(MeasureRow).where(MeasureRow.lookup_key == measure.lookup_key,
                                                       MeasureRow.revoked_on.is_(None))).all()
     repair = procedure.file_repair(w, acting("test"), standing[0].id, standing[0].subject_type, number,
                                    D("2026-11-21"), True, True, True, []).row
