@@ -185,12 +185,6 @@ class SqlUnitOfWork(UnitOfWork):
         from .listings import Listings
         return Listings(self.session, self.keys)
 
-    @property
-    def letters(self):
-        """The numbered letters (documents/numbering.py): issued once per record, in this transaction."""
-        from ..documents.numbering import Letters
-        return Letters(self.session)
-
     def lock_subjects(self, keys: Iterable[tuple[str, str]]) -> None:
         """Serialise concurrent intake per subject so that a year's aggregation is never raced.
 
