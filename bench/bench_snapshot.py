@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -173,6 +174,10 @@ def main() -> None:
             c.execute(text("UPDATE measures SET revoked_on = NULL WHERE id = ANY(:ids)"),
                       {"ids": [r[0] for r in revoked]})
             feed(c, changed)
+    for app in made.values():
+        app.extensions["credit_service"].index.stop()
+        app.extensions["credit_service"].engine.dispose()
+    shutil.rmtree(data_dir, ignore_errors=True)
     common.write_result("snapshot", figures)
     print(json.dumps(figures))
 
