@@ -17,8 +17,9 @@ build starts from the previous snapshot: the subjects named in the change feed s
 gap window) are read again and only their blocks are encoded again (shared_index.update_snapshot) — the
 same bytes as a full build, in a fraction of its time. It falls back to a full build whenever it could
 not give those bytes: no previous snapshot, one of another format or other lookup keys (after `keys
-rotate`, which writes no feed entries), a previous snapshot older than half the change feed's retention (the entries it needs could be
-pruned), a string or block count that changes.
+rotate`, which writes no feed entries), a previous snapshot older than half the change feed's
+retention (the entries it needs could be pruned) or ahead of the database read (a replica behind the
+primary the previous one was read from), a string or block count that changes.
 
 With CREDIT_SERVICE_READ_DATABASE_URL the build reads from the streaming replica under the same lag bound
 as the index's full load (read_replica.py); the worker then catches up from the primary, as after a
@@ -153,6 +154,8 @@ def build_snapshot(path: Path, engine, keys_tag: bytes, read_engine=None, read_m
             # (committed after it was read) are, while it is younger than half the retention.
             if time.time() - path.stat().st_mtime > change_retention_seconds / 2:
                 raise FullBuildNeeded("the previous snapshot is older than half the change feed's retention")
+            if head < previous[0]:  # a replica behind the primary the previous one was read from
+                raise FullBuildNeeded("the database read is behind the previous snapshot")
             floor = max(0, previous[0] - StatusIndex.GAP_WINDOW)
             keys = {(t, n) for _, t, n, _ in records.changes_since(connection, floor) if t != CLIENT_FEED}
             unreadable: set = set()

@@ -149,6 +149,11 @@ def test_the_node_snapshot_updated_from_the_feed_is_byte_for_byte_the_full_build
     os.utime(path.with_name(path.name + ".full"), (0, 0))
     assert "the last full build is over" in _build(path, container, new_tag)
     assert path.read_bytes() == full.read_bytes()
+    # a database read behind the previous snapshot (a replica behind the primary it was read from)
+    from credit_service.adapters.shared_index import write_snapshot
+    write_snapshot(path, {}, head=10 ** 9, keys_tag=new_tag)
+    assert "behind the previous snapshot" in _build(path, container, new_tag)
+    assert path.read_bytes() == full.read_bytes()
 
 
 def test_a_node_never_maps_a_snapshot_made_under_other_keys(container, tmp_path):
