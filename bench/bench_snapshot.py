@@ -132,9 +132,11 @@ def main() -> None:
     figures["batch_ids_per_cpu_s"] = rate
     figures["load_batch"] = os.getloadavg()
     for state in ("cold", "warm"):
-        common.say(f"batch of {BATCH:,} IDs, {state} ({'every ID asked for the first time' if state == 'cold' else 'asked before'}): "
-                   f"memory {rate['memory ' + state]:,.0f} IDs per CPU second, snapshot {rate['shared ' + state]:,.0f}"
-                   f" → ratio {rate['shared ' + state] / rate['memory ' + state]:.2f} (median of {args.rounds}) [{load()}]")
+        what = "every ID asked for the first time" if state == "cold" else "asked before"
+        memory_rate, shared_rate = rate["memory " + state], rate["shared " + state]
+        common.say(f"batch of {BATCH:,} IDs, {state} ({what}): memory {memory_rate:,.0f} IDs per CPU second, "
+                   f"snapshot {shared_rate:,.0f} → ratio {shared_rate / memory_rate:.2f} (median of {args.rounds}) "
+                   f"[{load()}]")
 
     # 3. changes, the node's next build (an update), and a full build of the same data
     k = args.changes

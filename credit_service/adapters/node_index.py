@@ -128,7 +128,8 @@ def rebuild_from_snapshot(index, snapshots: NodeSnapshots, started: float, as_of
 
 
 def build_snapshot(path: Path, engine, keys_tag: bytes, read_engine=None, read_max_lag_seconds: float = 10.0,
-                   full_build_seconds: float = FULL_BUILD_SECONDS, change_retention_seconds: float = 30 * 86400.0) -> str:
+                   full_build_seconds: float = FULL_BUILD_SECONDS,
+                   change_retention_seconds: float = 30 * 86400.0) -> str:
     """Build the node's snapshot at `path`: an update of the previous one when it can be, else in full.
     Returns what was done (one line, for the log)."""
     from . import records

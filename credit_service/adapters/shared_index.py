@@ -351,7 +351,8 @@ class Snapshot:
     def get(self, key: tuple[str, str], default=None):
         digest = blake2b(f"{key[0]}\x00{key[1]}".encode(), digest_size=16).digest()  # key_hash, inlined
         view = self._map
-        entry = _DIRECTORY.unpack_from(view, self._directory_at + 8 * (int.from_bytes(digest[:8], "big") >> self._shift))[0]
+        block = int.from_bytes(digest[:8], "big") >> self._shift
+        entry = _DIRECTORY.unpack_from(view, self._directory_at + 8 * block)[0]
         start = self._blocks_at + (entry >> 16)
         end = start + 16 * (entry & MAX_BLOCK)
         at = view.find(digest, start, end)

@@ -151,8 +151,9 @@ def test_the_node_snapshot_is_built_from_the_replica_within_the_bound(cluster, s
     while it is within the lag bound, from the primary beyond it; what the replica lacks is answered all the
     same (the worker catches up from the primary)."""
     monkeypatch.setenv("CREDIT_SERVICE_DATA_DIR", str(tmp_path / "node"))
-    app = create_app(dataclasses.replace(settings, database_url=cluster["primary"], read_database_url=cluster["replica"],
-                                         read_max_lag_seconds=30, index_store="shared"), clock=clock)
+    app = create_app(dataclasses.replace(settings, database_url=cluster["primary"],
+                                         read_database_url=cluster["replica"], read_max_lag_seconds=30,
+                                         index_store="shared"), clock=clock)
     c = app.extensions["credit_service"]
     try:
         client = app.test_client()
