@@ -109,8 +109,12 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     if settings.index_store == "shared":  # one index per node (issue 13 item 7)
         from .adapters.node_index import NodeSnapshots
         from .settings import _data_dir
+        from .adapters.node_index import keys_tag
         index.use_node_snapshots(NodeSnapshots(_data_dir() / "status-index", settings.database_url,
-                                               build_timeout_seconds=settings.index_max_age_seconds))
+                                               build_timeout_seconds=settings.index_max_age_seconds,
+                                               keys_tag=keys_tag(keys), read_database_url=settings.read_database_url,
+                                               read_max_lag_seconds=settings.read_max_lag_seconds,
+                                               change_retention_seconds=settings.change_retention_days * 86400))
     clock = clock or SystemClock()
     # A unit of work like every use case's (read only: nothing to publish).
     tokens = TokenCache(partial(SqlUnitOfWork, session_factory, keys), clock)

@@ -229,7 +229,7 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
                 shared = measureless[mask] = SubjectFacts(record_years=years_of(mask))
             facts[key] = shared
     for key, subject_measures in measures.items():
-        facts[key] = SubjectFacts(measures=tuple(sorted(subject_measures, key=lambda f: f.starts_on)),
+        facts[key] = SubjectFacts(measures=tuple(sorted(subject_measures, key=_measure_order)),
                                   record_years=years_of(year_masks.get(key, 0)))
     for key, years in recommended.items():
         known = facts.get(key)
@@ -240,6 +240,12 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
         if known is not None:
             facts[key] = replace(known, points=tuple(sorted(by_year.items())))
     return facts
+
+
+def _measure_order(fact: MeasureFact) -> tuple:
+    # By start, then id: one order whatever order the rows came in (a load of some subjects and the full
+    # load give the same facts, so the node's snapshot updated from the feed is the full build's bytes).
+    return fact.starts_on, fact.measure_id
 
 
 def _day_text(dialect: str, column):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import logging
 import os
 import shutil
 import socket
@@ -135,6 +136,61 @@ def test_the_index_loads_from_the_replica_and_never_misses_a_change_it_lacks(clu
             c.index._read_max_lag_seconds = 1.0  # now beyond the bound: the primary
             c.index.rebuild()
             assert c.index.last_load_source == "primary"
+            assert allowed(second) is False
+        finally:
+            _replay(cluster, paused=False)
+    finally:
+        c.index.stop()
+        c.index._read_engine.dispose()
+        c.engine.dispose()
+
+
+def test_the_node_snapshot_is_built_from_the_replica_within_the_bound(cluster, settings, clock, tmp_path, monkeypatch,
+                                                                      caplog):
+    """CREDIT_SERVICE_INDEX_STORE=shared: the node's snapshot is built (in full, then updated) from the replica
+    while it is within the lag bound, from the primary beyond it; what the replica lacks is answered all the
+    same (the worker catches up from the primary)."""
+    monkeypatch.setenv("CREDIT_SERVICE_DATA_DIR", str(tmp_path / "node"))
+    app = create_app(dataclasses.replace(settings, database_url=cluster["primary"],
+                                         read_database_url=cluster["replica"], read_max_lag_seconds=30,
+                                         index_store="shared"), clock=clock)
+    c = app.extensions["credit_service"]
+    try:
+        client = app.test_client()
+        admin = {"Authorization": "Bearer " + create_client(c.uow(), c.clock, "a2", "admin")[1]}
+        settle = {"Authorization": "Bearer " + create_client(c.uow(), c.clock, "s2", "settlement")[1]}
+
+        def allowed(number):
+            r = client.get(f"/api/v1/subjects/insured/{number}/status?on=2025-06-01", headers=settle)
+            assert r.status_code == 200, r.json
+            return r.json["settlement_allowed"]
+
+        def built() -> str:
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger="credit_service.adapters.node_index"):
+                c.index.rebuild()
+            assert c.index.last_load_source == "node snapshot"
+            return " ".join(r.getMessage() for r in caplog.records if "snapshot built" in r.getMessage())
+
+        c.index._rebuild_seconds = 0  # every rebuild builds (no young snapshot is reused)
+        first = id_number()
+        assert client.post("/api/v1/violations", headers=admin, json=violation(id_number=first)).status_code == 201
+        _wait_replayed(cluster)
+        assert "full build" in (said := built()) and "from the replica" in said, said
+        assert allowed(first) is False
+
+        _replay(cluster, paused=True)
+        try:
+            second = id_number()
+            assert client.post("/api/v1/violations", headers=admin, json=violation(id_number=second)).status_code == 201
+            said = built()  # the replica lacks the second: updated from it, caught up from the primary
+            assert "updated from the previous snapshot" in said and "from the replica" in said, said
+            assert allowed(second) is False and allowed(first) is False
+
+            time.sleep(1.2)
+            c.index._snapshots._read_max_lag_seconds = 1.0  # now beyond the bound: the primary
+            said = built()
+            assert "from the primary" in said, said
             assert allowed(second) is False
         finally:
             _replay(cluster, paused=False)

@@ -3,14 +3,17 @@ index answers — for every subject of a generated record (both databases), and 
 every shape (hypothesis), unreadable subjects and subjects it does not hold included."""
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from credit_service.adapters import records
-from credit_service.adapters.shared_index import SharedFacts, Snapshot, write_snapshot
+from credit_service.adapters.shared_index import (FullBuildNeeded, SharedFacts, Snapshot, update_snapshot,
+                                                   write_snapshot)
 from credit_service.adapters.status_index import UNREADABLE
 from credit_service.domain.status import CLEAN, MeasureFact, SubjectFacts
 from credit_service.services import incentives, intake
@@ -110,3 +113,127 @@ def test_changes_since_the_snapshot_are_answered_from_the_overlay(tmp_path):
     assert shared.get(b, CLEAN) is CLEAN and shared.pop(b, None) is None
     assert shared.get(c, CLEAN) is UNREADABLE
     assert len(shared) == 2 and shared.overlay_size == 3
+
+
+# -- the snapshot is a function of the facts, and an update gives the bytes of a full build -----------------
+TAG = bytes(range(16))
+
+
+def _apply(facts: dict, changes: dict) -> dict:
+    after = dict(facts)
+    for key, value in changes.items():
+        if value is None:
+            after.pop(key, None)
+        else:
+            after[key] = value
+    return after
+
+
+@hypothesis_settings(max_examples=80, deadline=None)
+@given(st.dictionaries(_keys, st.one_of(_facts, st.just(UNREADABLE)), max_size=40),
+       st.dictionaries(_keys, st.one_of(st.none(), _facts, st.just(UNREADABLE)), max_size=12), st.randoms())
+def test_an_updated_snapshot_is_byte_for_byte_the_full_build_of_the_same_facts(tmp_path_factory, facts, changes,
+                                                                                rng):
+    directory = tmp_path_factory.mktemp("snapshot")
+    write_snapshot(directory / "previous", facts, head=3, unreadable_marker=UNREADABLE, keys_tag=TAG)
+    after = _apply(facts, changes)
+    shuffled = list(after.items())
+    rng.shuffle(shuffled)  # the order the facts come in does not matter
+    size = write_snapshot(directory / "full", dict(shuffled), head=9, unreadable_marker=UNREADABLE, keys_tag=TAG)
+    full = (directory / "full").read_bytes()
+    assert len(full) == size
+    write_snapshot(directory / "again", after, head=9, unreadable_marker=UNREADABLE, keys_tag=TAG)
+    assert (directory / "again").read_bytes() == full
+    try:
+        assert update_snapshot(directory / "previous", directory / "updated", changes, head=9,
+                               unreadable_marker=UNREADABLE, keys_tag=TAG) == size
+    except FullBuildNeeded:
+        return  # a new or a vanished string, or another number of blocks: the caller builds in full
+    assert (directory / "updated").read_bytes() == full
+
+
+def _population(rng: random.Random, n: int, first: int = 0) -> dict:
+    regions, kinds = ["370100", "370200", "370900"], ["settlement_suspension", "listing"]
+    shared = [SubjectFacts(record_years=frozenset(y)) for y in ({2024}, {2025}, {2024, 2025})]
+    facts = {}
+    for i in range(first, first + n):
+        key = (rng.choice(["insured", "insured", "physician"]), f"k1:{i:08d}")
+        if rng.random() < 0.3:
+            starts = date(2025, 1, 1) + timedelta(days=rng.randrange(400))
+            facts[key] = SubjectFacts(
+                measures=(MeasureFact(f"{rng.getrandbits(128):032x}", rng.choice(kinds), rng.choice(regions), starts,
+                                      starts + timedelta(days=180), article="第九条第三项"),),
+                record_years=frozenset({starts.year}), points=((starts.year, 6),) if key[0] == "physician" else ())
+        else:
+            facts[key] = rng.choice(shared)
+    return facts
+
+
+def test_updates_over_many_rounds_stay_the_full_build(tmp_path):
+    """Subjects added, changed, removed and made unreadable round after round: every update is the full
+    build's bytes, and the rounds are updates (no full build needed)."""
+    rng = random.Random(5)
+    facts = _population(rng, 2000)
+    write_snapshot(tmp_path / "snapshot", facts, head=1, unreadable_marker=UNREADABLE, keys_tag=TAG)
+    updated = 0
+    for round_ in range(12):
+        keys = list(facts)
+        changes = {k: None for k in rng.sample(keys, 20)}  # every violation voided, every measure revoked
+        changes.update({k: v for k, v in _population(rng, 30, first=2000 + 30 * round_).items()})  # new people
+        changes.update({k: SubjectFacts(record_years=frozenset({2024, 2025})) for k in rng.sample(keys, 25)})
+        changes[rng.choice(keys)] = UNREADABLE
+        facts = _apply(facts, changes)
+        size = update_snapshot(tmp_path / "snapshot", tmp_path / "snapshot", changes, head=round_ + 2,
+                               unreadable_marker=UNREADABLE, keys_tag=TAG)
+        updated += 1
+        write_snapshot(tmp_path / "full", facts, head=round_ + 2, unreadable_marker=UNREADABLE, keys_tag=TAG)
+        assert (tmp_path / "snapshot").read_bytes() == (tmp_path / "full").read_bytes()
+        assert size == (tmp_path / "full").stat().st_size
+    assert updated == 12
+    snapshot = Snapshot(tmp_path / "snapshot", UNREADABLE)
+    assert len(snapshot) == len(facts)
+    for key, expected in facts.items():
+        got = snapshot.get(key, CLEAN)
+        assert got == expected and (got is UNREADABLE) == (expected is UNREADABLE)
+
+
+def test_an_update_that_cannot_give_the_full_build_says_so(tmp_path):
+    rng = random.Random(6)
+    facts = _population(rng, 600)
+    previous = tmp_path / "previous"
+    write_snapshot(previous, facts, head=1, unreadable_marker=UNREADABLE, keys_tag=TAG)
+    some = next(k for k, v in facts.items() if v.measures)
+    new_region = SubjectFacts(measures=(dataclasses.replace(facts[some].measures[0], region="379999"),))
+    cases = {
+        "other lookup keys": ({}, bytes(16)),
+        "names a string": ({some: new_region}, TAG),
+        "no longer named": ({k: None for k, v in facts.items() if v.measures}, TAG),
+        "number of blocks": ({k: None for k in list(facts)[:400]}, TAG),
+    }
+    for reason, (changes, tag) in cases.items():
+        with pytest.raises(FullBuildNeeded, match=reason):
+            update_snapshot(previous, tmp_path / "next", changes, head=2, unreadable_marker=UNREADABLE, keys_tag=tag)
+    assert not (tmp_path / "next").exists()
+    (tmp_path / "old-format").write_bytes(b"CSIDX\x00\x00\x01" + bytes(100))
+    with pytest.raises(FullBuildNeeded, match="another format"):
+        update_snapshot(tmp_path / "old-format", tmp_path / "next", {}, head=2, keys_tag=TAG)
+
+
+def test_the_decoded_facts_cache_is_bounded_without_emptying_itself(tmp_path, monkeypatch):
+    import credit_service.adapters.shared_index as shared_index
+    facts = _population(random.Random(8), 400)
+    write_snapshot(tmp_path / "snapshot", facts, head=1, unreadable_marker=UNREADABLE)
+    monkeypatch.setattr(shared_index, "CACHE_LIMIT", 50)
+    snapshot = Snapshot(tmp_path / "snapshot", UNREADABLE)
+    keys = list(facts)
+    sizes = []
+    for key in keys:
+        assert snapshot.get(key) == facts[key]
+        sizes.append(len(snapshot._cache))
+    assert max(sizes) == 50
+    assert set(sizes[sizes.index(50):]) == {50}  # once full, it stays full: never emptied
+    recent = keys[-10:]
+    cached = dict(snapshot._cache)
+    for key in recent:  # the most recent stay cached: asked again, nothing is decoded
+        snapshot.get(key)
+    assert dict(snapshot._cache) == cached
