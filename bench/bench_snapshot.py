@@ -141,14 +141,14 @@ def main() -> None:
     # 3. changes, the node's next build (an update), and a full build of the same data
     k = args.changes
     with engine.begin() as c:
-        revoked = c.execute(text("SELECT id, subject_type, id_number FROM measures WHERE revoked_on IS NULL "
+        revoked = c.execute(text("SELECT id, subject_type, lookup_key FROM measures WHERE revoked_on IS NULL "
                                  "ORDER BY id LIMIT :k"), {"k": k // 2}).all()
-        touched = c.execute(text("SELECT DISTINCT subject_type, id_number FROM violations ORDER BY id_number "
+        touched = c.execute(text("SELECT DISTINCT subject_type, lookup_key FROM violations ORDER BY lookup_key "
                                  "LIMIT :k"), {"k": k - len(revoked)}).all()
         changed = [(t, key) for _, t, key in revoked] + [tuple(r) for r in touched]
 
     def feed(c, subjects) -> None:
-        c.execute(text("INSERT INTO subject_changes (subject_type, id_number, changed_at, origin) "
+        c.execute(text("INSERT INTO subject_changes (subject_type, lookup_key, changed_at, origin) "
                        "VALUES (:t, :k, now(), 'bench')"), [{"t": t, "k": key} for t, key in subjects])
 
     with engine.begin() as c:

@@ -117,12 +117,12 @@ def test_the_node_snapshot_updated_from_the_feed_is_byte_for_byte_the_full_build
     incentives.withdraw_expert_recommendation(container.uow(), container.clock, acting("staff"), recommendation.id,
                                               "撤回")
     with container.engine.begin() as c:  # a row the load cannot read, and a feed entry naming its subject
-        key = c.execute(text("SELECT subject_type, id_number FROM measures WHERE revoked_on IS NULL "
+        key = c.execute(text("SELECT subject_type, lookup_key FROM measures WHERE revoked_on IS NULL "
                              "ORDER BY id LIMIT 1")).one()
         day = "infinity" if container.engine.dialect.name == "postgresql" else "not-a-date"
-        c.execute(text(f"UPDATE measures SET starts_on = '{day}' WHERE subject_type = :t AND id_number = :k"),
+        c.execute(text(f"UPDATE measures SET starts_on = '{day}' WHERE subject_type = :t AND lookup_key = :k"),
                   {"t": key[0], "k": key[1]})
-        c.execute(text("INSERT INTO subject_changes (subject_type, id_number, changed_at, origin) "
+        c.execute(text("INSERT INTO subject_changes (subject_type, lookup_key, changed_at, origin) "
                        "VALUES (:t, :k, :at, 'test')"), {"t": key[0], "k": key[1], "at": container.clock.now()})
     done = _build(path, container, tag)
     assert done.startswith("updated from the previous snapshot"), done
