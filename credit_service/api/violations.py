@@ -15,6 +15,7 @@ from credit_service.schemas.violation_rows import parse_violation
 from credit_service.schemas.violations import ImportResultSchema, ViolationResultSchema, ViolationSchema
 
 from ..domain.violations import ViolationInput
+from ..gc_pause import gc_paused
 from ..services import access, intake
 from ..services.errors import Invalid, ServiceError, invalid_fields, problem_body
 from .auth import require
@@ -73,6 +74,11 @@ def record_violation(data):
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="too_many_rows / malformed_import")
 def import_violations():
     """批量导入（JSON数组或CSV，最多10,000行），逐行返回结果。"""
+    with gc_paused():
+        return _import_violations()
+
+
+def _import_violations():
     started = time.perf_counter()
     raw_rows = _read_import_rows()
     limit = current_app.extensions["credit_service"].settings.import_max_rows
