@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from contextlib import contextmanager
 from operator import itemgetter
 from dataclasses import replace
 from datetime import date
@@ -36,26 +35,22 @@ def _member_of(dialect: str, column, values: Sequence[str]):
 PROBE_THRESHOLD = 50
 
 
-@contextmanager
-def index_probes(connection: Connection | Session, n_keys: int):
-    """Per-key look-ups of a bulk operation (an import's 10,000 subjects) as index probes on PostgreSQL.
+def index_probes(connection: Connection | Session, n_keys: int) -> None:
+    """From here to the end of the transaction, per-key look-ups are index probes (PostgreSQL).
 
-    With `column = ANY(10,000 keys)` the planner's default costs (random_page_cost 4) favour a parallel
+    For `column = ANY(10,000 keys)` the planner's default costs (random_page_cost 4) favour a parallel
     sequential scan of the whole table: 2 s for `violations` at a million rows on the benchmark machine,
-    and growing with the province's tables instead of with the file. An index scan reads only the keys'
-    own rows (15 ms for 10,000 new subjects). Sequential scans and JIT compilation are turned off for the
-    statements inside (`set_config(…, is_local)`: this transaction only), and the previous values restored
-    after. No effect on SQLite, or for a few keys (the planner already probes the index for those)."""
+    growing with the province's tables instead of with the file. Index scans read only the keys' own
+    rows (15 ms for 10,000 new subjects). So a transaction that looks up more than a few keys turns
+    sequential scans and JIT compilation off for itself (`set_config(…, true)`: until its end; a
+    statement with no index to use still scans). Once per transaction; no effect on SQLite."""
     dialect = (connection.get_bind() if isinstance(connection, Session) else connection).dialect.name
     if dialect != "postgresql" or n_keys <= PROBE_THRESHOLD:
-        yield
         return
-    seqscan, jit = connection.execute(text(
-        "SELECT current_setting('enable_seqscan'), current_setting('jit'), "
-        "set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)")).one()[:2]
-    yield  # on an error the transaction is rolled back, and the settings with it
-    connection.execute(text("SELECT set_config('enable_seqscan', :s, true), set_config('jit', :j, true)"),
-                       {"s": seqscan, "j": jit})
+    if (transaction := connection.get_transaction()) is not None and connection.info.get("index_probes") is transaction:
+        return
+    connection.execute(text("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)"))
+    connection.info["index_probes"] = connection.get_transaction()
 
 
 def _chunk_size(dialect: str) -> int:
@@ -73,12 +68,12 @@ def find_by_refs(session: Session, refs: Iterable[tuple[str, str]]) -> dict[tupl
         by_source[source].append(ref)
     found: dict[tuple[str, str], ViolationRow] = {}
     dialect = session.get_bind().dialect.name
-    with index_probes(session, sum(map(len, by_source.values()))):
-        for source, source_refs in by_source.items():
-            for chunk in _chunks(source_refs, _chunk_size(dialect)):
-                rows = session.scalars(select(ViolationRow).where(
-                    ViolationRow.source == source, _member_of(dialect, ViolationRow.source_ref, chunk)))
-                found.update({(r.source, r.source_ref): r for r in rows})
+    index_probes(session, sum(map(len, by_source.values())))
+    for source, source_refs in by_source.items():
+        for chunk in _chunks(source_refs, _chunk_size(dialect)):
+            rows = session.scalars(select(ViolationRow).where(
+                ViolationRow.source == source, _member_of(dialect, ViolationRow.source_ref, chunk)))
+            found.update({(r.source, r.source_ref): r for r in rows})
     return found
 
 
@@ -86,11 +81,11 @@ def measures_of_violations(session: Session, violation_ids: Sequence[str]) -> di
     result: dict[str, list[MeasureRow]] = defaultdict(list)
     dialect = session.get_bind().dialect.name
     violation_ids = list(violation_ids)
-    with index_probes(session, len(violation_ids)):
-        for chunk in _chunks(violation_ids, _chunk_size(dialect)):
-            for m in session.scalars(select(MeasureRow).where(_member_of(dialect, MeasureRow.violation_id, chunk))
-                                     .order_by(MeasureRow.starts_on, MeasureRow.created_at)):
-                result[m.violation_id].append(m)
+    index_probes(session, len(violation_ids))
+    for chunk in _chunks(violation_ids, _chunk_size(dialect)):
+        for m in session.scalars(select(MeasureRow).where(_member_of(dialect, MeasureRow.violation_id, chunk))
+                                 .order_by(MeasureRow.starts_on, MeasureRow.created_at)):
+            result[m.violation_id].append(m)
     return result
 
 
@@ -99,12 +94,7 @@ def load_ledgers(session: Session, keys: Iterable[SubjectKey]) -> dict[SubjectKe
     ledgers: dict[SubjectKey, SubjectLedger] = {k: SubjectLedger() for k in keys}
     numbers = sorted({n for _, n in keys})
     dialect = session.get_bind().dialect.name
-    with index_probes(session, len(numbers)):
-        _read_ledgers(session, dialect, numbers, ledgers)
-    return ledgers
-
-
-def _read_ledgers(session: Session, dialect: str, numbers: list[str], ledgers: dict[SubjectKey, SubjectLedger]) -> None:
+    index_probes(session, len(numbers))
     for chunk in _chunks(numbers, _chunk_size(dialect)):
         totals = session.execute(
             select(ViolationRow.subject_type, ViolationRow.id_number, ViolationRow.record_year,
@@ -122,6 +112,7 @@ def _read_ledgers(session: Session, dialect: str, numbers: list[str], ledgers: d
         for subject_type, id_number, year, kind, months, restores_on, again in measures:
             if (subject_type, id_number) in ledgers:
                 ledgers[(subject_type, id_number)].note_measure(year, kind, months, restores_on, again)
+    return ledgers
 
 
 def insert_rows(session: Session, violations: list[dict], measures: list[dict], changed: Iterable[SubjectKey],
@@ -207,8 +198,9 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     types = {t: t for t in ("insured", "physician", "pharmacist")}  # one str object per type
     articles: dict[str, str] = {}  # one str object per article (a few dozen), not one per measure
     points: dict[SubjectKey, dict[int, int]] = defaultdict(dict)
-    with index_probes(connection, 0 if keys is None else len(numbers)):
-        _read_facts(connection, batches, types, articles, measures, points, recommended, year_masks, bit_of_year, bad)
+    if keys is not None:
+        index_probes(connection, len(numbers))
+    _read_facts(connection, batches, types, articles, measures, points, recommended, year_masks, bit_of_year, bad)
     if keys is not None:
         year_masks = {k: mask for k, mask in year_masks.items() if k in wanted}
         measures = {k: ms for k, ms in measures.items() if k in wanted}

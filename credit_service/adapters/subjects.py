@@ -26,10 +26,10 @@ def remember(session: Session | Connection, keyring: KeyRing, subjects: Iterable
     known: set[str] = set()
     wanted = sorted(keys.values())
     table = SubjectRow.__table__
-    with index_probes(connection, len(wanted)):
-        for chunk in _chunks(wanted, _chunk_size(dialect)):
-            known.update(connection.execute(select(table.c.subject_key).where(
-                _member_of(dialect, table.c.subject_key, chunk))).scalars())
+    index_probes(session, len(wanted))
+    for chunk in _chunks(wanted, _chunk_size(dialect)):
+        known.update(connection.execute(select(table.c.subject_key).where(
+            _member_of(dialect, table.c.subject_key, chunk))).scalars())
     rows = [{"subject_key": key, "subject_type": t, "id_sealed": keyring.seal(t, n), "retired_at": None}
             for (t, n), key in keys.items() if key not in known]
     if rows and dialect == "postgresql":
