@@ -143,7 +143,9 @@ def _copy_into(connection: Connection, table, rows: list[dict]) -> None:
     from psycopg.copy import QueuedLibpqWriter
     present = [c for c in table.columns if c.key in rows[0]]  # leaves autoincrement keys to the database
     columns = ", ".join(c.name for c in present)
-    pick = itemgetter(*(c.key for c in present))
+    keys = [c.key for c in present]
+    # itemgetter of one key gives the value itself, not a 1-tuple (COPY would take a string's characters)
+    pick = itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
     # Only custom types (Yuan → fen) need converting; everything else psycopg adapts itself.
     converters = [(i, c.type.process_bind_param) for i, c in enumerate(present)
                   if hasattr(c.type, "process_bind_param")]

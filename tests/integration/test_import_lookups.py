@@ -60,3 +60,39 @@ def test_a_few_keys_change_nothing(postgresql_only, container):
     with container.engine.connect() as connection:
         index_probes(connection, PROBE_THRESHOLD)
         assert connection.execute(text("SELECT current_setting('enable_seqscan')")).scalar() == "on"
+
+
+def test_a_large_copy_sends_from_a_second_thread_and_still_reports_a_duplicate(postgresql_only, container,
+                                                                              monkeypatch):
+    """records._copy_into: QueuedLibpqWriter for QUEUED_COPY_ROWS rows and more; a unique violation
+    found by the database is still the IntegrityError intake turns into a replay."""
+    from datetime import datetime, timezone
+    from sqlalchemy.exc import IntegrityError
+    from credit_service.adapters.orm import SubjectChangeRow
+    from credit_service.adapters.records import QUEUED_COPY_ROWS, bulk_insert
+    import psycopg.copy
+    writers = []
+
+    class Counted(psycopg.copy.QueuedLibpqWriter):
+        def __init__(self, *args, **kwargs):
+            writers.append(self)
+            super().__init__(*args, **kwargs)
+    monkeypatch.setattr(psycopg.copy, "QueuedLibpqWriter", Counted)
+    now = datetime.now(timezone.utc)
+    rows = [{"subject_type": "insured", "id_number": f"k:{i}", "changed_at": now, "origin": None}
+            for i in range(QUEUED_COPY_ROWS)]
+    with container.engine.begin() as connection:
+        bulk_insert(connection, SubjectChangeRow.__table__, rows)
+        assert connection.execute(text("SELECT count(*) FROM subject_changes WHERE id_number LIKE 'k:%'")).scalar() \
+            == QUEUED_COPY_ROWS
+    assert len(writers) == 1
+    with container.engine.connect() as connection:
+        bulk_insert(connection, SubjectChangeRow.__table__, rows[:QUEUED_COPY_ROWS - 1])
+    assert len(writers) == 1  # fewer rows: sent as they are formatted
+    table = text("CREATE TEMPORARY TABLE copy_probe (k varchar PRIMARY KEY)")
+    with container.engine.connect() as connection:
+        connection.execute(table)
+        from sqlalchemy import Column, MetaData, String, Table
+        probe = Table("copy_probe", MetaData(), Column("k", String, primary_key=True))
+        with pytest.raises(IntegrityError):
+            bulk_insert(connection, probe, [{"k": str(i % (QUEUED_COPY_ROWS - 1))} for i in range(QUEUED_COPY_ROWS)])
