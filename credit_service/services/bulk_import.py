@@ -19,6 +19,7 @@ import orjson
 from credit_service.schemas.violation_rows import parse_violation
 
 from ..domain.violations import ViolationInput
+from ..gc_pause import gc_paused
 from . import access, intake
 from .clients import Principal
 from .errors import Invalid, ServiceError, invalid_fields
@@ -106,8 +107,9 @@ def import_rows(uow_factory: Callable, principal: Principal, raw_rows: list, rul
     size = batch or max(len(raw_rows), 1)
     outcomes: list[intake.RowOutcome] = []
     for start in range(0, len(raw_rows), size):
-        rows = judge(raw_rows[start:start + size])
-        done, _ = intake.record_violations(uow_factory(), principal, rows, rules, clock, dates=dates)
+        with gc_paused():  # per batch: a long file's batches leave their garbage to be collected between them
+            rows = judge(raw_rows[start:start + size])
+            done, _ = intake.record_violations(uow_factory(), principal, rows, rules, clock, dates=dates)
         outcomes.extend(replace(o, index=o.index + start) for o in done) if start else outcomes.extend(done)
         if progress is not None:
             progress(len(outcomes))

@@ -196,3 +196,23 @@ def test_an_unreadable_file_imports_nothing_and_exits_1(run_cli, container, tmp_
     not_json.write_text("[{", encoding="utf-8")
     assert run_cli("import", str(not_json)).exit_code == 1
     assert count(container, ViolationRow) == 0
+
+
+def test_the_collector_is_paused_batch_by_batch(run_cli, tmp_path, monkeypatch):
+    """A long file in many batches: paused while a batch is judged and recorded, running between batches
+    (a million rows' garbage is not kept until the end)."""
+    import gc
+    from credit_service.services import intake
+    during, between = [], []
+    record = intake.record_violations
+
+    def spy(*args, **kwargs):
+        during.append(gc.isenabled())
+        return record(*args, **kwargs)
+    monkeypatch.setattr(intake, "record_violations", spy)
+    monkeypatch.setattr(progress_module.Progress, "__call__", lambda self, done: between.append(gc.isenabled()))
+    path = tmp_path / "violations.csv"
+    path.write_text("\n".join([HEADER] + [csv_line("gc", f"G-{i}", id_number()) for i in range(5)]) + "\n",
+                    encoding="utf-8")
+    assert run_cli("import", str(path), "--batch", "2").exit_code == 0
+    assert during == [False, False, False] and between == [True, True, True] and gc.isenabled()
