@@ -482,6 +482,81 @@ def reports_monthly(month: str, region: str, fmt: str, output: str | None) -> No
     _write(result.content, output)
 
 
+@main.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["auto", "json", "csv"]), default="auto", show_default=True,
+              help="auto: by the file's first character ('[' is JSON, anything else CSV)")
+@click.option("--batch", default=None, type=click.IntRange(1), help="rows per transaction "
+              "(default: CREDIT_SERVICE_IMPORT_MAX_ROWS, the API's limit per request)")
+@click.option("--json", "json_output", default=None, type=click.Path(dir_okay=False, allow_dash=True),
+              help="also write the per-row result, as the API answers it, to this file ('-': standard output)")
+def import_file(file: str, fmt: str, batch: int | None, json_output: str | None) -> None:
+    """Import violations from a CSV or JSON file, as POST /api/v1/violations/import does.
+
+    The same formats, checks, decisions and audit trail as the API, acting as cli:<user> (an admin); a
+    file of any length, in batches (each its own transaction: running it again after an interruption
+    records only what is missing, the rest comes back as duplicates). Progress on stderr; at the end a
+    summary with each rejected row's number (1 = the first row after a CSV header) and reasons. Exit
+    status: 0 every row created or duplicate, 1 the file could not be read (nothing imported), 3 some
+    rows were rejected (the others were imported)."""
+    import logging
+    import time
+    import orjson
+    from .api.violations import import_result_json
+    from .progress import Progress
+    from .services import bulk_import
+    from .services.errors import ServiceError
+    started = time.perf_counter()
+    try:
+        data = click.open_file(file, "rb").read()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from None
+    if fmt == "auto":
+        fmt = "json" if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"[") else "csv"
+    try:
+        raw_rows = bulk_import.read_json(data) if fmt == "json" else bulk_import.read_csv(data)
+    except ServiceError as exc:
+        raise click.ClickException(f"{file} is not a readable {fmt.upper()} import file: {exc.detail}") from None
+    c = _container()
+    principal = _operator()
+    progress = Progress("import", len(raw_rows), "rows")
+    try:  # the collector is paused batch by batch (bulk_import.import_rows)
+        outcomes = bulk_import.import_rows(c.uow, principal, raw_rows, c.rules, c.clock, c.dates,
+                                           batch=batch or c.settings.import_max_rows, progress=progress)
+        result = import_result_json(outcomes, raw_rows)
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from None
+    progress.finish()
+    counts = result["summary"]
+    logging.getLogger(__name__).info(
+        "import by %s: %d rows (%d created, %d duplicate, %d rejected) in %.3f s", principal.name, counts["total"],
+        counts["created"], counts["duplicate"], counts["rejected"], time.perf_counter() - started)
+    if json_output:
+        with click.open_file(json_output, "wb") as f:
+            f.write(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
+    to_stderr = json_output == "-"  # standard output holds the JSON
+    click.echo(f"{file}: {counts['total']:,} rows: {counts['created']:,} created, {counts['duplicate']:,} duplicate "
+               f"(recorded before), {counts['rejected']:,} rejected", err=to_stderr)
+    for entry in result["results"]:
+        if entry["status"] == "rejected":
+            click.echo(f"  row {entry['index'] + 1}{_ref(entry)} rejected: {_reason(entry['error'])}", err=to_stderr)
+    if counts["rejected"]:
+        sys.exit(3)
+
+
+def _ref(entry: dict) -> str:
+    ref = entry.get("source_ref")
+    return f" (source_ref {ref})" if isinstance(ref, str) and ref else ""
+
+
+def _reason(problem: dict) -> str:
+    """A rejected row's problem in one line: its detail, then each field's message not already in it."""
+    detail = problem.get("detail") or problem.get("title") or problem.get("code")
+    extra = [f"{field}: {messages[0]}" for field, messages in (problem.get("errors") or {}).items()
+             if messages and messages[0] not in detail]
+    return f"{detail} [{problem['code']}]" + (f" ({'; '.join(extra)})" if extra else "")
+
+
 @main.group()
 def docs() -> None:
     """Documents generated from the code."""

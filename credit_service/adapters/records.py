@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Iterable, Sequence
 
-from sqlalchemy import String, Text, any_, bindparam, cast, func, insert, select, type_coerce
+from sqlalchemy import String, Text, any_, bindparam, cast, func, insert, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -31,6 +31,28 @@ def _member_of(dialect: str, column, values: Sequence[str]):
     return column.in_(values)
 
 
+# Look-ups of more keys than this go through `index_probes` on PostgreSQL.
+PROBE_THRESHOLD = 50
+
+
+def index_probes(connection: Connection | Session, n_keys: int) -> None:
+    """From here to the end of the transaction, per-key look-ups are index probes (PostgreSQL).
+
+    For `column = ANY(10,000 keys)` the planner's default costs (random_page_cost 4) favour a parallel
+    sequential scan of the whole table: 2 s for `violations` at a million rows on the benchmark machine,
+    growing with the province's tables instead of with the file. Index scans read only the keys' own
+    rows (15 ms for 10,000 new subjects). So a transaction that looks up more than a few keys turns
+    sequential scans and JIT compilation off for itself (`set_config(…, true)`: until its end; a
+    statement with no index to use still scans). Once per transaction; no effect on SQLite."""
+    dialect = (connection.get_bind() if isinstance(connection, Session) else connection).dialect.name
+    if dialect != "postgresql" or n_keys <= PROBE_THRESHOLD:
+        return
+    if (transaction := connection.get_transaction()) is not None and connection.info.get("index_probes") is transaction:
+        return
+    connection.execute(text("SELECT set_config('enable_seqscan', 'off', true), set_config('jit', 'off', true)"))
+    connection.info["index_probes"] = connection.get_transaction()
+
+
 def _chunk_size(dialect: str) -> int:
     return 10_000 if dialect == "postgresql" else 900  # SQLite: stay under its bound-parameter limit
 
@@ -46,6 +68,7 @@ def find_by_refs(session: Session, refs: Iterable[tuple[str, str]]) -> dict[tupl
         by_source[source].append(ref)
     found: dict[tuple[str, str], ViolationRow] = {}
     dialect = session.get_bind().dialect.name
+    index_probes(session, sum(map(len, by_source.values())))
     for source, source_refs in by_source.items():
         for chunk in _chunks(source_refs, _chunk_size(dialect)):
             rows = session.scalars(select(ViolationRow).where(
@@ -57,7 +80,9 @@ def find_by_refs(session: Session, refs: Iterable[tuple[str, str]]) -> dict[tupl
 def measures_of_violations(session: Session, violation_ids: Sequence[str]) -> dict[str, list[MeasureRow]]:
     result: dict[str, list[MeasureRow]] = defaultdict(list)
     dialect = session.get_bind().dialect.name
-    for chunk in _chunks(list(violation_ids), _chunk_size(dialect)):
+    violation_ids = list(violation_ids)
+    index_probes(session, len(violation_ids))
+    for chunk in _chunks(violation_ids, _chunk_size(dialect)):
         for m in session.scalars(select(MeasureRow).where(_member_of(dialect, MeasureRow.violation_id, chunk))
                                  .order_by(MeasureRow.starts_on, MeasureRow.created_at)):
             result[m.violation_id].append(m)
@@ -69,6 +94,7 @@ def load_ledgers(session: Session, keys: Iterable[SubjectKey]) -> dict[SubjectKe
     ledgers: dict[SubjectKey, SubjectLedger] = {k: SubjectLedger() for k in keys}
     lookup_keys = sorted({n for _, n in keys})
     dialect = session.get_bind().dialect.name
+    index_probes(session, len(lookup_keys))
     for chunk in _chunks(lookup_keys, _chunk_size(dialect)):
         totals = session.execute(
             select(ViolationRow.subject_type, ViolationRow.lookup_key, ViolationRow.record_year,
@@ -109,11 +135,17 @@ def bulk_insert(connection: Connection, table, rows: list[dict]) -> None:
         connection.execute(insert(table), rows)
 
 
+QUEUED_COPY_ROWS = 1000
+
+
 def _copy_into(connection: Connection, table, rows: list[dict]) -> None:
     """PostgreSQL COPY: several times faster than executemany for a large import."""
+    from psycopg.copy import QueuedLibpqWriter
     present = [c for c in table.columns if c.key in rows[0]]  # leaves autoincrement keys to the database
     columns = ", ".join(c.name for c in present)
-    pick = itemgetter(*(c.key for c in present))
+    keys = [c.key for c in present]
+    # itemgetter of one key gives the value itself, not a 1-tuple (COPY would take a string's characters)
+    pick = itemgetter(*keys) if len(keys) > 1 else (lambda row: (row[keys[0]],))
     # Only custom types (Yuan → fen) need converting; everything else psycopg adapts itself.
     converters = [(i, c.type.process_bind_param) for i, c in enumerate(present)
                   if hasattr(c.type, "process_bind_param")]
@@ -121,7 +153,10 @@ def _copy_into(connection: Connection, table, rows: list[dict]) -> None:
     statement = f"COPY {table.name} ({columns}) FROM STDIN"
     try:
         with deadlines.watched(connection), raw.cursor() as cursor:
-            with cursor.copy(statement) as copy:
+            # A large COPY sends its data from a second thread: the rows are formatted here meanwhile,
+            # instead of waiting for the socket after every 32 KiB (the database ingests while Python works).
+            writer = QueuedLibpqWriter(cursor) if len(rows) >= QUEUED_COPY_ROWS else None
+            with cursor.copy(statement, writer=writer) as copy:
                 for row in rows:
                     values = pick(row)
                     if converters:
@@ -172,6 +207,8 @@ def load_subject_facts(connection: Connection, keys: Iterable[SubjectKey] | None
     types = {t: t for t in ("insured", "physician", "pharmacist")}  # one str object per type
     articles: dict[str, str] = {}  # one str object per article (a few dozen), not one per measure
     points: dict[SubjectKey, dict[int, int]] = defaultdict(dict)
+    if keys is not None:
+        index_probes(connection, len(lookup_keys))
     for mq, yq, rq, pq in batches:
         # .all(): one bulk fetch; iterating the result would fetch row by row (3× slower for 1M rows).
         for mid, kind, region, starts_on, restores_on, subject_type, lookup_key, credit, again, article in \

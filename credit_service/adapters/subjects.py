@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from .orm import SubjectRow
 from .pii import KeyRing
-from .records import _chunk_size, _chunks, _member_of
+from .records import _chunk_size, _chunks, _member_of, index_probes
 
 Subject = tuple[str, str]  # (subject_type, id_number)
 
@@ -26,16 +26,29 @@ def remember(session: Session | Connection, keyring: KeyRing, subjects: Iterable
     known: set[str] = set()
     wanted = sorted(keys.values())
     table = SubjectRow.__table__
+    index_probes(session, len(wanted))
     for chunk in _chunks(wanted, _chunk_size(dialect)):
         known.update(connection.execute(select(table.c.subject_key).where(
             _member_of(dialect, table.c.subject_key, chunk))).scalars())
     rows = [{"subject_key": key, "subject_type": t, "id_sealed": keyring.seal(t, n), "retired_at": None}
             for (t, n), key in keys.items() if key not in known]
-    if rows:
-        insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-        for chunk in _chunks(rows, 1000 if dialect == "postgresql" else 200):
-            connection.execute(insert.on_conflict_do_nothing(index_elements=["subject_key"]), chunk)
+    if rows and dialect == "postgresql":
+        # One statement for the whole import: the rows as three array parameters (an executemany would
+        # send one INSERT per subject).
+        connection.execute(_INSERT_UNNEST, {"keys": [r["subject_key"] for r in rows],
+                                            "types": [r["subject_type"] for r in rows],
+                                            "sealed": [r["id_sealed"] for r in rows]})
+    elif rows:
+        insert = sqlite.insert(table).on_conflict_do_nothing(index_elements=["subject_key"])
+        for chunk in _chunks(rows, 200):
+            connection.execute(insert, chunk)
     return keys
+
+
+_INSERT_UNNEST = text(
+    "INSERT INTO subjects (subject_key, subject_type, id_sealed) "
+    "SELECT * FROM unnest(CAST(:keys AS varchar[]), CAST(:types AS varchar[]), CAST(:sealed AS varchar[])) "
+    "ON CONFLICT (subject_key) DO NOTHING")
 
 
 def reveal(session: Session | Connection, keyring: KeyRing, keys: Iterable[str | None]) -> dict[str, str]:

@@ -1,8 +1,6 @@
 """POST /api/v1/violations and /api/v1/violations/import."""
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import time
 
@@ -11,23 +9,21 @@ import orjson
 from flask import Response, current_app, g, request
 
 from credit_service.schemas.problems import PROBLEM, ProblemSchema
-from credit_service.schemas.violation_rows import parse_violation
 from credit_service.schemas.violations import ImportResultSchema, ViolationResultSchema, ViolationSchema
 
 from ..domain.violations import ViolationInput
-from ..services import access, intake
-from ..services.errors import Invalid, ServiceError, invalid_fields, problem_body
+from ..gc_pause import gc_paused
+from ..services import access, bulk_import, intake
+from ..services.bulk_import import CSV_COLUMNS
+from ..services.errors import Invalid, ServiceError, problem_body
 from .auth import require
 from .problems import as_problem
-from .request_body import parse_json
 from .serializers import measure_brief_json, violation_json
 from .request_body import Blueprint
 
 log = logging.getLogger(__name__)
 blp = Blueprint("violations", __name__, url_prefix="/api/v1/violations",
                 description="违约违法信息采集（Arts 6–7）")
-CSV_COLUMNS = ("source", "source_ref", "subject_type", "id_number", "name", "region", "occurred_on",
-               "determined_on", "fund_loss", "handling", "fraud", "points", "description", "months", "category")
 # The document's CSV: the header in the usual order (any order is read), then lines without U+0000 or a
 # lone carriage return (which the reader refuses: 422 malformed_import).
 CSV_PATTERN = r"^\ufeff?" + ",".join(CSV_COLUMNS[:10]) + r"(?:(?:,|\r?\n)(?:[^\r\u0000]|\r\n)*)?$"
@@ -73,16 +69,28 @@ def record_violation(data):
 @blp.alt_response(422, schema=ProblemSchema, content_type=PROBLEM, description="too_many_rows / malformed_import")
 def import_violations():
     """批量导入（JSON数组或CSV，最多10,000行），逐行返回结果。"""
+    with gc_paused():
+        return _import_violations()
+
+
+def _import_violations():
     started = time.perf_counter()
     raw_rows = _read_import_rows()
-    limit = current_app.extensions["credit_service"].settings.import_max_rows
+    c = current_app.extensions["credit_service"]
+    limit = c.settings.import_max_rows
     if len(raw_rows) > limit:
         raise Invalid(f"单次最多导入{limit}行，本次{len(raw_rows)}行，请拆分后重试。", code="too_many_rows")
-    rows: list[ViolationInput | ServiceError] = []
-    for raw in raw_rows:
-        row, errors = parse_violation(raw)
-        rows.append(row if row is not None else invalid_fields(errors, "本行未通过校验"))
-    outcomes = _run(rows)
+    outcomes = bulk_import.import_rows(c.uow, g.principal, raw_rows, c.rules, c.clock, c.dates)
+    result = import_result_json(outcomes, raw_rows)
+    counts = result["summary"]
+    log.info("import by %s: %d rows (%d created, %d duplicate, %d rejected) in %.3f s", g.principal.name,
+             len(raw_rows), counts["created"], counts["duplicate"], counts["rejected"], time.perf_counter() - started)
+    return Response(orjson.dumps(result), mimetype="application/json")
+
+
+def import_result_json(outcomes, raw_rows: list) -> dict:
+    """The import's answer: the summary, and per row its status, violation and measures or its problem
+    (`credit-service import --json` writes the same)."""
     results, counts = [], {"created": 0, "duplicate": 0, "rejected": 0}
     for outcome, raw in zip(outcomes, raw_rows):
         counts[outcome.status] += 1
@@ -94,10 +102,7 @@ def import_violations():
         else:
             entry["error"] = problem_body(as_problem(outcome.error))
         results.append(entry)
-    body = orjson.dumps({"summary": {"total": len(raw_rows), **counts}, "results": results})
-    log.info("import by %s: %d rows (%d created, %d duplicate, %d rejected) in %.3f s", g.principal.name,
-             len(raw_rows), counts["created"], counts["duplicate"], counts["rejected"], time.perf_counter() - started)
-    return Response(body, mimetype="application/json")
+    return {"summary": {"total": len(raw_rows), **counts}, "results": results}
 
 
 def _run(rows):
@@ -123,67 +128,15 @@ def _to_input(data: dict) -> ViolationInput:
 def _read_import_rows() -> list:
     content_type = request.mimetype
     if content_type == "application/json":
-        try:
-            payload = parse_json(request.get_data(), refuse_nul=False)  # per row: schemas/violation_rows.py
-        except ValueError:
-            raise Invalid("请求体不是有效的JSON。", code="malformed_import") from None
-        if not isinstance(payload, list):
-            raise Invalid("JSON导入的请求体须为违约违法信息数组。", code="malformed_import")
-        return payload
+        return bulk_import.read_json(request.get_data())  # each row judged on its own (U+0000 too)
     if content_type == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
             raise Invalid("multipart 请求须包含名为 file 的CSV文件。", code="malformed_import")
-        return _csv_rows(upload.read())
+        return bulk_import.read_csv(upload.read())
     if content_type in ("text/csv", "application/csv", "text/plain"):
-        return _csv_rows(request.get_data())
+        return bulk_import.read_csv(request.get_data())
     raise UnsupportedMediaType("导入仅支持 application/json、text/csv 或 multipart/form-data。")
-
-
-def _csv_rows(data: bytes) -> list[dict]:
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China often saves CSV as GBK
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise Invalid("CSV文件编码无法识别，请使用UTF-8。", code="malformed_import")
-    if "\x00" in text:  # no text column can store it (PostgreSQL refuses U+0000)
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise Invalid(f"CSV文件第{line}行包含空字符（U+0000），请检查文件。", code="malformed_import")
-    reader = csv.DictReader(io.StringIO(text))
-    try:
-        missing = [c for c in ("source", "source_ref", "subject_type", "id_number", "region", "occurred_on",
-                               "determined_on", "fund_loss", "handling") if c not in (reader.fieldnames or [])]
-        if missing:
-            raise Invalid(f"CSV表头缺少列：{', '.join(missing)}。", code="malformed_import",
-                          errors={"header": [f"缺少 {c}" for c in missing]})
-        return [_csv_row(r) for r in reader]
-    except csv.Error as exc:  # a stray carriage return, a field over the reader's limit (128 KiB), …
-        # line_num counts the lines read whole: the one that failed is the next
-        raise Invalid(f"CSV文件第{reader.line_num + 1}行无法解析（{exc}），请检查引号、换行和字段长度。",
-                      code="malformed_import") from None
-
-
-def _csv_row(r: dict) -> dict:
-    """Flat CSV columns → the nested JSON body, keeping strings so the same schema judges both."""
-    row = {k: v for k, v in r.items() if k in CSV_COLUMNS and k not in ("subject_type", "id_number", "name")
-           and v not in (None, "")}
-    if None in r:  # more cells than header columns
-        row["_extra_cells"] = r[None]
-    row["subject"] = {"subject_type": r.get("subject_type"), "id_number": r.get("id_number"),
-                      "name": r.get("name") or None}
-    if "fraud" in row:
-        row["fraud"] = {"true": True, "1": True, "是": True, "false": False, "0": False, "否": False}.get(
-            row["fraud"].strip().lower(), row["fraud"])
-    for key in ("points", "months"):
-        if key in row:
-            try:
-                row[key] = int(row[key])
-            except ValueError:
-                pass  # the schema reports it
-    return row
 
 
 def _today():

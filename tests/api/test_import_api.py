@@ -117,3 +117,23 @@ def test_import_of_another_media_type_is_415(client, auth):
                            headers=auth())
     assert response.status_code == 415
     assert response.json["code"] == "unsupported_media_type"
+
+
+def test_the_garbage_collector_is_paused_during_an_import_and_on_again_after(client, auth, monkeypatch):
+    """Issue 13, item 9: a 10,000-row import allocated enough to set off hundreds of collections, the full
+    ones walking every object of the worker (its status index too): a fifth of the import's time."""
+    import gc
+    from credit_service.services import intake
+    seen = []
+    record = intake.record_violations
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return record(*args, **kwargs)
+    monkeypatch.setattr(intake, "record_violations", spy)
+    assert gc.isenabled()
+    response = client.post("/api/v1/violations/import", json=[violation(), violation()], headers=auth())
+    assert response.json["summary"]["created"] == 2
+    assert seen == [False] and gc.isenabled()
+    client.post("/api/v1/violations/import", data="not json", content_type="application/json", headers=auth())
+    assert gc.isenabled()  # also after a refused body
