@@ -96,7 +96,10 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     pii.use(keys)  # the migrations use the same keys (everything else is given them)
     audit_keys.use(macs)  # the audit trail's appends, wherever they run
     session_factory = make_session_factory(engine)
-    change_bell.ring_after_feed_commits(engine, session_factory)  # SQLite: the other workers hear of changes
+    # The other processes of this machine (SQLite) or node (PostgreSQL: its data directory) hear of changes
+    from .settings import _data_dir
+    node_dir = None if settings.is_sqlite else _data_dir()
+    change_bell.ring_after_feed_commits(engine, session_factory, node_dir)
     read_engine = None
     if settings.read_database_url:  # a streaming replica, for the status index's full load (read_replica.py)
         read_engine = make_engine(settings.read_database_url, connect_timeout=settings.db_connect_timeout_seconds,
@@ -104,10 +107,9 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
                                   pool_timeout=settings.db_pool_timeout_seconds)
     index = StatusIndex(engine, poll_seconds=settings.index_poll_seconds, keyring=keys,
                         max_age_seconds=settings.index_max_age_seconds, read_engine=read_engine,
-                        read_max_lag_seconds=settings.read_max_lag_seconds)
+                        read_max_lag_seconds=settings.read_max_lag_seconds, node_dir=node_dir)
     if settings.index_store == "shared":  # one index per node (issue 13 item 7)
         from .adapters.node_index import NodeSnapshots
-        from .settings import _data_dir
         index.use_node_snapshots(NodeSnapshots(_data_dir() / "status-index", settings.database_url,
                                                build_timeout_seconds=settings.index_max_age_seconds))
     clock = clock or SystemClock()

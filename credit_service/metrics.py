@@ -32,6 +32,9 @@ JOB_RUNS = Counter("credit_service_job_runs_total", "Scheduled sweeps run, by ou
 INDEX_ROWS_SKIPPED = Counter("credit_service_status_index_rows_skipped_total",
                              "Stored rows the status index could not read and skipped (their subjects answer an error)",
                              ["table"], registry=REGISTRY)
+INDEX_CATCH_UPS = Counter("credit_service_status_index_catch_ups_total",
+                          "Status checks that read a notified change from the feed themselves (the poller was "
+                          "late), by outcome (ok; failed: answered 503)", ["outcome"], registry=REGISTRY)
 WEBHOOK_ATTEMPTS = Counter("credit_service_webhook_attempts_total", "Webhook delivery attempts by outcome",
                            ["outcome"], registry=REGISTRY)
 
