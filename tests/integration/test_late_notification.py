@@ -128,3 +128,30 @@ def test_a_check_that_cannot_read_a_notified_change_answers_503(node, settings, 
 def _settlement_token(container) -> dict:
     from credit_service.services.clients import create_client
     return {"Authorization": "Bearer " + create_client(container.uow(), container.clock, "his", "settlement")[1]}
+
+
+def test_the_common_status_check_reads_no_database(node, settings):
+    """Status throughput is a feature: with the node's bell in place (on PostgreSQL too, now) a status
+    check that nothing was notified to reads the shared stamp and the index — no SQL at all."""
+    from sqlalchemy import event
+    reader = node()
+    if not settings.is_sqlite:
+        assert reader.index._bell is not change_bell.SILENT  # the bell is read on PostgreSQL as well
+    numbers = [id_number() for _ in range(50)]
+    assert reader.index.get("insured", numbers[0]) is CLEAN  # loaded, its poller started
+    statements = []
+
+    def count(*args):
+        statements.append(args[2])
+    event.listen(reader.engine, "before_cursor_execute", count)
+    try:
+        threading.Event().wait(0.2)  # the poller's start-up poll, if any, is over
+        statements.clear()
+        for _ in range(20):
+            for number in numbers:
+                assert reader.index.get("insured", number) is CLEAN
+        lookup = reader.index.lookup()
+        assert all(lookup(("insured", n)) is CLEAN for n in numbers)
+    finally:
+        event.remove(reader.engine, "before_cursor_execute", count)
+    assert statements == []
