@@ -1,7 +1,7 @@
 """Changes visible to every worker of one machine at once on SQLite (issue 13): the change bell.
 
 SQLite has no NOTIFY (change_notify.py is PostgreSQL's). On the embedded default every process using the
-database file shares a small file beside it, `<database>.changes`: 8 bytes, memory-mapped by each. After
+database file shares a small file beside it, `<database>.changes`: 16 bytes, memory-mapped by each. After
 every commit that appended to the change feed, the committing process writes a new random stamp into it.
 A status check compares the stamp with the last one its process saw — one 8-byte read from memory the
 processes share, no system call — and when it moved, wakes its index poller and waits for it (at most
