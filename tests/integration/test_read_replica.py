@@ -266,3 +266,22 @@ def test_a_replica_that_is_down_or_not_a_standby_is_read_around(settings, clock,
             c.index.stop()
             c.reads.replica.dispose()
             c.engine.dispose()
+
+
+def test_a_write_whose_position_could_not_be_noted_sends_the_reads_to_the_primary():
+    """Committed, but the primary's WAL position could not be read afterwards: for as long as the replica
+    may lag (the bound), this node reads from the primary — it cannot know whether the replica has it."""
+    from credit_service.adapters.database import make_engine
+    from credit_service.adapters.read_replica import ReadRouter
+    primary = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/none", connect_timeout=2)
+    replica = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/none", connect_timeout=2)
+    try:
+        router = ReadRouter(primary, replica, max_lag_seconds=30)
+        assert router.choose() == (primary, "down")  # neither answers here: the primary (whose read fails)
+        router.note_write()  # the position cannot be read
+        assert router.choose() == (primary, "own_write")
+        router._primary_until = time.monotonic() - 1  # the bound has passed
+        assert router.choose() == (primary, "down")
+    finally:
+        primary.dispose()
+        replica.dispose()
