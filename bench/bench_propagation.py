@@ -3,7 +3,8 @@
 
     .venv/bin/python bench/bench_propagation.py [--changes 200] [--workers 1] [--poll-seconds 0.5]
 
-Starts two servers (two nodes: separate processes) on the same PostgreSQL database. For each change it
+Starts two servers (two nodes: separate processes, each with its own data directory) on the same
+PostgreSQL database. For each change it
 records a violation for a new person through one node, alternating, and from the moment the writer's
 201 has arrived asks the *other* node for that person's status until it says settlement is no longer
 allowed. With one worker per node the reader uses one keep-alive connection (one worker, asked every
@@ -20,6 +21,7 @@ import os
 import random
 import statistics
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -46,9 +48,13 @@ def main() -> None:
     _, admin = common.create_token("admin", common.PG_URL)
     _, settlement = common.create_token("settlement", common.PG_URL)
     common.say(common.RATE_LIMIT_NOTE)
-    nodes = [common.Server(common.PG_URL, workers=args.workers,
-                           log_path=common.RESULTS / f"{common.run_id()}-propagation-{k}.log").start()
-             for k in range(2)]
+    nodes = []
+    for k in range(2):
+        # a data directory per node, as on separate machines: the workers of a node share a change bell
+        # there (change_bell.py), so two nodes on one directory would not be measuring NOTIFY
+        os.environ["CREDIT_SERVICE_DATA_DIR"] = tempfile.mkdtemp(prefix=f"credit-propagation-node{k}-")
+        nodes.append(common.Server(common.PG_URL, workers=args.workers,
+                                   log_path=common.RESULTS / f"{common.run_id()}-propagation-{k}.log").start())
     rng, tag = random.Random(), uuid.uuid4().hex[:8]
     writer_session, reader_session = requests.Session(), requests.Session()
     admin_h, settle_h = {"Authorization": f"Bearer {admin}"}, {"Authorization": f"Bearer {settlement}"}

@@ -39,13 +39,14 @@ class Container:
     tokens: TokenCache
     keys: pii.KeyRing
     audit_keys: audit_keys.AuditKeys | None = None
+    reads: object | None = None  # read_replica.ReadRouter, with CREDIT_SERVICE_READ_DATABASE_URL
     dates: LawfulDates = field(default_factory=LawfulDates)
     _calendar_signature: tuple = ()
     _calendar_checked_at: float = field(default_factory=time.monotonic)
 
     def uow(self) -> SqlUnitOfWork:
         """A unit of work for one use case; what it commits reaches this process's index at once."""
-        return SqlUnitOfWork(self.session_factory, self.keys, publisher=self.index)
+        return SqlUnitOfWork(self.session_factory, self.keys, publisher=self.index, reads=self.reads)
 
     def workflow(self) -> Workflow:
         return Workflow(uow_factory=self.uow, rules=self.rules, calendar=self.current_calendar(),
@@ -97,18 +98,23 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     pii.use(keys)  # the migrations use the same keys (everything else is given them)
     audit_keys.use(macs)  # the audit trail's appends, wherever they run
     session_factory = make_session_factory(engine)
-    change_bell.ring_after_feed_commits(engine, session_factory)  # SQLite: the other workers hear of changes
-    read_engine = None
-    if settings.read_database_url:  # a streaming replica, for the status index's full load (read_replica.py)
+    # The other processes of this machine (SQLite) or node (PostgreSQL: its data directory) hear of changes
+    from .settings import _data_dir
+    node_dir = None if settings.is_sqlite else _data_dir()
+    change_bell.ring_after_feed_commits(engine, session_factory, node_dir)
+    read_engine = reads = None
+    if settings.read_database_url:  # a streaming replica: the index's full load, records and reports (read_replica.py)
+        from .adapters.read_replica import ReadRouter
         read_engine = make_engine(settings.read_database_url, connect_timeout=settings.db_connect_timeout_seconds,
                                   statement_timeout=settings.db_statement_timeout_seconds,
                                   pool_timeout=settings.db_pool_timeout_seconds)
+        reads = ReadRouter(engine, read_engine, settings.read_max_lag_seconds, change_bell.bell_for(engine, node_dir),
+                            primary_sessions=session_factory)
     index = StatusIndex(engine, poll_seconds=settings.index_poll_seconds, keyring=keys,
                         max_age_seconds=settings.index_max_age_seconds, read_engine=read_engine,
-                        read_max_lag_seconds=settings.read_max_lag_seconds)
+                        read_max_lag_seconds=settings.read_max_lag_seconds, node_dir=node_dir)
     if settings.index_store == "shared":  # one index per node (issue 13 item 7)
         from .adapters.node_index import NodeSnapshots
-        from .settings import _data_dir
         from .adapters.node_index import keys_tag
         index.use_node_snapshots(NodeSnapshots(_data_dir() / "status-index", settings.database_url,
                                                build_timeout_seconds=settings.index_max_age_seconds,
@@ -121,5 +127,5 @@ def build_container(settings: Settings, clock: Clock | None = None) -> Container
     index.add_listener(tokens.on_change)
     return Container(settings=settings, engine=engine, session_factory=session_factory, rules=rules,
                      calendar=calendar, clock=clock, index=index, tokens=tokens, keys=keys,
-                     audit_keys=macs, dates=LawfulDates(settings.earliest_date, settings.query_days_ahead),
+                     audit_keys=macs, reads=reads, dates=LawfulDates(settings.earliest_date, settings.query_days_ahead),
                      _calendar_signature=_directory_signature(settings.config_dir / "calendar"))

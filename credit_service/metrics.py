@@ -32,6 +32,15 @@ JOB_RUNS = Counter("credit_service_job_runs_total", "Scheduled sweeps run, by ou
 INDEX_ROWS_SKIPPED = Counter("credit_service_status_index_rows_skipped_total",
                              "Stored rows the status index could not read and skipped (their subjects answer an error)",
                              ["table"], registry=REGISTRY)
+INDEX_CATCH_UPS = Counter("credit_service_status_index_catch_ups_total",
+                          "Status checks that read a notified change from the feed themselves (the poller was "
+                          "late), by outcome (ok; failed: answered 503)", ["outcome"], registry=REGISTRY)
+REPLICA_READS = Counter("credit_service_replica_reads_total",
+                        "Read-only units of work (records, reports, audit, lists, worklist) with a read replica "
+                        "configured, by the database read (replica, primary) and why (ok; lag: beyond "
+                        "CREDIT_SERVICE_READ_MAX_LAG_SECONDS; down: not answering or not a standby; own_write: "
+                        "the replica has not replayed this node's latest write)", ["source", "reason"],
+                        registry=REGISTRY)
 WEBHOOK_ATTEMPTS = Counter("credit_service_webhook_attempts_total", "Webhook delivery attempts by outcome",
                            ["outcome"], registry=REGISTRY)
 

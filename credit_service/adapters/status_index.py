@@ -8,8 +8,13 @@ every other process polls the subject_changes feed every `poll_seconds` (default
 is visible everywhere within about 1 s. Polling re-reads a window of recent sequence numbers because
 a transaction may commit after one that took a later number; a full rebuild every `rebuild_seconds`
 is the backstop for anything the window missed. Every process is also told of a commit at once
-(PostgreSQL LISTEN/NOTIFY, change_notify.py; on SQLite the change bell, change_bell.py) and then
-polls at once; a status check told of a change not yet applied waits for it (at most 100 ms).
+(PostgreSQL LISTEN/NOTIFY, change_notify.py; the change bell, change_bell.py, for every process of the
+machine on SQLite and for the workers of one node on PostgreSQL) and then polls at once; a status check
+told of a change not yet applied waits for the poller (at most 100 ms). When that wait runs out (a loaded
+machine: the poller did not get the CPU in time), the request reads the feed itself — one query, and a
+reload of the subjects it names — before answering; if the database cannot be asked it answers 503
+(CatchUpFailed), never from an index known to lack a committed change. The common path — nothing
+notified — touches no database.
 
 Staleness is bounded: the index is answered from only while its last successful refresh (a poll or a
 rebuild) is younger than `max_age_seconds` (CREDIT_SERVICE_INDEX_MAX_AGE_SECONDS, default 300 s: long
@@ -48,6 +53,14 @@ class StaleIndex(Exception):
         self.age, self.max_age = age, max_age
 
 
+class CatchUpFailed(StaleIndex):
+    """A change was notified, the poller had not applied it, and the feed could not be read here either."""
+
+    def __init__(self, age: float, max_age: float):
+        super().__init__(age, max_age)
+        self.args = ("a notified change could not be read from the change feed",)
+
+
 class UnreadableRecord(Exception):
     """A stored row of this subject could not be read (adapters/records.py): its status is unknown."""
 
@@ -81,7 +94,7 @@ class StatusIndex:
 
     def __init__(self, engine: Engine, keyring: KeyRing, poll_seconds: float = 0.5, rebuild_seconds: float = 600.0,
                  max_age_seconds: float = 300.0, monotonic: Callable[[], float] = time.monotonic,
-                 read_engine: Engine | None = None, read_max_lag_seconds: float = 10.0):
+                 read_engine: Engine | None = None, read_max_lag_seconds: float = 10.0, node_dir=None):
         self._engine = engine
         # A streaming replica for the full load only (read_replica.py); None: the primary.
         self._read_engine, self._read_max_lag_seconds = read_engine, read_max_lag_seconds
@@ -109,9 +122,11 @@ class StatusIndex:
         # every worker — the README's walk-throughs need no sleep.
         self._notified = self._applied = 0
         self._caught_up = threading.Condition()
-        # SQLite: the stamp other processes on this machine write after a change (change_bell.py).
+        # The stamp other processes on this machine (SQLite) or node (PostgreSQL, in `node_dir`) write
+        # after a change (change_bell.py).
         from .change_bell import view_for
-        self._bell = view_for(engine)
+        self._bell = view_for(engine, node_dir)
+        self._polling = threading.RLock()  # one poll at a time: the poller's, or a request's (_catch_up_here)
         self._rung = self._bell[0]
         self._rebuilding = False
         _INDEXES.add(self)
@@ -185,8 +200,9 @@ class StatusIndex:
             if self._poll_seconds > 0:  # a poller to wake (without one: polled at the maximum age, as before)
                 self.wake()  # before the stamp is taken as heard: a thread that sees it heard also waits
             self._rung = rung
-        if self._notified != self._applied:
-            self._wait_for_poller(self._notified)
+        notified = self._notified
+        if notified != self._applied and not self._wait_for_poller(notified):
+            self._catch_up_here(notified)
         self.ensure_fresh()
         self._answerable_until = self._fresh_at + self.max_age_seconds
 
@@ -310,6 +326,10 @@ class StatusIndex:
 
     def poll_once(self) -> int:
         """Apply feed entries not yet seen; returns how many. Success makes the index fresh as of its start."""
+        with self._polling:
+            return self._poll_once()
+
+    def _poll_once(self) -> int:
         as_of = self._monotonic()
         floor = max(0, self._max_seen - self.GAP_WINDOW)
         with self._engine.connect() as connection:
@@ -349,12 +369,28 @@ class StatusIndex:
         self._notified += 1
         self._wake.set()
 
-    def _wait_for_poller(self, notified: int) -> None:
+    def _wait_for_poller(self, notified: int) -> bool:
+        """False if the poller has not applied `notified` within CATCH_UP_SECONDS."""
         if self._rebuilding:  # a full load takes seconds: answer from the index as it is meanwhile
-            return
+            return True
         with self._caught_up:
-            self._caught_up.wait_for(lambda: self._applied >= notified or self._stopped.is_set(),
-                                     timeout=self.CATCH_UP_SECONDS)
+            return self._caught_up.wait_for(lambda: self._applied >= notified or self._stopped.is_set(),
+                                            timeout=self.CATCH_UP_SECONDS)
+
+    def _catch_up_here(self, notified: int) -> None:
+        """The poller has not applied a notified change in time: this request polls the feed itself
+        (after any poll under way) before answering. Fails closed: CatchUpFailed (503) if it cannot."""
+        from ..metrics import INDEX_CATCH_UPS
+        try:
+            with self._polling:
+                if self._applied < notified:
+                    self.poll_once()  # begun after the notification: it reads the change notified
+                    self._poll_done(notified)
+        except Exception:
+            INDEX_CATCH_UPS.labels("failed").inc()
+            log.warning("a notified change could not be read from the change feed: answering 503", exc_info=True)
+            raise CatchUpFailed(self.age_seconds(), self.max_age_seconds) from None
+        INDEX_CATCH_UPS.labels("ok").inc()
 
     def _poll_done(self, notified: int) -> None:
         with self._caught_up:

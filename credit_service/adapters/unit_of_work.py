@@ -106,11 +106,20 @@ class AuditTrail:
 
 
 class SqlUnitOfWork(UnitOfWork):
-    def __init__(self, session_factory: sessionmaker, keys: KeyRing, publisher: Publisher | None = None):
+    def __init__(self, session_factory: sessionmaker, keys: KeyRing, publisher: Publisher | None = None,
+                 reads=None, read_only: bool = False):
         self._session_factory = session_factory
         self._keys = keys
         self.publisher = publisher
         self.session: Session | None = None
+        # read_replica.ReadRouter when a replica is configured: a read-only unit of work asks it which
+        # database to read; every commit tells it the primary's position (reads that must see it).
+        self._reads, self._read_only = reads, read_only
+        self.read_from = "primary"
+
+    def reading(self) -> "SqlUnitOfWork":
+        """Read-only: from the replica when the router allows (read_replica.py), else the primary."""
+        return SqlUnitOfWork(self._session_factory, self._keys, reads=self._reads, read_only=True)
 
     @property
     def origin(self) -> str | None:
@@ -125,7 +134,12 @@ class SqlUnitOfWork(UnitOfWork):
         return self._keys
 
     def _begin(self) -> None:
-        self.session = self._session_factory()
+        factory = self._session_factory
+        if self._read_only and self._reads is not None:
+            engine, _ = self._reads.choose()
+            self.read_from = "replica" if engine is self._reads.replica else "primary"
+            factory = self._reads.session_factory_of(engine)
+        self.session = factory()
         self.feed = ChangeFeed(self.session)
         self.subjects = SubjectRecords(self.session, self.keys)
         self.cases = CaseFiles(self.session)
@@ -146,11 +160,15 @@ class SqlUnitOfWork(UnitOfWork):
 
     def _commit(self) -> None:
         from .audit_trail import flush_staged  # the trail is written in the same transaction as what it records
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work (reading()) does not commit")
         try:
             flush_staged(self.session)
             self.session.commit()
         except IntegrityError as exc:
             raise DuplicateRow(str(exc.orig)) from exc
+        if self._reads is not None:  # this node's reads see this write (read_replica.py)
+            self._reads.note_write()
 
     # Repositories of the read models added with issue 14.
     @property

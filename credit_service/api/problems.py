@@ -89,6 +89,11 @@ def from_http_exception(error: HTTPException) -> Response:
 # Neither logs per request (a stale index would flood the log): the index logs once when it goes
 # stale, and once per unreadable row when it loads.
 def from_stale_index(error) -> Response:
+    from ..adapters.status_index import CatchUpFailed
+    if isinstance(error, CatchUpFailed):
+        return problem(503, "status_index_stale",
+                       "本实例刚获知一项变更，但未能从数据库读取该变更；为免答复过时的结果，暂停答复；请稍后重试或改由其他实例答复。",
+                       title="结算状态暂不可查")
     return problem(503, "status_index_stale",
                    f"本实例的结算状态索引已{error.age:.0f}秒未能从数据库刷新（上限{error.max_age:.0f}秒），"
                    "为免答复过时的结果，暂停答复；请稍后重试或改由其他实例答复。", title="结算状态暂不可查")

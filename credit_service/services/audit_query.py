@@ -25,6 +25,7 @@ def audit_events(uow: UnitOfWork, principal: Principal, *, region: str | None = 
         # subject_type, under every type.
         keys = [k for t in ([subject_type] if subject_type else SUBJECT_TYPES)
                 for k in uow.keys.lookup_keys(t, id_number)]
+    uow = uow.reading()
     with uow:
         rows = uow.audit.events(region=region, subject_type=subject_type, keys=keys, since=since, until=until,
                                 after=after, limit=PAGE + 1)

@@ -47,6 +47,7 @@ def joint_punishment_list(uow, principal: Principal, since: date | None, region:
     today = clock.today()
     if since is not None and since > today:
         raise Invalid("since 不能晚于今天。", errors={"since": [f"不能晚于{today.isoformat()}。"]})
+    uow = uow.reading()
     with uow:
         if since is None:
             found = [("listed", x) for x in uow.listings.current(region, today)]

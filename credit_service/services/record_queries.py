@@ -41,6 +41,7 @@ def year_record(uow: UnitOfWork, principal: Principal, subject_type: str, id_num
     (`partial`), never what they are. A person sees only their own."""
     access.check_number(principal, access.RECORD_READ, subject_type, id_number, uow.keys.lookup_key)
     region = access.region_for(principal, access.RECORD_READ, None)
+    uow = uow.reading()  # shows data only: a read replica may answer (adapters/read_replica.py)
     with uow:
         record = uow.cases.year_record(subject_type, uow.keys.lookup_key(subject_type, id_number), year, region)
     record.scope_region, record.full_numbers = region, access.sees_full_numbers(principal, access.RECORD_READ)
@@ -87,6 +88,7 @@ def worklist(uow: UnitOfWork, principal: Principal, today: date, region: str | N
                       errors={"limit" if not 1 <= limit <= WORKLIST_PAGE_MAX else "offset": ["超出允许范围。"]})
     if kinds is not None and (not kinds or set(kinds) - set(WORK_KINDS)):
         raise Invalid(f"kind 须为 {'、'.join(WORK_KINDS)} 之一。", errors={"kind": ["未知的事项类别。"]})
+    uow = uow.reading()
     with uow:
         items, total = uow.cases.worklist(today, region, due_before, kinds, offset, limit)
         numbers = uow.subjects.reveal(i.lookup_key for i in items)

@@ -56,6 +56,7 @@ def monthly_report(uow, principal: Principal, region: str | None, month: Month, 
     today = clock.today()
     if month.first_day > today:
         raise Invalid(f"{month}尚未开始，没有统计数据。", code="month_in_future", errors={"month": ["不能晚于本月。"]})
+    uow = uow.reading()  # shows data only (the freeze, freeze_due, writes: on the primary)
     with uow:
         row = uow.frozen_reports.get(region, month)
         if row is not None:

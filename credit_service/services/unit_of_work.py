@@ -51,6 +51,12 @@ class UnitOfWork(ABC):
         finally:
             self._close()
 
+    def reading(self) -> "UnitOfWork":
+        """A unit of work for a use case that only shows data (a record, a report, the audit trail, a list):
+        it may read from a read replica within its lag bound (adapters/read_replica.py) and never commits.
+        Use cases that write or decide keep the unit of work they were given. Default: this one."""
+        return self
+
     def commit(self) -> None:
         self._commit()
         reload, merge = self._reload, self._merge
