@@ -191,6 +191,7 @@ class StatusIndex:
             self._make_answerable()
 
     CATCH_UP_SECONDS = 0.1
+    CATCH_UP_LOCK_SECONDS = 0.5  # a request waits this long at most for a poll under way (_catch_up_here)
 
     def _make_answerable(self) -> None:
         if not self._loaded or self._poller_pid != os.getpid():
@@ -369,6 +370,11 @@ class StatusIndex:
         self._notified += 1
         self._wake.set()
 
+    @property
+    def behind(self) -> bool:
+        """Told of a change (a notification, the bell) that no poll has applied yet."""
+        return self._notified != self._applied
+
     def _wait_for_poller(self, notified: int) -> bool:
         """False if the poller has not applied `notified` within CATCH_UP_SECONDS."""
         if self._rebuilding:  # a full load takes seconds: answer from the index as it is meanwhile
@@ -382,10 +388,16 @@ class StatusIndex:
         (after any poll under way) before answering. Fails closed: CatchUpFailed (503) if it cannot."""
         from ..metrics import INDEX_CATCH_UPS
         try:
-            with self._polling:
+            # A poll under way that does not end within the bound is stuck on the database (a hang, an
+            # outage): waiting for it would hold this request for the database's deadline.
+            if not self._polling.acquire(timeout=self.CATCH_UP_LOCK_SECONDS):
+                raise TimeoutError("the poll under way did not end in time")
+            try:
                 if self._applied < notified:
                     self.poll_once()  # begun after the notification: it reads the change notified
                     self._poll_done(notified)
+            finally:
+                self._polling.release()
         except Exception:
             INDEX_CATCH_UPS.labels("failed").inc()
             log.warning("a notified change could not be read from the change feed: answering 503", exc_info=True)

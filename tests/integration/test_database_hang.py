@@ -141,6 +141,13 @@ def test_finding_7_a_frozen_database_leaves_status_answering_within_the_bound_th
     assert client.get(single, headers=settlement).json["settlement_allowed"] is False  # token now cached
     container.index.ensure_ready()
     poller = next(t for t in threading.enumerate() if t.name == "status-index-poller")
+    # The freeze comes after the index has applied what it was told of (the NOTIFY of the write above):
+    # a change told of and not readable is answered 503 instead (test_late_notification.py).
+    time.sleep(0.5)  # the notification has arrived
+    settled = time.monotonic() + 10
+    while container.index.behind:
+        assert time.monotonic() < settled, "the index did not apply the write's notification"
+        time.sleep(0.05)
 
     proxy.freeze()
     frozen_at = time.monotonic()

@@ -125,6 +125,47 @@ def test_a_check_that_cannot_read_a_notified_change_answers_503(node, settings, 
         reader.engine.dispose()
 
 
+def test_a_check_does_not_wait_out_a_poll_stuck_on_the_database(node, settings, clock, monkeypatch):
+    """A poll under way that hangs on the database (a frozen connection, until the database's deadline)
+    holds the feed: a check told of a change waits for it at most CATCH_UP_LOCK_SECONDS, then answers
+    503 status_index_stale — promptly, never the old answer."""
+    import time
+
+    from credit_service import create_app
+    _stuck_poller(monkeypatch)
+    writer = node()
+    app = create_app(settings, clock=clock)
+    reader = app.extensions["credit_service"]
+    try:
+        token = _settlement_token(reader)
+        number = id_number()
+        url = f"/api/v1/subjects/insured/{number}/status?on=2025-06-01"
+        client = app.test_client()
+        assert client.get(url, headers=token).json["settlement_allowed"] is True
+        _write(writer, number)
+        hung, release = threading.Event(), threading.Event()
+
+        def hanging_poll():  # the poller's poll, stuck on a frozen database
+            with reader.index._polling:
+                hung.set()
+                release.wait(30)
+        threading.Thread(target=hanging_poll, daemon=True).start()
+        assert hung.wait(5)
+        try:
+            started = time.monotonic()
+            r = client.get(url, headers=token)
+            seconds = time.monotonic() - started
+            assert r.status_code == 503 and r.json["code"] == "status_index_stale", r.json
+            # the fast path and then the view (to which it leaves anything it cannot answer) wait once each
+            assert seconds < 2 * StatusIndex.CATCH_UP_LOCK_SECONDS + 1.0, seconds
+        finally:
+            release.set()
+        assert client.get(url, headers=token).json["settlement_allowed"] is False  # the poll ended: caught up
+    finally:
+        reader.index.stop()
+        reader.engine.dispose()
+
+
 def _settlement_token(container) -> dict:
     from credit_service.services.clients import create_client
     return {"Authorization": "Bearer " + create_client(container.uow(), container.clock, "his", "settlement")[1]}
