@@ -193,7 +193,7 @@ def seed(url: str, n_violations: int, n_subjects: int, reseed: bool) -> dict:
                     pending_subjects += s_lines
                     if k % 4 == 3:
                         common.say(f"  … {(k + 1) * 50_000:,} violations written")
-            with cur.copy("COPY subjects (subject_key, subject_type, id_sealed, retired_at) FROM STDIN") as copy_s:
+            with cur.copy("COPY subjects (lookup_key, subject_type, id_sealed, retired_at) FROM STDIN") as copy_s:
                 for k in range(0, len(pending_subjects), 50_000):
                     copy_s.write(("\n".join(pending_subjects[k:k + 50_000]) + "\n").encode())
             with cur.copy(f"COPY measures ({', '.join(MEASURE_COLUMNS)}) FROM STDIN") as copy_m:

@@ -109,7 +109,7 @@ def check_against_stored_subject(connection, kind: str, keyring) -> None:
     from cryptography.exceptions import InvalidTag
 
     from .orm import SubjectRow
-    stored = connection.execute(select(SubjectRow.subject_key, SubjectRow.subject_type, SubjectRow.id_sealed)
+    stored = connection.execute(select(SubjectRow.lookup_key, SubjectRow.subject_type, SubjectRow.id_sealed)
                                 .where(SubjectRow.retired_at.is_(None)).limit(1)).first()
     if stored is None:
         return

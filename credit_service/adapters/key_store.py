@@ -27,9 +27,9 @@ class KeyRotation:
     def under_older_lookup_key(self, hmac_id: str, limit: int) -> list[tuple[str, str, str]]:
         """(lookup key, subject type, sealed number) of current subjects keyed with another HMAC key."""
         return [tuple(r) for r in self._session.execute(
-            select(_S.subject_key, _S.subject_type, _S.id_sealed)
-            .where(_S.retired_at.is_(None), _S.subject_key.not_like(f"{hmac_id}:%"))
-            .order_by(_S.subject_key).limit(limit)).all()]
+            select(_S.lookup_key, _S.subject_type, _S.id_sealed)
+            .where(_S.retired_at.is_(None), _S.lookup_key.not_like(f"{hmac_id}:%"))
+            .order_by(_S.lookup_key).limit(limit)).all()]
 
     def switch(self, mapping: list[dict]) -> None:
         """old key → new key in every table of SUBJECT_COLUMNS, through a temporary mapping table (one
@@ -46,15 +46,15 @@ class KeyRotation:
         s.execute(text("DELETE FROM pii_rotation"))
 
     def retire(self, keys: list[str], now: datetime) -> None:
-        self._session.execute(update(SubjectRow).where(_S.subject_key.in_(keys)).values(retired_at=now))
+        self._session.execute(update(SubjectRow).where(_S.lookup_key.in_(keys)).values(retired_at=now))
 
     def sealed_with_older_key(self, encryption_id: str, limit: int) -> list[tuple[str, str, str]]:
         return [tuple(r) for r in self._session.execute(
-            select(_S.subject_key, _S.subject_type, _S.id_sealed).where(_S.id_sealed.not_like(f"{encryption_id}:%"))
-            .order_by(_S.subject_key).limit(limit)).all()]
+            select(_S.lookup_key, _S.subject_type, _S.id_sealed).where(_S.id_sealed.not_like(f"{encryption_id}:%"))
+            .order_by(_S.lookup_key).limit(limit)).all()]
 
     def reseal(self, key: str, sealed: str) -> None:
-        self._session.execute(update(SubjectRow).where(_S.subject_key == key).values(id_sealed=sealed))
+        self._session.execute(update(SubjectRow).where(_S.lookup_key == key).values(id_sealed=sealed))
 
     def webhooks_sealed_with_older_key(self, encryption_id: str) -> list[tuple[str, str, str]]:
         """(id, sealed secret, sealed pseudonym key) of webhooks with either sealed by another key."""
@@ -75,7 +75,7 @@ class KeyRotation:
         def count(name: str) -> None:
             counts[name] = counts.get(name, 0) + 1
 
-        for key, sealed, retired in self._session.execute(select(_S.subject_key, _S.id_sealed, _S.retired_at)):
+        for key, sealed, retired in self._session.execute(select(_S.lookup_key, _S.id_sealed, _S.retired_at)):
             if retired is None:
                 count(f"lookup {key.split(':', 1)[0]}")
             count(f"sealed {sealed.split(':', 1)[0]}")

@@ -3,7 +3,8 @@
 Identity numbers (PIPL): every `lookup_key` / `subject_lookup_key` column holds the subject's lookup
 key (keyed HMAC, adapters/pii.py), never the number; the number itself is kept only sealed
 (AES-GCM) in `subjects`, for the staff who may see it. (Until migration 0019 these columns were named
-`id_number` / `subject_id_number`.)"""
+`id_number` / `subject_id_number`; until 0020 `subjects.lookup_key` and `web_sessions.lookup_key` were
+`subject_key`, now only the webhook events' per-webhook pseudonym.)"""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -37,7 +38,7 @@ class SubjectRow(Base):
 
     __tablename__ = "subjects"
 
-    subject_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    lookup_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     subject_type: Mapped[str] = mapped_column(String(16))
     id_sealed: Mapped[str] = mapped_column(String(128))
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -425,7 +426,7 @@ class WebSessionRow(Base):
     door: Mapped[str] = mapped_column(String(8))  # "console" | "me"
     user_id: Mapped[str | None] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"), index=True)
     subject_type: Mapped[str | None] = mapped_column(String(16))
-    subject_key: Mapped[str | None] = mapped_column(String(64))  # the person's lookup key, never the number
+    lookup_key: Mapped[str | None] = mapped_column(String(64))  # the person's lookup key, never the number
     data: Mapped[str] = mapped_column(Text, default="{}")  # JSON: CSRF token, sign-in state, display name
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     signed_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -28,27 +28,27 @@ def remember(session: Session | Connection, keyring: KeyRing, subjects: Iterable
     table = SubjectRow.__table__
     index_probes(session, len(wanted))
     for chunk in _chunks(wanted, _chunk_size(dialect)):
-        known.update(connection.execute(select(table.c.subject_key).where(
-            _member_of(dialect, table.c.subject_key, chunk))).scalars())
-    rows = [{"subject_key": key, "subject_type": t, "id_sealed": keyring.seal(t, n), "retired_at": None}
+        known.update(connection.execute(select(table.c.lookup_key).where(
+            _member_of(dialect, table.c.lookup_key, chunk))).scalars())
+    rows = [{"lookup_key": key, "subject_type": t, "id_sealed": keyring.seal(t, n), "retired_at": None}
             for (t, n), key in keys.items() if key not in known]
     if rows and dialect == "postgresql":
         # One statement for the whole import: the rows as three array parameters (an executemany would
         # send one INSERT per subject).
-        connection.execute(_INSERT_UNNEST, {"keys": [r["subject_key"] for r in rows],
+        connection.execute(_INSERT_UNNEST, {"keys": [r["lookup_key"] for r in rows],
                                             "types": [r["subject_type"] for r in rows],
                                             "sealed": [r["id_sealed"] for r in rows]})
     elif rows:
-        insert = sqlite.insert(table).on_conflict_do_nothing(index_elements=["subject_key"])
+        insert = sqlite.insert(table).on_conflict_do_nothing(index_elements=["lookup_key"])
         for chunk in _chunks(rows, 200):
             connection.execute(insert, chunk)
     return keys
 
 
 _INSERT_UNNEST = text(
-    "INSERT INTO subjects (subject_key, subject_type, id_sealed) "
+    "INSERT INTO subjects (lookup_key, subject_type, id_sealed) "
     "SELECT * FROM unnest(CAST(:keys AS varchar[]), CAST(:types AS varchar[]), CAST(:sealed AS varchar[])) "
-    "ON CONFLICT (subject_key) DO NOTHING")
+    "ON CONFLICT (lookup_key) DO NOTHING")
 
 
 def reveal(session: Session | Connection, keyring: KeyRing, keys: Iterable[str | None]) -> dict[str, str]:
@@ -62,7 +62,7 @@ def reveal(session: Session | Connection, keyring: KeyRing, keys: Iterable[str |
     found: dict[str, str] = {}
     for chunk in _chunks(wanted, _chunk_size(dialect)):
         for key, subject_type, sealed in connection.execute(
-                select(c.subject_key, c.subject_type, c.id_sealed).where(_member_of(dialect, c.subject_key, chunk))):
+                select(c.lookup_key, c.subject_type, c.id_sealed).where(_member_of(dialect, c.lookup_key, chunk))):
             found[key] = keyring.open(subject_type, sealed)
     return found
 
@@ -70,7 +70,7 @@ def reveal(session: Session | Connection, keyring: KeyRing, keys: Iterable[str |
 def reveal_one(session: Session | Connection, keyring: KeyRing, key: str) -> str:
     number = reveal(session, keyring, [key]).get(key)
     if number is None:  # every stored key has its subjects row (written in the same transaction)
-        raise LookupError("subject key without a subjects row")
+        raise LookupError("lookup key without a subjects row")
     return number
 
 
@@ -78,5 +78,5 @@ def identify(session: Session, keyring: KeyRing, key: str) -> tuple[str, str] | 
     """(subject_type, identity number) of a current (not retired) lookup key, or None."""
     c = SubjectRow.__table__.c
     row = session.connection().execute(select(c.subject_type, c.id_sealed).where(
-        c.subject_key == key, c.retired_at.is_(None))).first()
+        c.lookup_key == key, c.retired_at.is_(None))).first()
     return None if row is None else (row.subject_type, keyring.open(row.subject_type, row.id_sealed))

@@ -40,10 +40,10 @@ def staff_principal() -> Principal | None:
 
 def person_principal() -> Principal | None:
     s = web_session()
-    if s is None or s.door != ME or not s.signed_in or not s.subject_key:
+    if s is None or s.door != ME or not s.signed_in or not s.lookup_key:
         return None
     return Principal(client_id=access.PERSON, name="self-service", role=access.PERSON, subject_type=s.subject_type,
-                     subject_lookup_key=s.subject_key, audit_name=f"person:{s.subject_key}"[:128],
+                     subject_lookup_key=s.lookup_key, audit_name=f"person:{s.lookup_key}"[:128],
                      request_id=_request_id())
 
 

@@ -272,7 +272,7 @@ def callback():
                            message="实名认证未通过，未能确认您的身份。请重新登录；如仍不能登录，请联系当地医保经办机构。")
     key = person_signed_in(c.uow(), c.clock, c.keys, subject_type, number)
     name = claims.get(settings.oidc_name_claim)
-    web_session().sign_in(subject_type=subject_type, subject_key=key, data={
+    web_session().sign_in(subject_type=subject_type, lookup_key=key, data={
         "name": name if isinstance(name, str) else "", "masked_id": mask_id_number(number)})
     return redirect(url_for("selfservice.index"), 303)
 

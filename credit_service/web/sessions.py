@@ -56,7 +56,7 @@ class WebSession(CallbackDict, SessionMixin):
         self.timed_out = False  # the browser brought a session that has ended (shown on the login page)
         self.user_id: str | None = None
         self.subject_type: str | None = None
-        self.subject_key: str | None = None
+        self.lookup_key: str | None = None
         self.created_at: datetime | None = None
         self.signed_in_at: datetime | None = None
         self.last_seen_at: datetime | None = None
@@ -67,13 +67,13 @@ class WebSession(CallbackDict, SessionMixin):
         return self.signed_in_at is not None
 
     def sign_in(self, *, user_id: str | None = None, subject_type: str | None = None,
-                subject_key: str | None = None, data: dict | None = None) -> None:
+                lookup_key: str | None = None, data: dict | None = None) -> None:
         """A new session id (the old one is deleted), with nothing of the anonymous session kept but `data`."""
         self.rotated_from = self.sid
         self.sid = None
         self.clear()
         self.update(data or {})
-        self.user_id, self.subject_type, self.subject_key = user_id, subject_type, subject_key
+        self.user_id, self.subject_type, self.lookup_key = user_id, subject_type, lookup_key
         self.signed_in_at = None  # set when saved, from the clock
         self._signing_in = True
         self.modified = True
@@ -112,7 +112,7 @@ class SessionStore:
                 return None
             db.expunge_all()
         session = WebSession(door, sid, json.loads(row.data or "{}"))
-        session.user_id, session.subject_type, session.subject_key = row.user_id, row.subject_type, row.subject_key
+        session.user_id, session.subject_type, session.lookup_key = row.user_id, row.subject_type, row.lookup_key
         session.created_at, session.last_seen_at = _utc(row.created_at), _utc(row.last_seen_at)
         session.signed_in_at = _utc(row.signed_in_at) if row.signed_in_at else None
         session.user = user
@@ -136,7 +136,7 @@ class SessionStore:
                 if getattr(session, "_signing_in", False):
                     session.signed_in_at = now
                 db.add(WebSessionRow(id_hash=_hash(new_sid), door=session.door, user_id=session.user_id,
-                                     subject_type=session.subject_type, subject_key=session.subject_key,
+                                     subject_type=session.subject_type, lookup_key=session.lookup_key,
                                      data=json.dumps(dict(session)), created_at=now,
                                      signed_in_at=session.signed_in_at, last_seen_at=now))
             elif session.modified:

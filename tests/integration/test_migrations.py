@@ -1,6 +1,8 @@
 """The Alembic migrations build exactly the schema the models describe (no create_all anywhere)."""
 from __future__ import annotations
 
+import hashlib
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
@@ -74,7 +76,7 @@ def test_0006_turns_stored_identity_numbers_into_lookup_keys_and_keeps_the_audit
         assert c.execute(text("SELECT lookup_key FROM measures")).scalar() == key
         assert c.execute(text("SELECT subject_lookup_key FROM api_clients")).scalar() == key
         assert set(c.execute(text("SELECT lookup_key FROM subject_changes")).scalars()) == {key, "th"}
-        sealed = dict(c.execute(text("SELECT subject_key, id_sealed FROM subjects")).all())
+        sealed = dict(c.execute(text("SELECT lookup_key, id_sealed FROM subjects")).all())
         assert TEST_KEYS.open("insured", sealed[key]) == number
         assert TEST_KEYS.open("physician", sealed[doctor_key]) == doctor
         payloads = [json.loads(p) for p in c.execute(text("SELECT payload FROM audit_events ORDER BY seq")).scalars()]
@@ -427,3 +429,117 @@ def test_0019_audit_events_written_before_and_after_the_rename_all_verify(databa
     with Session(engine) as session:
         checked, problems = verify(session)
     assert [(p.seq, p.problem) for p in problems] == [(1, "字段 lookup_key 与记录内容不符（记录被篡改）")]
+
+
+# -- 0020: the subject lookup-key columns renamed ----------------------------------------------------------
+
+_RENAMED_0020 = {"subjects": ("subject_key", "lookup_key"), "web_sessions": ("subject_key", "lookup_key")}
+
+
+@_pytest.fixture(params=["sqlite", "postgresql"])
+def database_0019(request, tmp_path):
+    """A database at 0019 with two subjects (one retired) and two web sessions (one signed in as a person,
+    one anonymous), written as the code of 0019 wrote them: column `subject_key`."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import text
+
+    from credit_service.adapters.migrations import upgrade
+    from tests.factories import TEST_KEYS, id_number
+
+    url = _own_database(request, tmp_path, "at0019")
+    upgrade(url, "0019")
+    engine = create_engine(url)
+    number, other = id_number(), id_number()
+    key, old_key = TEST_KEYS.lookup_key("insured", number), "k0:" + "0" * 60
+    at = datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
+    with engine.begin() as c:
+        c.execute(text("INSERT INTO subjects (subject_key, subject_type, id_sealed, retired_at) "
+                       "VALUES (:k, :t, :s, :r)"),
+                  [{"k": key, "t": "insured", "s": TEST_KEYS.seal("insured", number), "r": None},
+                   {"k": old_key, "t": "insured", "s": TEST_KEYS.seal("insured", other), "r": at}])
+        c.execute(text("INSERT INTO web_sessions (id_hash, door, user_id, subject_type, subject_key, data, "
+                       "created_at, signed_in_at, last_seen_at) VALUES (:h, 'me', NULL, :t, :k, :d, :at, :s, :at)"),
+                  [{"h": hashlib.sha256(b"person-sid").hexdigest(), "t": "insured", "k": key,
+                    "d": '{"name": "p"}', "at": at, "s": at},
+                   {"h": hashlib.sha256(b"anonymous-sid").hexdigest(), "t": None, "k": None, "d": "{}",
+                    "at": at, "s": None}])
+    yield url, engine, number, key
+    engine.dispose()
+
+
+def _schema_0020(engine) -> tuple[dict[str, set[str]], dict[str, list]]:
+    from sqlalchemy import inspect
+    inspector = inspect(engine)
+    columns = {t: {c["name"] for c in inspector.get_columns(t)} for t in _RENAMED_0020}
+    keys = {t: inspector.get_pk_constraint(t)["constrained_columns"] for t in _RENAMED_0020}
+    return columns, keys
+
+
+def test_0020_renames_the_subject_key_columns_keeping_every_row_and_back(database_0019):
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from credit_service.adapters.migrations import alembic_config, upgrade
+
+    url, engine, _, _ = database_0019
+    before = _rows_of(engine, _RENAMED_0020)
+    assert all(len(rows) == 2 for rows in before.values())
+    renamed = {t: [{_RENAMED_0020[t][1] if k == _RENAMED_0020[t][0] else k: v for k, v in r.items()}
+                   for r in rows] for t, rows in before.items()}
+    assert renamed != before
+
+    upgrade(url)
+    columns, keys = _schema_0020(engine)
+    for table, (old, new) in _RENAMED_0020.items():
+        assert old not in columns[table] and new in columns[table], table
+    assert keys == {"subjects": ["lookup_key"], "web_sessions": ["id_hash"]}
+    assert _rows_of(engine, _RENAMED_0020) == renamed
+    with engine.connect() as connection:  # exactly the schema the models describe
+        assert compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                Base.metadata) == []
+
+    command.downgrade(alembic_config(url), "0019")  # renaming back is lossless
+    columns, keys = _schema_0020(engine)
+    for table, (old, new) in _RENAMED_0020.items():
+        assert old in columns[table] and new not in columns[table], table
+    assert keys == {"subjects": ["subject_key"], "web_sessions": ["id_hash"]}
+    assert _rows_of(engine, _RENAMED_0020) == before
+
+    upgrade(url)
+    assert _rows_of(engine, _RENAMED_0020) == renamed
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
+                                Base.metadata) == []
+
+
+def test_0020_a_subject_and_a_web_session_written_before_the_rename_are_read_after_it(database_0019):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from credit_service.adapters.migrations import upgrade
+    from credit_service.adapters.subjects import identify, remember, reveal
+    from credit_service.web.sessions import SessionStore
+    from tests.factories import TEST_KEYS
+
+    url, engine, number, key = database_0019
+    upgrade(url)
+    with Session(engine) as session:
+        assert reveal(session, TEST_KEYS, [key, "k0:" + "0" * 60])[key] == number
+        assert identify(session, TEST_KEYS, key) == ("insured", number)
+        assert identify(session, TEST_KEYS, "k0:" + "0" * 60) is None  # retired stays retired
+        assert remember(session, TEST_KEYS, [("insured", number)]) == {("insured", number): key}  # known: no-op
+        session.commit()
+
+    class Clock:
+        def now(self):
+            return datetime(2026, 11, 1, 8, 5, tzinfo=timezone.utc)
+
+    store = SessionStore(sessionmaker(engine), Clock(), timedelta(minutes=30), timedelta(hours=8))
+    person = store.load("me", "person-sid")
+    assert person is not None and person.signed_in
+    assert (person.subject_type, person.lookup_key, dict(person)) == ("insured", key, {"name": "p"})
+    anonymous = store.load("me", "anonymous-sid")
+    assert anonymous is not None and not anonymous.signed_in and anonymous.lookup_key is None

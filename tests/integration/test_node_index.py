@@ -131,7 +131,7 @@ def test_the_node_snapshot_updated_from_the_feed_is_byte_for_byte_the_full_build
 
     # keys rotate rewrites every lookup key and writes no feed entry: a snapshot of the old keys is not updated
     with container.session_factory() as s:
-        old = [k for (k,) in s.execute(text("SELECT subject_key FROM subjects"))]
+        old = [k for (k,) in s.execute(text("SELECT lookup_key FROM subjects"))]
         KeyRotation(s).switch([{"old_key": k, "new_key": "k9:" + k.split(":", 1)[1]} for k in old])
         s.commit()
     new_tag = bytes(reversed(tag))  # as keys_tag gives for the new keys

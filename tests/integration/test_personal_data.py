@@ -136,7 +136,7 @@ def test_no_table_holds_an_identity_number_after_a_full_case(client, container, 
         assert leaks == [], f"{number} stored in plain text in {leaks}"
     # Where the number was, the lookup key is; the sealed number opens to it (staff see it).
     with container.session_factory() as session:
-        sealed = {r.subject_key: r for r in session.scalars(select(SubjectRow))}
+        sealed = {r.lookup_key: r for r in session.scalars(select(SubjectRow))}
         for subject_type, number in _people(numbers):
             key = stored_key(number, subject_type)
             assert key.startswith("t1:") and sealed[key].id_sealed.startswith("t1:")
@@ -186,8 +186,8 @@ def test_a_tampered_or_moved_sealed_number_does_not_open(client, container, auth
     key = stored_key(numbers["repaired"])
     other = TEST_KEYS.seal("insured", numbers["insured"])
     with container.engine.begin() as connection:
-        stolen = connection.execute(select(SubjectRow.id_sealed).where(SubjectRow.subject_key == key)).scalar()
-        connection.execute(update(SubjectRow).where(SubjectRow.subject_key == key).values(
+        stolen = connection.execute(select(SubjectRow.id_sealed).where(SubjectRow.lookup_key == key)).scalar()
+        connection.execute(update(SubjectRow).where(SubjectRow.lookup_key == key).values(
             id_sealed=stolen[:-4] + ("AAAA" if not stolen.endswith("AAAA") else "BBBB")))
     with container.session_factory() as session, pytest.raises(InvalidTag):
         reveal(session, container.keys, [key])
@@ -246,7 +246,7 @@ def test_rotation_keeps_every_answer_and_the_audit_chain_and_the_old_keys_can_go
         result = CliRunner().invoke(cli, ["keys", "rotate", "--batch", "2"])
         assert result.exit_code == 0, result.output
         with container.session_factory() as session:
-            subjects = session.scalar(text("SELECT count(*) FROM subjects WHERE subject_key LIKE 'k2:%'"))
+            subjects = session.scalar(text("SELECT count(*) FROM subjects WHERE lookup_key LIKE 'k2:%'"))
         assert subjects == len(_people(numbers)) == 4
         assert "4 subjects moved to the current lookup key, 4 numbers re-sealed" in result.output
         again = CliRunner().invoke(cli, ["keys", "rotate"])  # idempotent: nothing left to do
@@ -258,9 +258,9 @@ def test_rotation_keeps_every_answer_and_the_audit_chain_and_the_old_keys_can_go
         # Nothing but the audit trail (never rewritten) and retired subjects rows names an old key.
         values = _every_text_value(container.engine)
         old = {(t, c) for t, c, v in values if v.startswith("t1:")}
-        assert old == {("audit_events", "lookup_key"), ("subjects", "subject_key")}
+        assert old == {("audit_events", "lookup_key"), ("subjects", "lookup_key")}
         with container.session_factory() as session:
-            assert session.scalar(text("SELECT count(*) FROM subjects WHERE subject_key LIKE 't1:%' "
+            assert session.scalar(text("SELECT count(*) FROM subjects WHERE lookup_key LIKE 't1:%' "
                                        "AND retired_at IS NULL")) == 0
             assert verify(session)[1] == []
             trail_after = session.execute(text("SELECT seq, payload, hash FROM audit_events ORDER BY seq")).all()

@@ -55,8 +55,8 @@ def test_the_session_is_bound_to_the_lookup_key_never_the_number(make_app, provi
     signed_in = [r for r in rows if r.signed_in_at is not None]
     assert len(signed_in) == 1
     row = signed_in[0]
-    assert (row.subject_type, row.subject_key) == ("insured", c.keys.lookup_key("insured", NUMBER))
-    assert NUMBER not in json.dumps([r.data for r in rows]) and NUMBER not in row.subject_key
+    assert (row.subject_type, row.lookup_key) == ("insured", c.keys.lookup_key("insured", NUMBER))
+    assert NUMBER not in json.dumps([r.data for r in rows]) and NUMBER not in row.lookup_key
     assert subject is not None  # sealed in `subjects`, so use cases given the key can reveal it
     assert "person_signed_in" in audited
 
