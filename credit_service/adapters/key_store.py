@@ -9,12 +9,14 @@ from sqlalchemy.orm import Session
 
 from .orm import SubjectRow, WebhookRow
 
-# Every column that names a subject by its lookup key, but the audit trail's (never rewritten).
+# Every column that names a subject by its lookup key, but the audit trail's (never rewritten) and
+# `subjects` itself (the old row is retired, a new one written under the new key). `web_sessions`: a person
+# signed in to the self-service pages keeps reading their own records after a rotation.
 SUBJECT_COLUMNS = (
     ("violations", "lookup_key"), ("measures", "lookup_key"), ("notices", "lookup_key"),
     ("objections", "lookup_key"), ("repairs", "lookup_key"), ("measure_events", "lookup_key"),
     ("expert_recommendations", "lookup_key"), ("subject_changes", "lookup_key"),
-    ("api_clients", "subject_lookup_key"), ("evidence_files", "lookup_key"),
+    ("api_clients", "subject_lookup_key"), ("evidence_files", "lookup_key"), ("web_sessions", "lookup_key"),
 )
 _S = SubjectRow.__table__.c
 _W = WebhookRow.__table__.c

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from credit_service import create_app
 from credit_service.adapters import pii
-from credit_service.adapters.orm import SubjectRow
+from credit_service.adapters.orm import SubjectRow, WebSessionRow
 from credit_service.adapters.subjects import reveal
 from credit_service.cli import main as cli
 from credit_service.services.audit import verify
@@ -237,6 +237,12 @@ def test_rotation_keeps_every_answer_and_the_audit_chain_and_the_old_keys_can_go
     before = answers(client, auth, numbers)
     with container.session_factory() as session:
         trail_before = session.execute(text("SELECT seq, payload, hash FROM audit_events ORDER BY seq")).all()
+        # a person signed in to the self-service pages (web/sessions.py): the session names them by key
+        at = clock.now()
+        session.add(WebSessionRow(id_hash="s" * 64, door="me", subject_type="insured",
+                                  lookup_key=stored_key(numbers["insured"]), data="{}", created_at=at,
+                                  signed_in_at=at, last_seen_at=at))
+        session.commit()
     # The operator puts the new keys first, keeps the old ones after them, and rotates (small batches).
     monkeypatch.setenv("CREDIT_SERVICE_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("CREDIT_SERVICE_PII_HMAC_KEYS", f"{NEW_HMAC},{TEST_HMAC_KEYS}")
@@ -259,6 +265,9 @@ def test_rotation_keeps_every_answer_and_the_audit_chain_and_the_old_keys_can_go
         values = _every_text_value(container.engine)
         old = {(t, c) for t, c, v in values if v.startswith("t1:")}
         assert old == {("audit_events", "lookup_key"), ("subjects", "lookup_key")}
+        with container.session_factory() as session:  # the signed-in person still reads their own records
+            assert session.scalar(select(WebSessionRow.lookup_key)) == pii.KeyRing.from_text(
+                NEW_HMAC, NEW_ENCRYPTION).lookup_key("insured", numbers["insured"])
         with container.session_factory() as session:
             assert session.scalar(text("SELECT count(*) FROM subjects WHERE lookup_key LIKE 't1:%' "
                                        "AND retired_at IS NULL")) == 0
