@@ -64,4 +64,18 @@ def to_xlsx(report: dict) -> bytes:
     wb.properties.created = wb.properties.modified = _FIXED_TIME
     buffer = io.BytesIO()
     wb.save(buffer)
-    return buffer.getvalue()
+    return _with_fixed_entry_times(buffer.getvalue())
+
+
+def _with_fixed_entry_times(xlsx: bytes) -> bytes:
+    """openpyxl stamps each zip entry with the time of writing: the same report written two seconds
+    apart would differ. The entries are written again with the fixed time, in the same order."""
+    import zipfile
+    written = zipfile.ZipFile(io.BytesIO(xlsx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as fixed:
+        for entry in written.infolist():
+            info = zipfile.ZipInfo(entry.filename, date_time=_FIXED_TIME.timetuple()[:6])
+            info.compress_type, info.external_attr = entry.compress_type, entry.external_attr
+            fixed.writestr(info, written.read(entry.filename))
+    return out.getvalue()

@@ -125,3 +125,19 @@ def test_report_charts_draw_the_months_measures_and_the_year_so_far():
     measures, year = (ET.fromstring(svg) for svg in report_charts(report))
     assert len(measures.findall(f"{SVG}rect")) == len([x for x in LINES if x.key.startswith("measures.")])
     assert "违约违法信息合计" in ET.tostring(year, encoding="unicode")
+
+
+def test_an_xlsx_report_is_the_same_bytes_whenever_it_is_written(monkeypatch):
+    """The same report gives the same file: the workbook's properties and the zip entries' times are
+    fixed (a download a few seconds later, or a frozen report written again, is byte for byte the same)."""
+    import time as time_module
+
+    from credit_service.adapters.report_formats import to_xlsx
+    report = {"region": "370100", "frozen": True, "title": "医保信用管理月度统计", "month": "2026-10",
+              "columns": {c: c for c in ("month", "adjustment", "year_to_date", "prior_year_total",
+                                          "prior_year_adjustment")},
+              "lines": [], "notes": ["示例"]}
+    first = to_xlsx(report)
+    later = time_module.time() + 3600
+    monkeypatch.setattr(time_module, "time", lambda: later)
+    assert to_xlsx(report) == first
