@@ -56,6 +56,11 @@ class Server:
         raise RuntimeError("server did not become ready: " + self.log())
 
     def log(self) -> str:
+        """What the server has written. A running server's INFO lines leave in batches
+        (logging_setup.ServiceHandler.FLUSH_SECONDS): wait out a few batches first."""
+        from credit_service.logging_setup import ServiceHandler
+        if self.process.poll() is None:
+            time.sleep(ServiceHandler.FLUSH_SECONDS * 3)
         return self.log_path.read_text(errors="replace")
 
     def workers(self) -> list[int]:
