@@ -90,10 +90,10 @@ def test_a_check_whose_poller_is_late_reads_the_change_feed_itself(node, monkeyp
     assert INDEX_CATCH_UPS.labels("ok")._value.get() - before == 3
 
 
-def test_a_check_that_cannot_read_a_notified_change_answers_503(node, settings, clock, monkeypatch):
-    """Fail closed: the poller is late and the feed cannot be read here either (the database went away
-    right after the write) — 503 status_index_stale, counted in /metrics; never the old answer. Once the
-    feed can be read again, the change is answered."""
+@pytest.fixture
+def told_of_a_write(node, settings, clock, monkeypatch):
+    """(reader, client, token, url, number): a worker whose poller never polls, told (by the node's bell)
+    of a write made through the other worker, whose status check answered "allowed" before it."""
     from credit_service import create_app
     _stuck_poller(monkeypatch)
     writer = node()
@@ -106,64 +106,58 @@ def test_a_check_that_cannot_read_a_notified_change_answers_503(node, settings, 
         client = app.test_client()
         assert client.get(url, headers=token).json["settlement_allowed"] is True
         _write(writer, number)
-
-        def unreachable():
-            raise OSError("database unreachable")
-        monkeypatch.setattr(reader.index, "_poll_once", unreachable)
-        failed = INDEX_CATCH_UPS.labels("failed")._value.get()
-        for _ in range(2):  # the fast path and the view alike
-            r = client.get(url, headers=token)
-            assert r.status_code == 503 and r.json["code"] == "status_index_stale", r.json
-        assert INDEX_CATCH_UPS.labels("failed")._value.get() > failed
-        with pytest.raises(CatchUpFailed):
-            reader.index.get("insured", number)
-        assert b"credit_service_status_index_catch_ups_total" in client.get("/metrics").data
-        monkeypatch.undo()  # the database is back (and the poller no longer stuck)
-        assert client.get(url, headers=token).json["settlement_allowed"] is False
+        yield reader, client, token, url, number
     finally:
         reader.index.stop()
         reader.engine.dispose()
 
 
-def test_a_check_does_not_wait_out_a_poll_stuck_on_the_database(node, settings, clock, monkeypatch):
+def test_a_check_that_cannot_read_a_notified_change_answers_503(told_of_a_write, monkeypatch):
+    """Fail closed: the poller is late and the feed cannot be read here either (the database went away
+    right after the write) — 503 status_index_stale, counted in /metrics; never the old answer. Once the
+    feed can be read again, the change is answered."""
+    reader, client, token, url, number = told_of_a_write
+
+    def unreachable():
+        raise OSError("database unreachable")
+    monkeypatch.setattr(reader.index, "_poll_once", unreachable)
+    failed = INDEX_CATCH_UPS.labels("failed")._value.get()
+    for _ in range(2):  # the fast path and the view alike
+        r = client.get(url, headers=token)
+        assert r.status_code == 503 and r.json["code"] == "status_index_stale", r.json
+    assert INDEX_CATCH_UPS.labels("failed")._value.get() > failed
+    with pytest.raises(CatchUpFailed):
+        reader.index.get("insured", number)
+    assert b"credit_service_status_index_catch_ups_total" in client.get("/metrics").data
+    monkeypatch.undo()  # the database is back (and the poller no longer stuck)
+    assert client.get(url, headers=token).json["settlement_allowed"] is False
+
+
+def test_a_check_does_not_wait_out_a_poll_stuck_on_the_database(told_of_a_write):
     """A poll under way that hangs on the database (a frozen connection, until the database's deadline)
     holds the feed: a check told of a change waits for it at most CATCH_UP_LOCK_SECONDS, then answers
     503 status_index_stale — promptly, never the old answer."""
     import time
 
-    from credit_service import create_app
-    _stuck_poller(monkeypatch)
-    writer = node()
-    app = create_app(settings, clock=clock)
-    reader = app.extensions["credit_service"]
-    try:
-        token = _settlement_token(reader)
-        number = id_number()
-        url = f"/api/v1/subjects/insured/{number}/status?on=2025-06-01"
-        client = app.test_client()
-        assert client.get(url, headers=token).json["settlement_allowed"] is True
-        _write(writer, number)
-        hung, release = threading.Event(), threading.Event()
+    reader, client, token, url, number = told_of_a_write
+    hung, release = threading.Event(), threading.Event()
 
-        def hanging_poll():  # the poller's poll, stuck on a frozen database
-            with reader.index._polling:
-                hung.set()
-                release.wait(30)
-        threading.Thread(target=hanging_poll, daemon=True).start()
-        assert hung.wait(5)
-        try:
-            started = time.monotonic()
-            r = client.get(url, headers=token)
-            seconds = time.monotonic() - started
-            assert r.status_code == 503 and r.json["code"] == "status_index_stale", r.json
-            # the fast path and then the view (to which it leaves anything it cannot answer) wait once each
-            assert seconds < 2 * StatusIndex.CATCH_UP_LOCK_SECONDS + 1.0, seconds
-        finally:
-            release.set()
-        assert client.get(url, headers=token).json["settlement_allowed"] is False  # the poll ended: caught up
+    def hanging_poll():  # the poller's poll, stuck on a frozen database
+        with reader.index._polling:
+            hung.set()
+            release.wait(30)
+    threading.Thread(target=hanging_poll, daemon=True).start()
+    assert hung.wait(5)
+    try:
+        started = time.monotonic()
+        r = client.get(url, headers=token)
+        seconds = time.monotonic() - started
+        assert r.status_code == 503 and r.json["code"] == "status_index_stale", r.json
+        # the fast path and then the view (to which it leaves anything it cannot answer) wait once each
+        assert seconds < 2 * StatusIndex.CATCH_UP_LOCK_SECONDS + 1.0, seconds
     finally:
-        reader.index.stop()
-        reader.engine.dispose()
+        release.set()
+    assert client.get(url, headers=token).json["settlement_allowed"] is False  # the poll ended: caught up
 
 
 def _settlement_token(container) -> dict:
